@@ -1,0 +1,526 @@
+"""The `Backend` ABC: the contract a storage adapter implements.
+
+A backend speaks in *keys*: ``/``-separated, already validated, relative to the
+backend's own root (its folder, bucket prefix, container prefix, table prefix…).
+`Store` does everything portable before a key reaches the backend — path
+validation, the store's ``root_path`` prefix, capability gates, ``metadata=``
+gating, self-move, store-relative results, and translation of any exception into
+`remote_store.errors` (including exceptions raised later by returned streams and
+iterators) — so a backend implements storage, not policy.
+
+Third-party authors subclass `Backend`, set `TYPE` and `CAPABILITIES`, implement
+the abstract methods, and run ``remote-store-conformance`` against the class.
+"""
+
+from __future__ import annotations
+
+import abc
+import errno
+import fnmatch
+import io
+import re
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator, Mapping
+from types import TracebackType
+from typing import IO, Any, ClassVar
+
+from remote_store import _path
+from remote_store._capabilities import CapabilitySet
+from remote_store._models import FileInfo, FolderEntry, FolderInfo, WriteResult
+from remote_store._secret import mask_secrets
+from remote_store.errors import (
+    AlreadyExists,
+    BackendUnavailable,
+    DirectoryNotEmpty,
+    InvalidPath,
+    NotFound,
+    PermissionDenied,
+    RemoteStoreError,
+)
+
+#: Bytes kept in memory by the default spooled helpers before they spill to a temp file.
+SPOOL_MAX_MEMORY = 8 * 1024 * 1024
+
+
+class AtomicWriter(abc.ABC):
+    """A writable binary stream whose content becomes visible only on `commit`.
+
+    `Backend.open_atomic` returns one; `Store.open_atomic` drives it: ``write()``
+    calls while the ``with`` block runs, then `commit` on a clean exit or `abort`
+    when the block raises. After `abort` no partial file and no temp file remain.
+    """
+
+    @abc.abstractmethod
+    def write(self, data: bytes) -> int:
+        """Append ``data`` (bytes); return the number of bytes taken."""
+
+    @abc.abstractmethod
+    def commit(self) -> WriteResult:
+        """Publish the content atomically and return what was written (backend key in ``path``)."""
+
+    @abc.abstractmethod
+    def abort(self) -> None:
+        """Discard everything written; leave the previous file (if any) untouched. Idempotent."""
+
+
+class SpooledAtomicWriter(AtomicWriter):
+    """Portable `AtomicWriter`: spools to memory/temp file, then calls `Backend.write_atomic`.
+
+    Memory use is bounded by `SPOOL_MAX_MEMORY`; larger content spills to a local temp file.
+    """
+
+    def __init__(self, backend: Backend, key: str, *, overwrite: bool, metadata: Mapping[str, str]) -> None:
+        self._backend = backend
+        self._key = key
+        self._overwrite = overwrite
+        self._metadata = dict(metadata)
+        self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY)  # noqa: SIM115
+
+    def write(self, data: bytes) -> int:
+        return self._spool.write(data)
+
+    def commit(self) -> WriteResult:
+        try:
+            self._spool.seek(0)
+            return self._backend.write_atomic(
+                self._key, self._spool, overwrite=self._overwrite, metadata=self._metadata
+            )
+        finally:
+            self._spool.close()
+
+    def abort(self) -> None:
+        self._spool.close()
+
+
+class Backend(abc.ABC):
+    """Base class of every storage backend.
+
+    **Keys.** Every ``key`` argument is a validated, normalised, ``/``-separated key
+    relative to this backend's root: no leading or trailing ``/``, no ``..``, no NUL,
+    no empty segments. ``""`` is the backend root and is passed only to folder
+    operations (listing, `is_folder`, `delete_folder`, `folder_info`). Keys a backend
+    returns (in `FileInfo.path`, `WriteResult.path`, listings) use the same form.
+
+    **Folders.** A folder exists when it holds at least one file, or — on backends with
+    real directories — when it was created. Writing ``a/b/c.txt`` creates the
+    intermediate folders ``a`` and ``a/b`` implicitly. A key cannot name a file and a
+    folder at once: writing a file where a folder is, or below a file, raises
+    `InvalidPath`.
+
+    **Errors.** Raise `remote_store.errors` classes where the meaning is known
+    (`NotFound` for a missing file, `AlreadyExists` when ``overwrite=False`` meets an
+    existing file, `InvalidPath` for a wrong node type). Any other exception may be left
+    to propagate: `Store` passes it to `translate_error` and then to the portable
+    mapping (``OSError`` errno, connection and timeout errors), so no native exception
+    reaches the caller. Put native mapping in `translate_error`, in one place.
+
+    **Capabilities.** Declare what the backend supports in `CAPABILITIES`; `Store`
+    refuses gated calls before any I/O when a capability is missing, so a method for
+    an undeclared capability is never called.
+
+    **Threads and processes.** A backend instance is shared by every `Store` built on
+    it and may be used from many threads at once. It must pickle by configuration:
+    `__reduce__` rebuilds it from `options` (clients and connections are recreated
+    lazily in the new process).
+
+    Subclasses must set `TYPE` and implement: `exists`, `is_folder`, `open_read`,
+    `write`, `delete`, `iter_files`, `iter_folders`, `stat`, and `options`.
+    Everything else has a portable default built on those.
+    """
+
+    #: Registered type name (``"local"``, ``"s3"``); shown in errors and `ResolutionPlan`.
+    TYPE: ClassVar[str] = ""
+    #: Capabilities every instance of the class declares (override `capabilities` for per-instance sets).
+    CAPABILITIES: ClassVar[CapabilitySet] = CapabilitySet()
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def type_name(self) -> str:
+        """The backend's type name (`TYPE`, or the class name when unset)."""
+        return self.TYPE or type(self).__name__
+
+    @property
+    def capabilities(self) -> CapabilitySet:
+        """The capabilities of this instance (defaults to the class's `CAPABILITIES`)."""
+        return self.CAPABILITIES
+
+    @property
+    @abc.abstractmethod
+    def options(self) -> dict[str, Any]:
+        """Constructor keyword arguments that rebuild an equivalent backend.
+
+        Used for pickling (``type(self)(**options)``) and, with secrets masked, for
+        `Store.resolve`. Credentials must be `Secret` instances here.
+        """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_backend, (type(self), self.options))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in mask_secrets(self.options).items())
+        return f"{type(self).__name__}({shown})"
+
+    # ------------------------------------------------------------------ required
+    @abc.abstractmethod
+    def exists(self, key: str) -> bool:
+        """Whether a *file* exists at ``key`` (False for folders and missing keys)."""
+
+    @abc.abstractmethod
+    def is_folder(self, key: str) -> bool:
+        """Whether ``key`` is a folder (for object stores: some key starts with ``key + '/'``).
+
+        ``key`` may be ``""`` (the root), which is always a folder.
+        """
+
+    @abc.abstractmethod
+    def open_read(self, key: str) -> IO[bytes]:
+        """Open the file for reading and return a binary stream positioned at 0.
+
+        The stream should be lazy (declare LAZY_READ) and seekable (declare SEEKABLE_READ)
+        where the service allows; see `remote_store.RangeReader` for ranged services.
+
+        Raises:
+            NotFound: No file at ``key``.
+            InvalidPath: ``key`` is a folder.
+        """
+
+    @abc.abstractmethod
+    def write(self, key: str, stream: IO[bytes], *, overwrite: bool, metadata: Mapping[str, str]) -> WriteResult:
+        """Store everything readable from ``stream`` (read from its current position) at ``key``.
+
+        Intermediate folders are created as needed. A failure part-way must not leave a
+        truncated file in place of an existing one: the previous content stays intact.
+        Read ``stream`` in bounded chunks; never require it to be seekable.
+
+        Args:
+            key: Target file key (never ``""``).
+            stream: Readable binary stream.
+            overwrite: When False, raise `AlreadyExists` if a file exists at ``key``
+                (use the service's conditional create where it has one).
+            metadata: User metadata (empty unless USER_METADATA is declared).
+
+        Returns:
+            A `WriteResult` whose ``path`` is ``key`` and ``size`` the bytes stored.
+
+        Raises:
+            AlreadyExists: ``overwrite`` is False and a file exists at ``key``.
+            InvalidPath: ``key`` is a folder, or a parent of ``key`` is a file.
+        """
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Delete the file at ``key``.
+
+        Raises:
+            NotFound: No file at ``key`` (`Store` turns it into a no-op for ``missing_ok``).
+            InvalidPath: ``key`` is a folder.
+        """
+
+    @abc.abstractmethod
+    def iter_files(self, prefix: str, *, recursive: bool, max_depth: int | None = None) -> Iterator[FileInfo]:
+        """Yield the files below folder ``prefix`` (``""`` for the root), lazily.
+
+        ``FileInfo.path`` holds backend keys. With ``recursive`` False yield only direct
+        children. ``max_depth`` (segments below ``prefix``, 1 = direct children) is a hint
+        the backend may use to prune; `Store` filters by depth anyway. A missing prefix, or
+        a prefix that is a file, yields nothing. Order is unspecified. Stream pages; never
+        materialise the whole listing.
+        """
+
+    @abc.abstractmethod
+    def iter_folders(self, prefix: str) -> Iterator[str]:
+        """Yield the keys of the direct subfolders of folder ``prefix``, lazily (nothing if missing)."""
+
+    @abc.abstractmethod
+    def stat(self, key: str) -> FileInfo:
+        """Return the metadata of the file at ``key`` (``path`` = ``key``).
+
+        Raises:
+            NotFound: No file at ``key`` (a folder is not a file: raise NotFound or InvalidPath).
+        """
+
+    # ------------------------------------------------------------------ optional, portable defaults
+    def is_file(self, key: str) -> bool:
+        """Whether ``key`` is a file. Defaults to `exists`."""
+        return self.exists(key)
+
+    def ping(self) -> None:
+        """Check the service is reachable (e.g. S3 ``HeadBucket``).
+
+        Raises:
+            BackendUnavailable: The service cannot be reached or refuses the credentials.
+        """
+        self.is_folder("")
+
+    def close(self) -> None:
+        """Release clients, connections and pools. Idempotent; a later call may reconnect lazily."""
+        return None
+
+    def read_bytes(self, key: str) -> bytes:
+        """Return the whole file. Default: `open_read` and read to the end."""
+        with self.open_read(key) as stream:
+            return stream.read()
+
+    def open_read_seekable(self, key: str) -> IO[bytes]:
+        """Return a seekable stream. Default: `open_read` if it is seekable, else spool a copy.
+
+        The spool keeps up to `SPOOL_MAX_MEMORY` bytes in memory and spills to a temp file.
+        """
+        stream = self.open_read(key)
+        if stream.seekable():
+            return stream
+        spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY)  # noqa: SIM115
+        try:
+            with stream:
+                shutil.copyfileobj(stream, spool, 1024 * 1024)
+            spool.seek(0)
+        except BaseException:
+            spool.close()
+            raise
+        return spool
+
+    def write_atomic(self, key: str, stream: IO[bytes], *, overwrite: bool, metadata: Mapping[str, str]) -> WriteResult:
+        """Like `write`, but no reader ever sees a partial file and a failure leaves nothing behind.
+
+        Default: `write`, which is correct for services whose single-object writes are
+        already all-or-nothing (S3 PUT / completed multipart, Azure block list commit).
+        Backends whose `write` is not atomic must override this (temp + rename).
+        """
+        return self.write(key, stream, overwrite=overwrite, metadata=metadata)
+
+    def open_atomic(self, key: str, *, overwrite: bool, metadata: Mapping[str, str]) -> AtomicWriter:
+        """Return an `AtomicWriter` for streaming atomic writes. Default: `SpooledAtomicWriter`."""
+        return SpooledAtomicWriter(self, key, overwrite=overwrite, metadata=metadata)
+
+    def delete_folder(self, key: str, *, recursive: bool) -> None:
+        """Delete the folder ``key`` (never ``""``: `Store` refuses the root).
+
+        Default: with ``recursive``, delete every file below it; without, succeed only if it
+        holds nothing (object stores have no empty folders, so this is then a no-op).
+
+        Raises:
+            NotFound: ``key`` is not a folder.
+            DirectoryNotEmpty: ``recursive`` is False and the folder holds entries.
+            InvalidPath: ``key`` is a file.
+        """
+        if not self.is_folder(key):
+            if self.exists(key):
+                raise InvalidPath("not a folder", path=key)
+            raise NotFound("folder not found", path=key)
+        if not recursive:
+            for _ in self.iter_children(key):
+                raise DirectoryNotEmpty("folder is not empty", path=key)
+            return
+        for info in list(self.iter_files(key, recursive=True)):
+            try:
+                self.delete(info.path)
+            except NotFound:
+                pass
+
+    def move(self, src: str, dst: str, *, overwrite: bool) -> None:
+        """Move a file. Default: `copy` then `delete` (declare ATOMIC_MOVE only for a real rename).
+
+        `Store` has already handled ``src == dst``.
+
+        Raises:
+            NotFound: ``src`` does not exist.
+            AlreadyExists: ``dst`` exists and ``overwrite`` is False.
+        """
+        self.copy(src, dst, overwrite=overwrite)
+        self.delete(src)
+
+    def copy(self, src: str, dst: str, *, overwrite: bool) -> None:
+        """Copy a file. Default: stream `open_read` into `write_atomic` (use server-side copy where there is one).
+
+        Raises:
+            NotFound: ``src`` does not exist.
+            AlreadyExists: ``dst`` exists and ``overwrite`` is False.
+        """
+        info = self.stat(src)
+        if not overwrite and self.exists(dst):
+            raise AlreadyExists("destination exists", path=dst)
+        with self.open_read(src) as stream:
+            self.write_atomic(dst, stream, overwrite=overwrite, metadata=dict(info.metadata))
+
+    def glob(self, pattern: str) -> Iterator[FileInfo]:
+        """Yield files whose key matches ``pattern`` (``*`` within a segment, ``**`` any
+        number of segments, ``?`` one character, ``[abc]`` a class).
+
+        Default: list recursively from the pattern's literal leading folder and match
+        client side. Native implementations should push that literal prefix to the service.
+        """
+        regex = compile_glob(pattern)
+        base = glob_base(pattern)
+        rest = pattern.strip("/").count("/") - (base.count("/") + 1 if base else 0)
+        recursive = "**" in pattern or rest > 0
+        for info in self.iter_files(base, recursive=recursive):
+            if regex.fullmatch(info.path):
+                yield info
+
+    def iter_children(self, prefix: str) -> Iterator[FileInfo | FolderEntry]:
+        """Yield direct subfolders (`FolderEntry`) then files (`FileInfo`) of ``prefix``."""
+        for folder in self.iter_folders(prefix):
+            yield FolderEntry(path=folder, name=_path.basename(folder))
+        yield from self.iter_files(prefix, recursive=False)
+
+    def folder_info(self, key: str) -> FolderInfo:
+        """Aggregate file count, total bytes and newest modification time below ``key``.
+
+        Raises:
+            NotFound: ``key`` is not a folder.
+        """
+        if not self.is_folder(key):
+            raise NotFound("folder not found", path=key)
+        count = total = 0
+        newest = None
+        for info in self.iter_files(key, recursive=True):
+            count += 1
+            total += info.size
+            if info.modified_at is not None and (newest is None or info.modified_at > newest):
+                newest = info.modified_at
+        return FolderInfo(path=key, file_count=count, total_size=total, modified_at=newest)
+
+    def native_path(self, key: str) -> str:
+        """What the service calls ``key`` (a filesystem path, ``s3://bucket/key`` …). Default: ``key``."""
+        return key
+
+    def to_key(self, native: str) -> str:
+        """Inverse of `native_path`.
+
+        Raises:
+            InvalidPath: ``native`` is outside this backend's root.
+        """
+        return native
+
+    def translate_error(self, exc: Exception, key: str | None) -> RemoteStoreError | None:
+        """Map a native exception to a `remote_store.errors` class, or return None.
+
+        Called by `Store` for every non-remote-store exception raised by this backend,
+        including from streams and iterators it returned. Return None to fall back to the
+        portable mapping (``OSError`` errno, ``ConnectionError``, ``TimeoutError``).
+        Never put credentials in the message.
+        """
+        return None
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _rebuild_backend(cls: type[Backend], options: dict[str, Any]) -> Backend:
+    return cls(**options)
+
+
+# ---------------------------------------------------------------------- portable helpers
+_ERRNO_MAP: dict[int, type[RemoteStoreError]] = {
+    errno.ENOENT: NotFound,
+    errno.EEXIST: AlreadyExists,
+    errno.EACCES: PermissionDenied,
+    errno.EPERM: PermissionDenied,
+    errno.EROFS: PermissionDenied,
+    errno.ENOTEMPTY: DirectoryNotEmpty,
+    errno.EISDIR: InvalidPath,
+    errno.ENOTDIR: InvalidPath,
+    errno.ENAMETOOLONG: InvalidPath,
+    errno.EINVAL: InvalidPath,
+    errno.ELOOP: InvalidPath,
+    errno.ECONNREFUSED: BackendUnavailable,
+    errno.ECONNRESET: BackendUnavailable,
+    errno.ETIMEDOUT: BackendUnavailable,
+    errno.EHOSTUNREACH: BackendUnavailable,
+    errno.ENETUNREACH: BackendUnavailable,
+}
+
+
+def default_translate(exc: Exception, key: str | None, backend: str | None) -> RemoteStoreError:
+    """The portable mapping: ``OSError`` errno, connection/timeout errors, else `RemoteStoreError`."""
+    name = type(exc).__name__
+    if isinstance(exc, RemoteStoreError):
+        return exc
+    if isinstance(exc, (ConnectionError, TimeoutError, socket.timeout, socket.gaierror)):
+        return BackendUnavailable(f"backend unreachable: {name}: {exc}", path=key, backend=backend)
+    if isinstance(exc, OSError) and exc.errno in _ERRNO_MAP:
+        cls = _ERRNO_MAP[exc.errno]
+        text = exc.strerror or name
+        return cls(text, path=key, backend=backend)
+    if isinstance(exc, OSError):
+        return RemoteStoreError(f"{name}: {exc.strerror or exc}", path=key, backend=backend)
+    return RemoteStoreError(f"unexpected backend error: {name}: {exc}", path=key, backend=backend)
+
+
+def glob_base(pattern: str) -> str:
+    """The literal folder prefix of a glob pattern (``"a/b"`` for ``"a/b/*.txt"``)."""
+    parts = [s for s in pattern.strip("/").split("/") if s not in ("", ".")]
+    literal: list[str] = []
+    for part in parts[:-1]:
+        if any(ch in part for ch in "*?["):
+            break
+        literal.append(part)
+    return "/".join(literal)
+
+
+def _segment_regex(seg: str) -> str:
+    out: list[str] = []
+    i, n = 0, len(seg)
+    while i < n:
+        ch = seg[i]
+        if ch == "*":
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "[":
+            j = i + 1
+            if j < n and seg[j] in "!^":
+                j += 1
+            if j < n and seg[j] == "]":
+                j += 1
+            while j < n and seg[j] != "]":
+                j += 1
+            if j >= n:
+                out.append(re.escape(ch))
+            else:
+                body = seg[i + 1 : j]
+                negate = body[:1] in ("!", "^")
+                if negate:
+                    body = body[1:]
+                body = body.replace("\\", "\\\\")
+                out.append(("[^/" if negate else "[") + body + "]")
+                i = j
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return "".join(out)
+
+
+def compile_glob(pattern: str) -> re.Pattern[str]:
+    """Compile a glob to a regex over whole keys: ``*`` and ``?`` stay inside one segment,
+    ``**`` spans any number of segments (including none), ``[abc]`` / ``[!abc]`` classes."""
+    out: list[str] = []
+    segments = [s for s in pattern.strip("/").split("/") if s not in ("", ".")]
+    for i, seg in enumerate(segments):
+        last = i == len(segments) - 1
+        if seg == "**":
+            out.append(".*" if last else "(?:[^/]+/)*")
+            continue
+        out.append(_segment_regex(seg))
+        if not last:
+            out.append("/")
+    return re.compile("".join(out), re.DOTALL)
+
+
+def match_name(name: str, pattern: str | None) -> bool:
+    """fnmatch ``name`` (a basename) against ``pattern``, case-sensitively; None matches all."""
+    return pattern is None or fnmatch.fnmatchcase(name, pattern)
+
+
+def read_stream_fully(stream: IO[bytes]) -> bytes:
+    """Read a stream to its end in 1 MiB chunks (helper for backends holding bytes in memory)."""
+    buf = io.BytesIO()
+    shutil.copyfileobj(stream, buf, 1024 * 1024)
+    return buf.getvalue()

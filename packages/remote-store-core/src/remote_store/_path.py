@@ -1,0 +1,90 @@
+"""The key model: ``/``-separated, relative, never escaping the root."""
+
+from __future__ import annotations
+
+import posixpath
+
+from remote_store.errors import InvalidPath
+
+
+def normalize_path(path: str, *, allow_root: bool = True) -> str:
+    """Validate and normalise a store-relative path.
+
+    Leading/trailing slashes, empty segments and ``.`` segments are dropped.
+    ``"/a//b/./c/"`` becomes ``"a/b/c"``; ``""`` and ``"/"`` mean the root.
+
+    Args:
+        path: The path as the caller gave it.
+        allow_root: Whether the root (``""``) is acceptable (False for file operations).
+
+    Returns:
+        The normalised key without leading or trailing ``/``.
+
+    Raises:
+        InvalidPath: ``path`` is not a str, contains NUL, has a ``..`` segment,
+            or is the root while ``allow_root`` is False.
+    """
+    if not isinstance(path, str):
+        raise InvalidPath(f"path must be a str, got {type(path).__name__}", path=repr(path))
+    if "\x00" in path:
+        raise InvalidPath("path contains a NUL character", path=path.replace("\x00", "\\x00"))
+    parts: list[str] = []
+    for segment in path.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            raise InvalidPath("'..' segments are not allowed", path=path)
+        parts.append(segment)
+    key = "/".join(parts)
+    if not key and not allow_root:
+        raise InvalidPath("a file path is required; the store root is not a file", path=path)
+    return key
+
+
+def join_key(root: str, path: str) -> str:
+    """Join a normalised root and a normalised relative path."""
+    if not root:
+        return path
+    if not path:
+        return root
+    return f"{root}/{path}"
+
+
+def strip_root(root: str, key: str) -> str:
+    """Turn a backend key back into a store-relative path.
+
+    Raises:
+        InvalidPath: ``key`` is not inside ``root``.
+    """
+    if not root:
+        return key
+    if key == root:
+        return ""
+    if key.startswith(root + "/"):
+        return key[len(root) + 1 :]
+    raise InvalidPath("key is outside the store root", path=key)
+
+
+def basename(key: str) -> str:
+    """Last segment of a key (``"c"`` for ``"a/b/c"``)."""
+    return key.rsplit("/", 1)[-1]
+
+
+def parent(key: str) -> str:
+    """Key of the parent folder (``""`` for a top-level key)."""
+    return key.rsplit("/", 1)[0] if "/" in key else ""
+
+
+def depth(relative: str) -> int:
+    """Number of segments in a relative key (``"a/b"`` → 2, ``""`` → 0)."""
+    return 0 if not relative else relative.count("/") + 1
+
+
+def is_within(root: str, key: str) -> bool:
+    """Whether ``key`` equals ``root`` or lies below it."""
+    return not root or key == root or key.startswith(root + "/")
+
+
+def posix_normpath(path: str) -> str:
+    """``posixpath.normpath`` that keeps the empty path empty."""
+    return "" if not path else posixpath.normpath(path)

@@ -1,0 +1,1 @@
+"""Plugin host internals (pluggy). Public names are re-exported from `remote_store`."""

@@ -1,0 +1,163 @@
+"""`Registry`: builds backends and stores from a `RegistryConfig`, lazily."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from types import TracebackType
+from typing import Any
+
+from remote_store._backend import Backend
+from remote_store._config import BackendConfig, RegistryConfig
+from remote_store._plugins._host import PluginHost, get_plugin_host
+from remote_store._store import Store
+from remote_store.errors import ConfigError, RemoteStoreError
+
+log = logging.getLogger("remote_store")
+
+
+def build_backend(
+    config: BackendConfig, *, name: str = "", host: PluginHost | None = None, source: str | None = None
+) -> Backend:
+    """Construct the backend a `BackendConfig` describes.
+
+    Raises:
+        ConfigError: Unknown type (naming the package to install), or options the backend
+            class rejects (naming the key path ``backends.<name>.options``).
+    """
+    host = host or get_plugin_host()
+    cls = host.backend_class(config.type)
+    where = f"backends.{name}.options" if name else "options"
+    in_file = f" in {source}" if source else ""
+    try:
+        sig = inspect.signature(cls)
+        params = sig.parameters
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            unknown = sorted(set(config.options) - set(params))
+            if unknown:
+                raise ConfigError(
+                    f"{where}: unknown option(s) {unknown} for backend type '{config.type}'"
+                    f" (accepted: {', '.join(sorted(p for p in params if p != 'self'))}){in_file}",
+                    path=where,
+                )
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+    try:
+        backend: Backend = cls(**dict(config.options))
+    except ConfigError as exc:
+        if where not in exc.message:
+            exc.message = f"{where}: {exc.message}{in_file}"
+            exc.args = (exc.message,)
+        raise
+    except TypeError as exc:
+        raise ConfigError(
+            f"{where}: invalid options for backend type '{config.type}': {exc}{in_file}", path=where
+        ) from None
+    return backend
+
+
+def apply_middleware(backend: Backend, profile_middleware: Any, host: PluginHost) -> Backend:
+    """Wrap ``backend`` in each configured middleware, innermost first, in config order."""
+    for mw in profile_middleware:
+        factory = host.middleware(mw.name).load()
+        backend = factory(backend, **dict(mw.options))
+        if not isinstance(backend, Backend):
+            raise ConfigError(f"middleware '{mw.name}' did not return a Backend")
+    return backend
+
+
+class Registry:
+    """Named stores from a `RegistryConfig`.
+
+    Backends are constructed on first use and shared by every store naming them;
+    `close` closes each one (all of them, even if one raises). Picklable by configuration.
+
+    Args:
+        config: The configuration.
+        host: Plugin host to resolve backend types (default: the process-wide one).
+    """
+
+    def __init__(self, config: RegistryConfig, *, host: PluginHost | None = None) -> None:
+        if not isinstance(config, RegistryConfig):
+            raise TypeError("Registry needs a RegistryConfig")
+        self._config = config
+        self._host = host
+        self._backends: dict[str, Backend] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def config(self) -> RegistryConfig:
+        """The configuration this registry was built from."""
+        return self._config
+
+    def _plugin_host(self) -> PluginHost:
+        return self._host or get_plugin_host()
+
+    def get_backend(self, name: str) -> Backend:
+        """Return the backend called ``name``, constructing it on first use.
+
+        Raises:
+            ConfigError: No such backend, or it cannot be constructed.
+        """
+        with self._lock:
+            backend = self._backends.get(name)
+            if backend is None:
+                try:
+                    cfg = self._config.backends[name]
+                except KeyError:
+                    known = ", ".join(sorted(self._config.backends)) or "none"
+                    raise ConfigError(f"no backend named '{name}' (defined: {known})") from None
+                backend = build_backend(cfg, name=name, host=self._plugin_host(), source=self._config.source)
+                self._backends[name] = backend
+            return backend
+
+    def get_store(self, name: str) -> Store:
+        """Return the store called ``name``.
+
+        Raises:
+            ConfigError: No such store, or its backend/middleware cannot be constructed.
+        """
+        try:
+            profile = self._config.stores[name]
+        except KeyError:
+            known = ", ".join(sorted(self._config.stores)) or "none"
+            where = f" in {self._config.source}" if self._config.source else ""
+            raise ConfigError(f"no store named '{name}' (defined: {known}){where}") from None
+        backend = self.get_backend(profile.backend)
+        if profile.middleware:
+            backend = apply_middleware(backend, profile.middleware, self._plugin_host())
+        return Store(backend, profile.root_path)
+
+    store = get_store
+
+    def close(self) -> None:
+        """Close every constructed backend; raises the first error after trying them all."""
+        with self._lock:
+            backends, self._backends = list(self._backends.values()), {}
+        first: BaseException | None = None
+        for backend in backends:
+            try:
+                backend.close()
+            except Exception as exc:
+                log.warning("closing backend %s failed: %s", backend.type_name, type(exc).__name__)
+                first = first or exc
+        if first is not None:
+            if isinstance(first, RemoteStoreError):
+                raise first
+            raise RemoteStoreError(f"closing a backend failed: {type(first).__name__}") from first
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Registry, (self._config,))
+
+    def __repr__(self) -> str:
+        return f"Registry(backends={sorted(self._config.backends)}, stores={sorted(self._config.stores)})"

@@ -1,0 +1,687 @@
+"""`Store`: the portable, folder-scoped file API over one backend."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from types import TracebackType
+from typing import IO, Any, TypeVar
+
+from remote_store import _path
+from remote_store._backend import AtomicWriter, Backend, default_translate, match_name
+from remote_store._capabilities import Capability, CapabilitySet
+from remote_store._content import WritableContent, as_stream
+from remote_store._models import FileInfo, FolderEntry, FolderInfo, ResolutionPlan, WriteResult
+from remote_store._secret import mask_secrets
+from remote_store._streams import GuardedStream, guard_iter
+from remote_store.errors import (
+    AlreadyExists,
+    CapabilityNotSupported,
+    InvalidPath,
+    NotFound,
+    RemoteStoreError,
+)
+
+T = TypeVar("T")
+B = TypeVar("B", bound=Backend)
+
+
+class AtomicWriteHandle(io.RawIOBase):
+    """The writable stream `Store.open_atomic` yields. After a clean exit, `result` holds the `WriteResult`."""
+
+    def __init__(self, writer: AtomicWriter, translate: Callable[[Exception], RemoteStoreError]) -> None:
+        self._writer = writer
+        self._translate = translate
+        self.result: WriteResult | None = None
+        self.bytes_written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        """Append ``data`` (bytes-like); returns its length in bytes.
+
+        Raises:
+            TypeError: ``data`` is a str.
+        """
+        if isinstance(data, str):
+            raise TypeError("open_atomic() streams take bytes; encode text first")
+        chunk = bytes(data)
+        try:
+            self._writer.write(chunk)
+        except RemoteStoreError:
+            raise
+        except Exception as exc:
+            raise self._translate(exc) from exc
+        self.bytes_written += len(chunk)
+        return len(chunk)
+
+
+class Store:
+    """A folder of files on some backend; every path is relative to ``root_path``.
+
+    Args:
+        backend: The `Backend` doing the I/O (shared by `child` stores).
+        root_path: Folder inside the backend this store is rooted at (``""`` = backend root).
+
+    Raises:
+        InvalidPath: ``root_path`` contains ``..`` or NUL.
+
+    Every method raises only `remote_store.errors` classes (plus ``TypeError`` for a wrong
+    argument type). Paths are ``/``-separated and relative; ``..`` segments are refused, so
+    no path can reach outside ``root_path``. Every path a method returns is store-relative
+    and can be passed straight back in.
+    """
+
+    __slots__ = ("_backend", "_root")
+
+    def __init__(self, backend: Backend, root_path: str = "") -> None:
+        if not isinstance(backend, Backend):
+            raise TypeError(f"Store needs a remote_store.Backend, got {type(backend).__name__}")
+        self._backend = backend
+        self._root = _path.normalize_path(root_path)
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def backend(self) -> Backend:
+        """The underlying backend (shared with child stores)."""
+        return self._backend
+
+    @property
+    def root_path(self) -> str:
+        """The store's root folder inside the backend (normalised, ``""`` for the backend root)."""
+        return self._root
+
+    @property
+    def capabilities(self) -> CapabilitySet:
+        """The backend's declared capabilities."""
+        return self._backend.capabilities
+
+    def _key(self, path: str, *, allow_root: bool = False) -> str:
+        return _path.join_key(self._root, _path.normalize_path(path, allow_root=allow_root))
+
+    def _rel(self, key: str) -> str:
+        return _path.strip_root(self._root, key)
+
+    def _require(self, cap: Capability, path: str | None = None) -> None:
+        if cap not in self._backend.capabilities:
+            raise CapabilityNotSupported(
+                f"backend '{self._backend.type_name}' does not support {cap.name}",
+                path=path,
+                backend=self._backend.type_name,
+                capability=cap.name,
+            )
+
+    def _translate(self, exc: Exception, path: str | None) -> RemoteStoreError:
+        backend = self._backend.type_name
+        if isinstance(exc, RemoteStoreError):
+            err = exc
+        else:
+            mapped = None
+            try:
+                mapped = self._backend.translate_error(exc, path)
+            except Exception:
+                mapped = None
+            err = mapped if mapped is not None else default_translate(exc, path, backend)
+        if err.backend is None:
+            err.backend = backend
+        if err.path is not None and err.path != path and _path.is_within(self._root, err.path) and self._root:
+            try:
+                err.path = self._rel(err.path)
+            except InvalidPath:
+                pass
+        elif err.path is None:
+            err.path = path
+        return err
+
+    def _call(self, path: str | None, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except RemoteStoreError as exc:
+            raise self._translate(exc, path) from exc.__cause__
+        except Exception as exc:
+            raise self._translate(exc, path) from exc
+
+    def _iter(self, path: str | None, it_factory: Callable[[], Iterator[T]]) -> Iterator[T]:
+        def translate(exc: Exception) -> RemoteStoreError:
+            return self._translate(exc, path)
+
+        it = self._call(path, it_factory)
+        return guard_iter(it, translate)
+
+    def _check_metadata(self, metadata: Mapping[str, str] | None, path: str) -> dict[str, str]:
+        if not metadata:
+            return {}
+        self._require(Capability.USER_METADATA, path)
+        out: dict[str, str] = {}
+        for k, v in metadata.items():
+            if not isinstance(k, str) or not isinstance(v, str):
+                raise TypeError("metadata keys and values must be str")
+            out[k] = v
+        return out
+
+    def _result(self, result: WriteResult, metadata: Mapping[str, str]) -> WriteResult:
+        return WriteResult(
+            path=self._rel(result.path),
+            size=result.size,
+            source=result.source,
+            digest=result.digest,
+            etag=result.etag,
+            version_id=result.version_id,
+            last_modified=result.last_modified,
+            metadata=result.metadata or metadata,
+        )
+
+    def _info(self, info: FileInfo) -> FileInfo:
+        rel = self._rel(info.path)
+        return FileInfo(
+            path=rel,
+            name=info.name or _path.basename(rel),
+            size=info.size,
+            modified_at=info.modified_at,
+            etag=info.etag,
+            version_id=info.version_id,
+            content_type=info.content_type,
+            metadata=info.metadata,
+        )
+
+    # ------------------------------------------------------------------ ungated
+    def exists(self, path: str) -> bool:
+        """Whether a file exists at ``path`` (False for folders).
+
+        Raises:
+            InvalidPath: ``path`` is malformed.
+            BackendUnavailable: The service cannot be reached.
+        """
+        key = self._key(path, allow_root=True)
+        if not key:
+            return False
+        return bool(self._call(path, self._backend.exists, key))
+
+    def is_file(self, path: str) -> bool:
+        """Whether ``path`` is a file. Raises as `exists`."""
+        key = self._key(path, allow_root=True)
+        if not key:
+            return False
+        return bool(self._call(path, self._backend.is_file, key))
+
+    def is_folder(self, path: str) -> bool:
+        """Whether ``path`` is a folder (the store root always is). Raises as `exists`."""
+        key = self._key(path, allow_root=True)
+        if key == self._root and not self._root:
+            return True
+        return bool(self._call(path, self._backend.is_folder, key))
+
+    def ping(self) -> None:
+        """Check the backend is reachable.
+
+        Raises:
+            BackendUnavailable: It is not (network, credentials, service down).
+        """
+        self._call(None, self._backend.ping)
+
+    def close(self) -> None:
+        """Release the backend's connections. The backend is shared with `child` stores."""
+        self._call(None, self._backend.close)
+
+    def child(self, subpath: str) -> Store:
+        """Return a store rooted at ``subpath`` below this one, sharing the backend.
+
+        Raises:
+            InvalidPath: ``subpath`` is malformed or has ``..`` (it can never leave this root).
+        """
+        return Store(self._backend, _path.join_key(self._root, _path.normalize_path(subpath)))
+
+    def unwrap(self, type_hint: type[B]) -> B:
+        """Return the backend if it is an instance of ``type_hint``.
+
+        Raises:
+            CapabilityNotSupported: The backend is of another type.
+        """
+        if isinstance(self._backend, type_hint):
+            return self._backend
+        raise CapabilityNotSupported(
+            f"backend is {type(self._backend).__name__}, not {type_hint.__name__}", backend=self._backend.type_name
+        )
+
+    def resolve(self, path: str) -> ResolutionPlan:
+        """Describe how ``path`` maps onto the backend (secrets masked; no I/O).
+
+        Raises:
+            InvalidPath: ``path`` is malformed.
+        """
+        key = self._key(path, allow_root=True)
+        return ResolutionPlan(
+            backend_type=self._backend.type_name,
+            store_root=self._root,
+            key=key,
+            native_path=self._backend.native_path(key),
+            options=mask_secrets(self._backend.options),
+        )
+
+    def native_path(self, path: str) -> str:
+        """The backend-native name of ``path`` (filesystem path, ``s3://bucket/key`` …). No I/O.
+
+        Raises:
+            InvalidPath: ``path`` is malformed.
+        """
+        return self._backend.native_path(self._key(path, allow_root=True))
+
+    def to_key(self, native: str) -> str:
+        """Turn a backend-native path back into a store-relative path.
+
+        Raises:
+            InvalidPath: ``native`` lies outside this store's root.
+        """
+        key = self._call(native, self._backend.to_key, native)
+        key = _path.normalize_path(key)
+        return self._rel(key)
+
+    def supports(self, capability: Capability) -> bool:
+        """Whether the backend declares ``capability``."""
+        return capability in self._backend.capabilities
+
+    # ------------------------------------------------------------------ READ
+    def read(self, path: str) -> IO[bytes]:
+        """Open ``path`` for reading; lazy where the backend declares LAZY_READ. Close it after use.
+
+        Raises:
+            CapabilityNotSupported: No READ.
+            NotFound: No such file.
+            InvalidPath: ``path`` is malformed or a folder.
+        """
+        self._require(Capability.READ, path)
+        key = self._key(path)
+        raw = self._call(path, self._backend.open_read, key)
+        return GuardedStream(raw, lambda exc: self._translate(exc, path))  # type: ignore[return-value]
+
+    def read_bytes(self, path: str) -> bytes:
+        """Return the whole file as bytes. Raises as `read`."""
+        self._require(Capability.READ, path)
+        return self._call(path, self._backend.read_bytes, self._key(path))
+
+    def read_text(self, path: str, *, encoding: str = "utf-8", errors: str = "strict") -> str:
+        """Return the whole file decoded with ``encoding``.
+
+        Raises:
+            UnicodeDecodeError: The bytes are not valid ``encoding`` (with ``errors="strict"``).
+            Otherwise as `read`.
+        """
+        return self.read_bytes(path).decode(encoding, errors)
+
+    def read_seekable(self, path: str) -> IO[bytes]:
+        """Open ``path`` as a seekable stream (native where SEEKABLE_READ, else spooled to a temp file).
+
+        Raises as `read`.
+        """
+        self._require(Capability.READ, path)
+        key = self._key(path)
+        raw = self._call(path, self._backend.open_read_seekable, key)
+        return GuardedStream(raw, lambda exc: self._translate(exc, path))  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ WRITE
+    def write(
+        self,
+        path: str,
+        content: WritableContent,
+        *,
+        overwrite: bool = False,
+        metadata: Mapping[str, str] | None = None,
+    ) -> WriteResult:
+        """Write ``content`` (bytes-like, a binary stream read from its current position,
+        or an iterable of byte chunks) to ``path``. Streams are never loaded whole.
+
+        A failed write leaves any previous file intact.
+
+        Raises:
+            CapabilityNotSupported: No WRITE, or non-empty ``metadata`` without USER_METADATA.
+            AlreadyExists: A file exists and ``overwrite`` is False.
+            InvalidPath: ``path`` is malformed, the root, a folder, or below a file.
+            TypeError: ``content`` is a str or not bytes/stream/iterable.
+        """
+        self._require(Capability.WRITE, path)
+        key = self._key(path)
+        meta = self._check_metadata(metadata, path)
+        stream = as_stream(content)
+        result = self._call(path, self._backend.write, key, stream, overwrite=overwrite, metadata=meta)
+        return self._result(result, meta)
+
+    def write_text(
+        self,
+        path: str,
+        text: str,
+        *,
+        encoding: str = "utf-8",
+        overwrite: bool = False,
+        metadata: Mapping[str, str] | None = None,
+    ) -> WriteResult:
+        """Encode ``text`` with ``encoding`` and write it. Raises as `write` (and ``UnicodeEncodeError``)."""
+        if not isinstance(text, str):
+            raise TypeError("write_text() takes a str")
+        return self.write(path, text.encode(encoding), overwrite=overwrite, metadata=metadata)
+
+    # ------------------------------------------------------------------ ATOMIC_WRITE
+    def write_atomic(
+        self,
+        path: str,
+        content: WritableContent,
+        *,
+        overwrite: bool = False,
+        metadata: Mapping[str, str] | None = None,
+    ) -> WriteResult:
+        """Write so that no reader sees a partial file; if ``content`` raises part-way,
+        nothing is left behind and the previous file stays intact.
+
+        Raises:
+            CapabilityNotSupported: No ATOMIC_WRITE (or metadata without USER_METADATA).
+            Otherwise as `write`.
+        """
+        self._require(Capability.ATOMIC_WRITE, path)
+        key = self._key(path)
+        meta = self._check_metadata(metadata, path)
+        stream = as_stream(content)
+        result = self._call(path, self._backend.write_atomic, key, stream, overwrite=overwrite, metadata=meta)
+        return self._result(result, meta)
+
+    @contextmanager
+    def open_atomic(
+        self,
+        path: str,
+        *,
+        overwrite: bool = False,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Iterator[AtomicWriteHandle]:
+        """Stream an atomic write: ``with store.open_atomic("a.bin") as f: f.write(b"...")``.
+
+        The file appears only when the block exits cleanly; then ``f.result`` is the
+        `WriteResult`. If the block raises, nothing is published and the exception propagates.
+
+        Raises:
+            CapabilityNotSupported: No ATOMIC_WRITE (or metadata without USER_METADATA).
+            AlreadyExists: ``overwrite`` is False and the file exists (at open or at commit).
+            InvalidPath: As `write`.
+        """
+        self._require(Capability.ATOMIC_WRITE, path)
+        key = self._key(path)
+        meta = self._check_metadata(metadata, path)
+        if not overwrite and self.exists(path):
+            raise AlreadyExists("file exists", path=path, backend=self._backend.type_name)
+        writer = self._call(path, self._backend.open_atomic, key, overwrite=overwrite, metadata=meta)
+        handle = AtomicWriteHandle(writer, lambda exc: self._translate(exc, path))
+        try:
+            yield handle
+        except BaseException:
+            try:
+                writer.abort()
+            except Exception:
+                pass
+            raise
+        result = self._call(path, writer.commit)
+        handle.result = self._result(result, meta)
+
+    # ------------------------------------------------------------------ DELETE
+    def delete(self, path: str, *, missing_ok: bool = False) -> None:
+        """Delete the file at ``path``.
+
+        Raises:
+            CapabilityNotSupported: No DELETE.
+            NotFound: No such file and ``missing_ok`` is False.
+            InvalidPath: ``path`` is malformed, the root, or a folder.
+        """
+        self._require(Capability.DELETE, path)
+        key = self._key(path)
+        try:
+            self._call(path, self._backend.delete, key)
+        except NotFound:
+            if not missing_ok:
+                raise
+
+    def delete_folder(self, path: str, *, recursive: bool = False, missing_ok: bool = False) -> None:
+        """Delete the folder at ``path`` (with everything below it when ``recursive``).
+
+        Raises:
+            CapabilityNotSupported: No DELETE.
+            InvalidPath: ``path`` is the store root or a file.
+            DirectoryNotEmpty: It holds entries and ``recursive`` is False.
+            NotFound: No such folder and ``missing_ok`` is False.
+        """
+        self._require(Capability.DELETE, path)
+        rel = _path.normalize_path(path)
+        if not rel:
+            raise InvalidPath("refusing to delete the store root", path=path, backend=self._backend.type_name)
+        key = _path.join_key(self._root, rel)
+        try:
+            self._call(path, self._backend.delete_folder, key, recursive=recursive)
+        except NotFound:
+            if not missing_ok:
+                raise
+
+    # ------------------------------------------------------------------ LIST
+    def list_files(
+        self,
+        path: str = "",
+        *,
+        recursive: bool = False,
+        max_depth: int | None = None,
+        pattern: str | None = None,
+    ) -> Iterator[FileInfo]:
+        """Yield `FileInfo` for the files in folder ``path``, lazily.
+
+        Args:
+            path: Folder to list (``""`` = store root). A missing folder yields nothing.
+            recursive: Descend into subfolders.
+            max_depth: With ``recursive``, how many levels to descend (1 = direct children
+                only); giving it implies ``recursive``. Must be ≥ 1.
+            pattern: fnmatch pattern applied to the file's name (basename), case-sensitive.
+
+        Raises:
+            CapabilityNotSupported: No LIST.
+            InvalidPath: ``path`` is malformed, or ``max_depth`` < 1.
+        """
+        self._require(Capability.LIST, path)
+        if max_depth is not None:
+            if max_depth < 1:
+                raise InvalidPath("max_depth must be >= 1", path=path)
+            recursive = True
+        prefix = self._key(path, allow_root=True)
+        return self._list_files(path, prefix, recursive, max_depth, pattern)
+
+    def _list_files(
+        self, path: str, prefix: str, recursive: bool, max_depth: int | None, pattern: str | None
+    ) -> Iterator[FileInfo]:
+        base_depth = _path.depth(prefix)
+        it = self._iter(path, lambda: self._backend.iter_files(prefix, recursive=recursive, max_depth=max_depth))
+        for info in it:
+            if max_depth is not None and _path.depth(info.path) - base_depth > max_depth:
+                continue
+            if not _path.is_within(prefix, info.path) or info.path == prefix:
+                continue
+            if not match_name(info.name or _path.basename(info.path), pattern):
+                continue
+            yield self._info(info)
+
+    def list_folders(
+        self,
+        path: str = "",
+        *,
+        recursive: bool = False,
+        max_depth: int | None = None,
+        pattern: str | None = None,
+    ) -> Iterator[str]:
+        """Yield store-relative paths of the subfolders of ``path``, lazily.
+
+        Args:
+            path: Folder to list (``""`` = store root).
+            recursive: Also yield folders below the direct subfolders (depth-first).
+            max_depth: Levels to descend (1 = direct subfolders); implies ``recursive``.
+            pattern: fnmatch pattern applied to the folder's name.
+
+        Raises:
+            CapabilityNotSupported: No LIST.
+            InvalidPath: ``path`` is malformed, or ``max_depth`` < 1.
+        """
+        self._require(Capability.LIST, path)
+        if max_depth is not None:
+            if max_depth < 1:
+                raise InvalidPath("max_depth must be >= 1", path=path)
+            recursive = True
+        prefix = self._key(path, allow_root=True)
+        return self._list_folders(path, prefix, recursive, max_depth, pattern, 1)
+
+    def _list_folders(
+        self, path: str, prefix: str, recursive: bool, max_depth: int | None, pattern: str | None, level: int
+    ) -> Iterator[str]:
+        for key in self._iter(path, lambda: self._backend.iter_folders(prefix)):
+            if match_name(_path.basename(key), pattern):
+                yield self._rel(key)
+            if recursive and (max_depth is None or level < max_depth):
+                yield from self._list_folders(path, key, recursive, max_depth, pattern, level + 1)
+
+    def iter_children(self, path: str = "") -> Iterator[FileInfo | FolderEntry]:
+        """Yield the direct children of folder ``path``: `FolderEntry` for folders, `FileInfo` for files.
+
+        Raises:
+            CapabilityNotSupported: No LIST.
+            InvalidPath: ``path`` is malformed.
+        """
+        self._require(Capability.LIST, path)
+        prefix = self._key(path, allow_root=True)
+        return self._children(path, prefix)
+
+    def _children(self, path: str, prefix: str) -> Iterator[FileInfo | FolderEntry]:
+        for entry in self._iter(path, lambda: self._backend.iter_children(prefix)):
+            if isinstance(entry, FileInfo):
+                yield self._info(entry)
+            else:
+                rel = self._rel(entry.path)
+                yield FolderEntry(path=rel, name=_path.basename(rel))
+
+    # ------------------------------------------------------------------ GLOB
+    def glob(self, pattern: str) -> Iterator[FileInfo]:
+        """Yield files whose store-relative path matches ``pattern``: ``*`` (within a
+        segment), ``**`` (any number of segments), ``?`` (one character), ``[abc]``.
+
+        Raises:
+            CapabilityNotSupported: No GLOB (use ``remote_store_ext.glob`` as a portable fallback).
+            InvalidPath: ``pattern`` contains ``..`` or NUL.
+        """
+        self._require(Capability.GLOB, pattern)
+        rel = _path.normalize_path(pattern)
+        full = _path.join_key(self._escape_root(), rel) if rel else self._escape_root()
+        return self._glob(pattern, full)
+
+    def _escape_root(self) -> str:
+        return "".join(f"[{c}]" if c in "*?[]" else c for c in self._root)
+
+    def _glob(self, pattern: str, full: str) -> Iterator[FileInfo]:
+        for info in self._iter(pattern, lambda: self._backend.glob(full)):
+            if _path.is_within(self._root, info.path) and info.path != self._root:
+                yield self._info(info)
+
+    # ------------------------------------------------------------------ MOVE / COPY
+    def move(self, src: str, dst: str, *, overwrite: bool = False) -> None:
+        """Move (rename) a file within this store. Moving a file onto itself is a no-op.
+
+        Atomic where the backend declares ATOMIC_MOVE, else copy + delete.
+
+        Raises:
+            CapabilityNotSupported: No MOVE.
+            NotFound: ``src`` does not exist.
+            AlreadyExists: ``dst`` exists and ``overwrite`` is False.
+            InvalidPath: A path is malformed or the root.
+        """
+        self._require(Capability.MOVE, src)
+        s, d = self._key(src), self._key(dst)
+        if s == d:
+            if not self._call(src, self._backend.exists, s):
+                raise NotFound("source not found", path=src, backend=self._backend.type_name)
+            return
+        self._call(src, self._backend.move, s, d, overwrite=overwrite)
+
+    def copy(self, src: str, dst: str, *, overwrite: bool = False) -> None:
+        """Copy a file within this store (server-side where the backend can).
+
+        Raises:
+            CapabilityNotSupported: No COPY.
+            NotFound: ``src`` does not exist.
+            AlreadyExists: ``dst`` exists and ``overwrite`` is False (also when ``src == dst``).
+            InvalidPath: A path is malformed or the root.
+        """
+        self._require(Capability.COPY, src)
+        s, d = self._key(src), self._key(dst)
+        if s == d:
+            if not self._call(src, self._backend.exists, s):
+                raise NotFound("source not found", path=src, backend=self._backend.type_name)
+            if not overwrite:
+                raise AlreadyExists("destination is the source", path=dst, backend=self._backend.type_name)
+            return
+        self._call(src, self._backend.copy, s, d, overwrite=overwrite)
+
+    # ------------------------------------------------------------------ METADATA
+    def head(self, path: str) -> WriteResult:
+        """Return the file's metadata as a `WriteResult` without reading content.
+
+        Raises:
+            CapabilityNotSupported: No METADATA.
+            NotFound: No such file.
+        """
+        info = self.get_file_info(path)
+        return WriteResult(
+            path=info.path,
+            size=info.size,
+            etag=info.etag,
+            version_id=info.version_id,
+            last_modified=info.modified_at,
+            metadata=info.metadata,
+        )
+
+    def get_file_info(self, path: str) -> FileInfo:
+        """Return the file's `FileInfo` (size, modification time, etag, metadata).
+
+        Raises:
+            CapabilityNotSupported: No METADATA.
+            NotFound: No such file (or ``path`` is a folder).
+            InvalidPath: ``path`` is malformed or the root.
+        """
+        self._require(Capability.METADATA, path)
+        key = self._key(path)
+        return self._info(self._call(path, self._backend.stat, key))
+
+    def get_folder_info(self, path: str = "") -> FolderInfo:
+        """Return file count, total bytes and newest modification time below folder ``path``.
+
+        Raises:
+            CapabilityNotSupported: No METADATA.
+            NotFound: No such folder.
+        """
+        self._require(Capability.METADATA, path)
+        key = self._key(path, allow_root=True)
+        info = self._call(path, self._backend.folder_info, key)
+        return FolderInfo(
+            path=self._rel(info.path),
+            file_count=info.file_count,
+            total_size=info.total_size,
+            modified_at=info.modified_at,
+        )
+
+    # ------------------------------------------------------------------ protocol
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self._backend!r}, root_path={self._root!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Store) and other._backend is self._backend and other._root == self._root
+
+    def __hash__(self) -> int:
+        return hash((id(self._backend), self._root))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Store, (self._backend, self._root))

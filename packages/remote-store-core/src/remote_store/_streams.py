@@ -1,0 +1,181 @@
+"""Stream helpers for backend authors: ranged lazy readers and error-guarded wrappers."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from typing import IO, Any, TypeVar
+
+from remote_store.errors import RemoteStoreError
+
+T = TypeVar("T")
+
+
+class RangeReader(io.RawIOBase):
+    """A lazy, seekable, read-only stream over ranged fetches.
+
+    Backends with ranged reads (S3 ``GetObject`` with ``Range``, HTTP ``Range``, Azure
+    ``download_blob(offset, length)``, SFTP ``readv``) hand this a ``fetch(start, length)``
+    callable; nothing is fetched until the caller reads, and only the bytes asked for
+    (rounded up to ``block_size``) are fetched. Wrap it in ``io.BufferedReader`` for
+    small reads, or use `open_range_reader`.
+
+    Args:
+        fetch: ``fetch(start, length) -> bytes``: up to ``length`` bytes from byte offset ``start``.
+        size: Total object size in bytes.
+        on_close: Optional callable run once when the stream closes.
+    """
+
+    def __init__(
+        self, fetch: Callable[[int, int], bytes], size: int, on_close: Callable[[], None] | None = None
+    ) -> None:
+        self._fetch = fetch
+        self._size = size
+        self._pos = 0
+        self._on_close = on_close
+
+    @property
+    def size(self) -> int:
+        """Total size in bytes."""
+        return self._size
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            pos = offset
+        elif whence == io.SEEK_CUR:
+            pos = self._pos + offset
+        elif whence == io.SEEK_END:
+            pos = self._size + offset
+        else:
+            raise ValueError(f"invalid whence {whence}")
+        if pos < 0:
+            raise ValueError("negative seek position")
+        self._pos = pos
+        return pos
+
+    def readinto(self, b: Any) -> int:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        if self._pos >= self._size:
+            return 0
+        want = min(len(b), self._size - self._pos)
+        data = self._fetch(self._pos, want)
+        n = len(data)
+        b[:n] = data
+        self._pos += n
+        return n
+
+    def readall(self) -> bytes:
+        if self._pos >= self._size:
+            return b""
+        data = self._fetch(self._pos, self._size - self._pos)
+        self._pos += len(data)
+        return data
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                if self._on_close is not None:
+                    self._on_close()
+            finally:
+                super().close()
+
+
+def open_range_reader(fetch: Callable[[int, int], bytes], size: int, *, block_size: int = 1024 * 1024) -> IO[bytes]:
+    """Return a buffered lazy seekable stream over ``fetch`` (see `RangeReader`).
+
+    Args:
+        fetch: ``fetch(start, length) -> bytes``.
+        size: Object size in bytes.
+        block_size: Read-ahead buffer in bytes: each fetch asks for at least this much.
+    """
+    return io.BufferedReader(RangeReader(fetch, size), buffer_size=block_size)  # type: ignore[return-value]
+
+
+class GuardedStream(io.RawIOBase):
+    """Wraps a backend stream so any exception while reading is translated by ``translate``.
+
+    Used by `Store.read` so lazily raised backend errors (a dropped connection in
+    the middle of a download) still arrive as `remote_store.errors` classes.
+    """
+
+    def __init__(self, raw: IO[bytes], translate: Callable[[Exception], Exception]) -> None:
+        self._raw = raw
+        self._translate = translate
+
+    def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return fn(*args)
+        except (ValueError, io.UnsupportedOperation, RemoteStoreError):
+            raise
+        except Exception as exc:
+            raise self._translate(exc) from exc
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return bool(self._call(self._raw.seekable))
+
+    def readinto(self, b: Any) -> int:
+        readinto = getattr(self._raw, "readinto", None)
+        if readinto is not None:
+            n = self._call(readinto, b)
+            return 0 if n is None else int(n)
+        data = self._call(self._raw.read, len(b))
+        n = len(data)
+        b[:n] = data
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._call(self._raw.read, size if size is not None else -1)
+        return b"" if data is None else bytes(data)
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return bytes(self._call(self._raw.readline, -1 if size is None else size))
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return int(self._call(self._raw.seek, offset, whence))
+
+    def tell(self) -> int:
+        return int(self._call(self._raw.tell))
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._call(self._raw.close)
+            finally:
+                super().close()
+
+    def __iter__(self) -> Iterator[bytes]:  # type: ignore[override]
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+
+def guard_iter(it: Iterator[T], translate: Callable[[Exception], Exception]) -> Iterator[T]:
+    """Yield from ``it``, translating any exception raised while iterating."""
+    while True:
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        except RemoteStoreError:
+            raise
+        except Exception as exc:
+            raise translate(exc) from exc
+        yield item

@@ -1,0 +1,114 @@
+"""Typed errors raised by every remote-store operation.
+
+Every exception a `Store` raises is a `RemoteStoreError`. Backend-native
+exceptions (``botocore.exceptions.ClientError``, ``paramiko.SSHException``,
+``OSError`` …) are translated at one boundary and chained as ``__cause__``,
+so callers can catch the portable class and still inspect the original.
+
+Messages name the store-relative path and the backend type; they never
+contain credentials.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyExists",
+    "BackendUnavailable",
+    "CapabilityNotSupported",
+    "ConfigError",
+    "DirectoryNotEmpty",
+    "InvalidPath",
+    "NotFound",
+    "PermissionDenied",
+    "RemoteStoreError",
+]
+
+
+class RemoteStoreError(Exception):
+    """Base class of every error raised by remote-store.
+
+    Args:
+        message: Human-readable explanation (never contains secrets).
+        path: The store-relative path the operation was about, if any.
+        backend: The backend type name (``"local"``, ``"s3"`` …), if known.
+    """
+
+    def __init__(self, message: str = "", *, path: str | None = None, backend: str | None = None) -> None:
+        self.message = message
+        self.path = path
+        self.backend = backend
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        parts = [self.message or type(self).__name__]
+        if self.path is not None and repr(self.path) not in self.message:
+            parts.append(f"path={self.path!r}")
+        if self.backend is not None:
+            parts.append(f"backend={self.backend}")
+        return " ".join([parts[0]] + ([f"({', '.join(parts[1:])})"] if len(parts) > 1 else []))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), self.message, self.path, self.backend))
+
+
+def _rebuild(cls: type[RemoteStoreError], message: str, path: str | None, backend: str | None) -> RemoteStoreError:
+    return cls(message, path=path, backend=backend)
+
+
+class NotFound(RemoteStoreError):
+    """The file or folder does not exist (S3 ``NoSuchKey``, HTTP 404, ``ENOENT``)."""
+
+
+class AlreadyExists(RemoteStoreError):
+    """The target exists and ``overwrite=False`` was given (HTTP 412 on a conditional create)."""
+
+
+class InvalidPath(RemoteStoreError, ValueError):
+    """The path is malformed (``..``, NUL, empty where a file is needed, escapes the root)
+    or names the wrong kind of node (a folder where a file is expected, or a file used as a folder)."""
+
+
+class PermissionDenied(RemoteStoreError):
+    """The credentials lack access rights (HTTP 403, ``EACCES``, SFTP permission denied)."""
+
+
+class DirectoryNotEmpty(RemoteStoreError):
+    """A folder holds entries and the operation needs it empty (``delete_folder(recursive=False)``)."""
+
+
+class CapabilityNotSupported(RemoteStoreError):
+    """The backend does not declare the capability the call needs; raised before any I/O.
+
+    Attributes:
+        capability: Name of the missing `Capability` member, e.g. ``"GLOB"``.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        path: str | None = None,
+        backend: str | None = None,
+        capability: str | None = None,
+    ) -> None:
+        self.capability = capability
+        super().__init__(message, path=path, backend=backend)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_cap, (self.message, self.path, self.backend, self.capability))
+
+
+def _rebuild_cap(message: str, path: str | None, backend: str | None, capability: str | None) -> CapabilityNotSupported:
+    return CapabilityNotSupported(message, path=path, backend=backend, capability=capability)
+
+
+class BackendUnavailable(RemoteStoreError):
+    """The backend cannot be reached or failed after its retries
+    (connection refused, timeout, throttling, HTTP 5xx, authentication failure)."""
+
+
+class ConfigError(RemoteStoreError, ValueError):
+    """Configuration is invalid: unknown backend type, bad option, missing environment variable.
+
+    The message names the file and key path where known, e.g. ``backends.main.options.bucket``.
+    """
