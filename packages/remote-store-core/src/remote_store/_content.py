@@ -71,3 +71,44 @@ def iter_chunks(stream: IO[bytes], size: int = CHUNK_SIZE) -> Iterator[bytes]:
         if isinstance(chunk, str):
             raise TypeError("write() needs a binary stream, got text")
         yield chunk
+
+
+class SourceReader(io.RawIOBase):
+    """Wraps the caller's content stream and remembers an exception it raised, so `Store` can
+    re-raise the caller's own error unchanged instead of translating it as a backend failure."""
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        self._inner = inner
+        self.error: BaseException | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data = self._inner.read(size)
+        except BaseException as exc:
+            self.error = exc
+            raise
+        if isinstance(data, str):
+            self.error = TypeError("write() needs a binary stream, got text")
+            raise self.error
+        return b"" if data is None else data
+
+    def readinto(self, b: memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(b))
+        n = len(data)
+        b[:n] = data
+        return n
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+
+def source_stream(content: object) -> tuple[IO[bytes], SourceReader | None]:
+    """`as_stream`, plus a `SourceReader` wrapper for content that can fail while read."""
+    stream = as_stream(content)
+    if isinstance(stream, io.BytesIO):
+        return stream, None
+    reader = SourceReader(stream)
+    return reader, reader  # type: ignore[return-value]

@@ -11,7 +11,7 @@ from typing import IO, Any, TypeVar
 from remote_store import _path
 from remote_store._backend import AtomicWriter, Backend, default_translate, match_name
 from remote_store._capabilities import Capability, CapabilitySet
-from remote_store._content import WritableContent, as_stream
+from remote_store._content import SourceReader, WritableContent, source_stream
 from remote_store._models import FileInfo, FolderEntry, FolderInfo, ResolutionPlan, WriteResult
 from remote_store._secret import mask_secrets
 from remote_store._streams import GuardedStream, guard_iter
@@ -142,6 +142,15 @@ class Store:
             raise self._translate(exc, path) from exc.__cause__
         except Exception as exc:
             raise self._translate(exc, path) from exc
+
+    def _write_call(self, path: str, source: SourceReader | None, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`_call` for writes: an error raised by the caller's own content stream is re-raised unchanged."""
+        try:
+            return self._call(path, fn, *args, **kwargs)
+        except RemoteStoreError:
+            if source is not None and source.error is not None:
+                raise source.error from None
+            raise
 
     def _iter(self, path: str | None, it_factory: Callable[[], Iterator[T]]) -> Iterator[T]:
         def translate(exc: Exception) -> RemoteStoreError:
@@ -343,8 +352,8 @@ class Store:
         self._require(Capability.WRITE, path)
         key = self._key(path)
         meta = self._check_metadata(metadata, path)
-        stream = as_stream(content)
-        result = self._call(path, self._backend.write, key, stream, overwrite=overwrite, metadata=meta)
+        stream, source = source_stream(content)
+        result = self._write_call(path, source, self._backend.write, key, stream, overwrite=overwrite, metadata=meta)
         return self._result(result, meta)
 
     def write_text(
@@ -380,8 +389,8 @@ class Store:
         self._require(Capability.ATOMIC_WRITE, path)
         key = self._key(path)
         meta = self._check_metadata(metadata, path)
-        stream = as_stream(content)
-        result = self._call(path, self._backend.write_atomic, key, stream, overwrite=overwrite, metadata=meta)
+        stream, source = source_stream(content)
+        result = self._write_call(path, source, self._backend.write_atomic, key, stream, overwrite=overwrite, metadata=meta)
         return self._result(result, meta)
 
     @contextmanager

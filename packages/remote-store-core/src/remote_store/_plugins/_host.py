@@ -164,7 +164,7 @@ class PluginHost:
         sources: list[ConfigSource] = []
         per_plugin: dict[str, list[str]] = {}
 
-        for impl in reversed(self.pm.hook.remote_store_register_backends.get_hookimpls()):
+        for impl in self.pm.hook.remote_store_register_backends.get_hookimpls():
             plugin_name = impl.plugin_name
 
             def reg_backend(spec: BackendSpec, _owner: str = plugin_name) -> None:
@@ -184,7 +184,7 @@ class PluginHost:
 
             self._call_impl(impl, reg_backend)
 
-        for impl in reversed(self.pm.hook.remote_store_register_middleware.get_hookimpls()):
+        for impl in self.pm.hook.remote_store_register_middleware.get_hookimpls():
 
             def reg_mw(spec: MiddlewareSpec, _owner: str = impl.plugin_name) -> None:
                 if spec.name in middleware:
@@ -196,7 +196,7 @@ class PluginHost:
 
             self._call_impl(impl, reg_mw)
 
-        for impl in reversed(self.pm.hook.remote_store_register_config_sources.get_hookimpls()):
+        for impl in self.pm.hook.remote_store_register_config_sources.get_hookimpls():
             self._call_impl(impl, sources.append)
 
         self._backends, self._backend_owner, self._middleware = backends, owners, middleware

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Install the real servers the test suites start: OpenSSH sshd (apt) and Azurite (npm).
+# PostgreSQL and MariaDB are expected at 127.0.0.1:5432 / :3306 (started here if installed but stopped).
+# Idempotent; without root/apt/npm it prints what is missing and those suites skip (or fail under
+# REMOTE_STORE_TEST_REQUIRE_SERVERS=1).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+TOOLS=${REMOTE_STORE_TOOLS:-$PWD/.tools}
+AZURITE_VERSION=${AZURITE_VERSION:-3.35.0}
+export DEBIAN_FRONTEND=noninteractive
+status=0
+is_root() { [ "$(id -u)" = 0 ]; }
+
+if [ ! -x /usr/sbin/sshd ]; then
+  if is_root && command -v apt-get >/dev/null; then
+    echo "install-test-servers: installing openssh-server (apt)"
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends openssh-server >/dev/null || status=1
+  else
+    echo "install-test-servers: sshd missing and cannot apt-get install it (need root): SFTP suites will use the in-process fallback" >&2
+  fi
+fi
+
+if [ ! -f "$TOOLS/azurite/node_modules/azurite/dist/src/blob/main.js" ] && [ ! -f /opt/remote-store-tools/azurite/node_modules/azurite/dist/src/blob/main.js ]; then
+  if command -v npm >/dev/null; then
+    echo "install-test-servers: installing azurite@$AZURITE_VERSION (npm) into $TOOLS/azurite"
+    mkdir -p "$TOOLS/azurite"
+    npm install --prefix "$TOOLS/azurite" --no-fund --no-audit --loglevel=error "azurite@$AZURITE_VERSION" >/dev/null || status=1
+  else
+    echo "install-test-servers: npm missing: Azure suites will skip" >&2
+  fi
+fi
+
+pg_up() { python3 - <<'PY'
+import socket,sys
+s=socket.socket(); s.settimeout(1)
+sys.exit(0 if s.connect_ex(("127.0.0.1",5432))==0 else 1)
+PY
+}
+my_up() { python3 - <<'PY'
+import socket,sys
+s=socket.socket(); s.settimeout(1)
+sys.exit(0 if s.connect_ex(("127.0.0.1",3306))==0 else 1)
+PY
+}
+if ! pg_up && command -v pg_ctlcluster >/dev/null && is_root; then
+  echo "install-test-servers: starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || status=1
+fi
+if ! my_up && [ -x /usr/sbin/mariadbd ] && is_root; then
+  echo "install-test-servers: starting MariaDB"
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || status=1
+  for _ in $(seq 50); do my_up && break; sleep 0.2; done
+fi
+exit $status
