@@ -6,7 +6,6 @@ import pickle
 from pathlib import Path
 
 import pytest
-
 from remote_store import BackendConfig, ConfigError, RegistryConfig, Secret, resolve_env
 
 
@@ -38,10 +37,22 @@ def test_store_naming_unknown_backend_names_key_path() -> None:
         ({"backends": {"b": {"options": {}}}}, "backends.b.type"),
         ({"backends": {"b": {"type": "local", "options": 3}}}, "backends.b.options"),
         ({"backends": {"b": {"type": "local", "extra": 1}}}, "backends.b"),
-        ({"backends": {"b": {"type": "local"}}, "stores": {"s": {"backend": "b", "root_path": 5}}}, "stores.s.root_path"),
-        ({"backends": {"b": {"type": "local"}}, "stores": {"s": {"backend": "b", "root_path": "../x"}}}, "stores.s.root_path"),
-        ({"backends": {"b": {"type": "local"}}, "stores": {"s": {"backend": "b", "middleware": "x"}}}, "stores.s.middleware"),
-        ({"backends": {"b": {"type": "local"}}, "stores": {"s": {"backend": "b", "middleware": [3]}}}, "stores.s.middleware[0]"),
+        (
+            {"backends": {"b": {"type": "local"}}, "stores": {"s": {"backend": "b", "root_path": 5}}},
+            "stores.s.root_path",
+        ),
+        (
+            {"backends": {"b": {"type": "local"}}, "stores": {"s": {"backend": "b", "root_path": "../x"}}},
+            "stores.s.root_path",
+        ),
+        (
+            {"backends": {"b": {"type": "local"}}, "stores": {"s": {"backend": "b", "middleware": "x"}}},
+            "stores.s.middleware",
+        ),
+        (
+            {"backends": {"b": {"type": "local"}}, "stores": {"s": {"backend": "b", "middleware": [3]}}},
+            "stores.s.middleware[0]",
+        ),
     ],
 )
 def test_invalid_config_names_the_key(data: dict[str, object], where: str) -> None:
@@ -64,8 +75,20 @@ def test_middleware_entries() -> None:
 
 def test_env_placeholders() -> None:
     env = {"BUCKET": "b1", "EMPTY": ""}
-    data = {"a": "${BUCKET}", "b": "x-${MISSING:-dflt}-y", "c": "$${BUCKET}", "d": ["${EMPTY}", 3], "e": {"f": "${BUCKET}"}}
-    assert resolve_env(data, environ=env) == {"a": "b1", "b": "x-dflt-y", "c": "${BUCKET}", "d": ["", 3], "e": {"f": "b1"}}
+    data = {
+        "a": "${BUCKET}",
+        "b": "x-${MISSING:-dflt}-y",
+        "c": "$${BUCKET}",
+        "d": ["${EMPTY}", 3],
+        "e": {"f": "${BUCKET}"},
+    }
+    assert resolve_env(data, environ=env) == {
+        "a": "b1",
+        "b": "x-dflt-y",
+        "c": "${BUCKET}",
+        "d": ["", 3],
+        "e": {"f": "b1"},
+    }
 
 
 def test_missing_env_var_names_key_path_and_file(tmp_path: Path) -> None:
@@ -83,8 +106,12 @@ def test_secrets_are_wrapped_and_masked() -> None:
             "backends": {
                 "s3": {
                     "type": "s3",
-                    "options": {"bucket": "b", "secret_key": "SUPERSECRET1", "access_key": "AKIAXXXX",
-                                "nested": {"password": "pw-SECRET-2"}},
+                    "options": {
+                        "bucket": "b",
+                        "secret_key": "SUPERSECRET1",
+                        "access_key": "AKIAXXXX",
+                        "nested": {"password": "pw-SECRET-2"},
+                    },
                 },
                 "db": {"type": "sql-blob", "options": {"url": "postgresql://u:SECRETPW3@h/db"}},
                 "db2": {"type": "sql-blob", "options": {"url": "sqlite:///x.db"}},
@@ -129,7 +156,9 @@ def test_from_toml_with_table_and_errors(tmp_path: Path) -> None:
 
 
 def test_config_pickles_with_secrets() -> None:
-    cfg = RegistryConfig.from_dict({"backends": {"b": {"type": "memory", "options": {"token": "T0KEN"}}}, "stores": {"s": {"backend": "b"}}})
+    cfg = RegistryConfig.from_dict(
+        {"backends": {"b": {"type": "memory", "options": {"token": "T0KEN"}}}, "stores": {"s": {"backend": "b"}}}
+    )
     again = pickle.loads(pickle.dumps(cfg))
     assert again == cfg
     assert isinstance(again.backends["b"].options["token"], Secret)

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
-from remote_store import Capability, CapabilitySet, ContentDigest, FileInfo, FolderEntry, FolderInfo, ResolutionPlan, WriteResult, WriteSource
+from remote_store import (
+    Capability,
+    CapabilitySet,
+    ContentDigest,
+    FileInfo,
+    FolderEntry,
+    FolderInfo,
+    ResolutionPlan,
+    WriteResult,
+    WriteSource,
+)
 
 
 def test_models_are_frozen_and_pickle() -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     objs = [
         WriteResult("a", 1, WriteSource.NATIVE, ContentDigest("md5", "ab"), "e", "v", now, {"k": "v"}),
         FileInfo("a/b", "b", 3, now, "e", None, "text/plain", {"x": "y"}),

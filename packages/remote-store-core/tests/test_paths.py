@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from remote_store import InvalidPath, Store
 from remote_store._path import depth, join_key, normalize_path, strip_root
 from remote_store.backends import MemoryBackend
 
-segment = st.text(alphabet=st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)), min_size=1, max_size=8).filter(
-    lambda s: s not in (".", "..")
-)
+segment = st.text(
+    alphabet=st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)), min_size=1, max_size=8
+).filter(lambda s: s not in (".", ".."))
 paths = st.lists(segment, min_size=1, max_size=5).map("/".join)
 
 

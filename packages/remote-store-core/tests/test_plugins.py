@@ -10,9 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import remote_store
-from remote_store import BackendSpec, ConfigError, ConfigSource, MiddlewareSpec, PluginHost, RegistryConfig, Store, hookimpl, use_plugin_host
+from remote_store import (
+    BackendSpec,
+    ConfigError,
+    ConfigSource,
+    MiddlewareSpec,
+    PluginHost,
+    RegistryConfig,
+    Store,
+    hookimpl,
+    use_plugin_host,
+)
 from remote_store._plugins._host import PluginWarning
 from remote_store.backends import MemoryBackend
 
@@ -41,16 +50,19 @@ def tag_factory(backend: Any, label: str = "x") -> TaggedBackend:
 
 def test_builtin_types_registered(plugin_host: PluginHost) -> None:
     assert {"local", "memory", "http"} <= set(plugin_host.backend_types())
-    builtin = [p for p in plugin_host.plugins() if p.name == "builtin"][0]
+    builtin = next(p for p in plugin_host.plugins() if p.name == "builtin")
     assert builtin.loaded and set(builtin.backends) == {"local", "memory", "http"}
 
 
 def test_in_process_plugin_backend_and_middleware(plugin_host: PluginHost) -> None:
     plugin_host.register(_Plugin(), name="demo")
     assert plugin_host.backend_class("mem2") is MemoryBackend
-    assert "mem2" in [p for p in plugin_host.plugins() if p.name == "demo"][0].backends
+    assert "mem2" in next(p for p in plugin_host.plugins() if p.name == "demo").backends
     cfg = RegistryConfig.from_dict(
-        {"backends": {"b": {"type": "mem2"}}, "stores": {"s": {"backend": "b", "middleware": [{"name": "tag", "options": {"label": "L"}}]}}}
+        {
+            "backends": {"b": {"type": "mem2"}},
+            "stores": {"s": {"backend": "b", "middleware": [{"name": "tag", "options": {"label": "L"}}]}},
+        }
     )
     store = remote_store.Registry(cfg).get_store("s")
     assert isinstance(store.backend, TaggedBackend) and store.backend.label == "L"
@@ -82,7 +94,7 @@ def test_hook_that_raises_is_reported_not_fatal(plugin_host: PluginHost) -> None
     with pytest.warns(PluginWarning, match="plugin bug"):
         types = plugin_host.backend_types()
     assert "local" in types
-    info = [p for p in plugin_host.plugins() if p.name == "broken-hook"][0]
+    info = next(p for p in plugin_host.plugins() if p.name == "broken-hook")
     assert not info.loaded and "plugin bug" in info.error
 
 
@@ -96,7 +108,7 @@ def test_spec_with_bad_target_gives_config_error(plugin_host: PluginHost) -> Non
     plugin_host.register(Bad(), name="bad")
     with pytest.raises(ConfigError, match="pip install remote-store-ghost"):
         plugin_host.backend_class("ghost")
-    with pytest.raises(ConfigError, match="not a remote_store.Backend"):
+    with pytest.raises(ConfigError, match=r"not a remote_store\.Backend"):
         plugin_host.backend_class("notbackend")
 
 
@@ -165,7 +177,12 @@ def test_entry_points_load_once_and_lazily(fake_dists: Path) -> None:
 
 
 def test_config_source_from_plugin(plugin_host: PluginHost) -> None:
-    cfg = RegistryConfig.from_dict({"backends": {"m": {"type": "memory", "options": {"name": "plugin-src"}}}, "stores": {"from-plugin": {"backend": "m"}}})
+    cfg = RegistryConfig.from_dict(
+        {
+            "backends": {"m": {"type": "memory", "options": {"name": "plugin-src"}}},
+            "stores": {"from-plugin": {"backend": "m"}},
+        }
+    )
 
     class Src:
         @hookimpl

@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-
-from remote_store import Backend, BackendSpec, ConfigError, PluginHost, Registry, RegistryConfig, RemoteStoreError, hookimpl
+from remote_store import (
+    Backend,
+    BackendSpec,
+    ConfigError,
+    PluginHost,
+    Registry,
+    RegistryConfig,
+    RemoteStoreError,
+    hookimpl,
+)
 from remote_store.backends import LocalBackend, MemoryBackend
 
 
 def _cfg(tmp_path: Path) -> RegistryConfig:
     return RegistryConfig.from_dict(
         {
-            "backends": {"disk": {"type": "local", "options": {"root": str(tmp_path / "d")}}, "mem": {"type": "memory"}},
-            "stores": {"a": {"backend": "disk", "root_path": "a"}, "b": {"backend": "disk", "root_path": "b"},
-                       "m": {"backend": "mem"}},
+            "backends": {
+                "disk": {"type": "local", "options": {"root": str(tmp_path / "d")}},
+                "mem": {"type": "memory"},
+            },
+            "stores": {
+                "a": {"backend": "disk", "root_path": "a"},
+                "b": {"backend": "disk", "root_path": "b"},
+                "m": {"backend": "mem"},
+            },
         }
     )
 
@@ -49,7 +63,11 @@ def test_unknown_type_names_the_package(plugin_host: PluginHost) -> None:
 
 
 def test_bad_option_names_the_key(plugin_host: PluginHost) -> None:
-    reg = Registry(RegistryConfig.from_dict({"backends": {"b": {"type": "local", "options": {"rooot": "/x"}}}, "stores": {"s": {"backend": "b"}}}))
+    reg = Registry(
+        RegistryConfig.from_dict(
+            {"backends": {"b": {"type": "local", "options": {"rooot": "/x"}}}, "stores": {"s": {"backend": "b"}}}
+        )
+    )
     with pytest.raises(ConfigError) as ei:
         reg.get_store("s")
     assert "backends.b.options" in str(ei.value) and "rooot" in str(ei.value)
@@ -57,7 +75,7 @@ def test_bad_option_names_the_key(plugin_host: PluginHost) -> None:
 
 class _Closer(MemoryBackend):
     TYPE = "closer"
-    closed: list[str] = []
+    closed: ClassVar[list[str]] = []
 
     def __init__(self, name: str | None = None, fail: bool = False) -> None:
         super().__init__(name)
@@ -84,8 +102,10 @@ def test_close_closes_all_even_if_one_raises(plugin_host: PluginHost) -> None:
     _Closer.closed.clear()
     cfg = RegistryConfig.from_dict(
         {
-            "backends": {"x": {"type": "closer", "options": {"name": "x", "fail": True}},
-                         "y": {"type": "closer", "options": {"name": "y"}}},
+            "backends": {
+                "x": {"type": "closer", "options": {"name": "x", "fail": True}},
+                "y": {"type": "closer", "options": {"name": "y"}},
+            },
             "stores": {"sx": {"backend": "x"}, "sy": {"backend": "y"}},
         }
     )

@@ -9,7 +9,6 @@ from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 import pytest
-
 from remote_store import (
     Backend,
     BackendUnavailable,

@@ -390,7 +390,9 @@ class Store:
         key = self._key(path)
         meta = self._check_metadata(metadata, path)
         stream, source = source_stream(content)
-        result = self._write_call(path, source, self._backend.write_atomic, key, stream, overwrite=overwrite, metadata=meta)
+        result = self._write_call(
+            path, source, self._backend.write_atomic, key, stream, overwrite=overwrite, metadata=meta
+        )
         return self._result(result, meta)
 
     @contextmanager
