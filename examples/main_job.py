@@ -113,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         t_verify = time.perf_counter() - t0
 
     mb = written / 1e6
-    print(f"copied:   {len(files)} files, {written} bytes in {t_copy:.2f} s ({mb / t_copy:.1f} MB/s, {len(files) / t_copy:.0f} files/s)")
+    print(
+        f"copied:   {len(files)} files, {written} bytes in {t_copy:.2f} s ({mb / t_copy:.1f} MB/s, {len(files) / t_copy:.0f} files/s)"
+    )
     print(f"listed:   {len(listed)} files in {t_list:.2f} s")
     print(f"verified: {len(files)} files by SHA-256 in {t_verify:.2f} s ({mb / t_verify:.1f} MB/s)")
     if problems:
