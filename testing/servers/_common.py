@@ -40,7 +40,9 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_until(
+    check: Callable[[], bool], timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     """Poll ``check`` every 0.1 s until it is true.
 
     Raises:
@@ -53,7 +55,7 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, proc: subpr
         try:
             if check():
                 return
-        except Exception:  # noqa: BLE001 - not ready yet
+        except Exception:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{what} not ready after {timeout}s")

@@ -489,7 +489,7 @@ def _segment_regex(seg: str) -> str:
                 negate = body[:1] in ("!", "^")
                 if negate:
                     body = body[1:]
-                body = body.replace("\\", "\\\\")
+                body = body.replace("\\", "\\\\").replace("[", "\\[")
                 out.append(("[^/" if negate else "[") + body + "]")
                 i = j
         else:

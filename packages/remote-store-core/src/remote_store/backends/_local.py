@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import shutil
 import stat as stat_mod
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from remote_store import _path
-from remote_store._backend import AtomicWriter, Backend
+from remote_store._backend import AtomicWriter, Backend, _segment_regex, compile_glob
 from remote_store._capabilities import Capability, CapabilitySet
 from remote_store._models import FileInfo, WriteResult, WriteSource
 from remote_store.errors import (
@@ -499,7 +500,66 @@ class LocalBackend(Backend):
             yield f"{prefix}/{name}" if prefix else name
 
     def glob(self, pattern: str) -> Iterator[FileInfo]:
-        yield from super().glob(pattern)
+        """Native glob: walks the tree segment by segment, descending only into folders the
+        pattern can match (``**`` walks the whole subtree below it)."""
+        segments = [s for s in pattern.strip("/").split("/") if s not in ("", ".")]
+        if not segments:
+            return
+        regex = compile_glob(pattern)
+        literal: list[str] = []
+        for seg in segments[:-1]:
+            if any(ch in seg for ch in "*?["):
+                break
+            literal.append(seg)
+        base = "/".join(literal)
+        rest = segments[len(literal) :]
+        if len(rest) == 1 and not any(ch in rest[0] for ch in "*?["):
+            key = f"{base}/{rest[0]}" if base else rest[0]
+            with contextlib.suppress(NotFound, InvalidPath):
+                yield self.stat(key)
+            return
+        try:
+            ctx = self._dir(base)
+            d = ctx.__enter__()
+        except (NotFound, InvalidPath, FileNotFoundError, NotADirectoryError):
+            return
+        try:
+            yield from self._glob_walk(d, base, rest, regex)
+        finally:
+            ctx.__exit__(None, None, None)
+
+    def _glob_walk(self, fd: int, prefix: str, rest: list[str], regex: re.Pattern[str]) -> Iterator[FileInfo]:
+        if "**" in rest:
+            for info in self._scan(fd, prefix, True, 1, None):
+                if regex.fullmatch(info.path):
+                    yield info
+            return
+        seg_re = re.compile(_segment_regex(rest[0]), re.DOTALL)
+        last = len(rest) == 1
+        with os.scandir(fd) as it:
+            entries = sorted((e for e in it if seg_re.fullmatch(e.name) and not _is_temp(e.name)), key=lambda e: e.name)
+        for entry in entries:
+            key = f"{prefix}/{entry.name}" if prefix else entry.name
+            if last:
+                if entry.is_symlink():
+                    try:
+                        st = os.stat(self._resolve_link(fd, entry.name, key))
+                    except (InvalidPath, OSError):
+                        continue
+                    if stat_mod.S_ISREG(st.st_mode):
+                        yield self._file_info(key, st)
+                elif entry.is_file(follow_symlinks=False):
+                    with contextlib.suppress(FileNotFoundError):
+                        yield self._file_info(key, entry.stat(follow_symlinks=False))
+            elif entry.is_dir(follow_symlinks=False):
+                try:
+                    sub = os.open(entry.name, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fd)
+                except OSError:
+                    continue
+                try:
+                    yield from self._glob_walk(sub, key, rest[1:], regex)
+                finally:
+                    os.close(sub)
 
 
 def _write_all(fd: int, data: Any) -> None:
