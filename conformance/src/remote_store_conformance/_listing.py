@@ -1,0 +1,348 @@
+"""Listing: `list_files`, `list_folders`, `iter_children`, `get_folder_info`, pagination."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+import pytest
+from remote_store import Capability, FileInfo, FolderEntry, Store
+from remote_store.errors import InvalidPath, NotFound
+
+from remote_store_conformance._base import Putter, paths, requires
+
+TREE = ("top.txt", "top.csv", "a/one.txt", "a/two.csv", "a/b/three.txt", "a/b/c/four.txt", "z/five.txt")
+
+
+def make_tree(put: Putter) -> None:
+    for p in TREE:
+        put(p, p.encode())
+
+
+class ListingTests:
+    """Listing files and folders."""
+
+    @requires(Capability.LIST)
+    def test_list_files_direct_children_only(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert paths(store.list_files("")) == ["top.csv", "top.txt"]
+
+    @requires(Capability.LIST)
+    def test_list_files_recursive(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert paths(store.list_files("", recursive=True)) == sorted(TREE)
+
+    @requires(Capability.LIST)
+    def test_list_files_in_subfolder(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert paths(store.list_files("a")) == ["a/one.txt", "a/two.csv"]
+
+    @requires(Capability.LIST)
+    def test_list_files_in_subfolder_recursive(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert paths(store.list_files("a/b", recursive=True)) == ["a/b/c/four.txt", "a/b/three.txt"]
+
+    @requires(Capability.LIST)
+    def test_list_files_max_depth_one(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert paths(store.list_files("", recursive=True, max_depth=1)) == ["top.csv", "top.txt"]
+
+    @requires(Capability.LIST)
+    def test_list_files_max_depth_two(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        expected = ["a/one.txt", "a/two.csv", "top.csv", "top.txt", "z/five.txt"]
+        assert paths(store.list_files("", recursive=True, max_depth=2)) == expected
+
+    @requires(Capability.LIST)
+    def test_list_files_max_depth_implies_recursive(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert paths(store.list_files("a", max_depth=2)) == ["a/b/three.txt", "a/one.txt", "a/two.csv"]
+
+    @requires(Capability.LIST)
+    def test_list_files_max_depth_zero_refused(self, store: Store) -> None:
+        with pytest.raises(InvalidPath):
+            list(store.list_files("", max_depth=0))
+
+    @requires(Capability.LIST)
+    def test_list_files_large_max_depth_is_everything(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert paths(store.list_files("", max_depth=50)) == sorted(TREE)
+
+    @requires(Capability.LIST)
+    def test_list_files_pattern(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert paths(store.list_files("", pattern="*.txt")) == ["top.txt"]
+
+    @requires(Capability.LIST)
+    def test_list_files_pattern_recursive_matches_basenames(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert paths(store.list_files("", recursive=True, pattern="*.csv")) == ["a/two.csv", "top.csv"]
+
+    @requires(Capability.LIST)
+    def test_list_files_pattern_question_mark(self, store: Store, put: Putter) -> None:
+        for p in ("f1.txt", "f2.txt", "f10.txt"):
+            put(p)
+        assert paths(store.list_files("", pattern="f?.txt")) == ["f1.txt", "f2.txt"]
+
+    @requires(Capability.LIST)
+    def test_list_files_pattern_is_case_sensitive(self, store: Store, put: Putter) -> None:
+        put("UPPER.TXT")
+        put("lower.txt")
+        assert paths(store.list_files("", pattern="*.txt")) == ["lower.txt"]
+
+    @requires(Capability.LIST)
+    def test_list_files_pattern_with_no_match(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert paths(store.list_files("", recursive=True, pattern="*.parquet")) == []
+
+    @requires(Capability.LIST)
+    def test_list_files_of_empty_store_is_empty(self, store: Store) -> None:
+        assert list(store.list_files("", recursive=True)) == []
+
+    @requires(Capability.LIST)
+    def test_list_files_of_missing_prefix_is_empty(self, store: Store, put: Putter) -> None:
+        put("present/a.txt")
+        assert list(store.list_files("absent", recursive=True)) == []
+
+    @requires(Capability.LIST)
+    def test_list_files_of_a_file_prefix_is_empty(self, store: Store, put: Putter) -> None:
+        put("file.txt")
+        assert list(store.list_files("file.txt")) == []
+        assert list(store.list_files("file.txt", recursive=True)) == []
+
+    @requires(Capability.LIST)
+    def test_list_files_below_a_file_is_empty(self, store: Store, put: Putter) -> None:
+        put("file.txt")
+        assert list(store.list_files("file.txt/below", recursive=True)) == []
+
+    @requires(Capability.LIST)
+    def test_list_files_does_not_match_prefix_siblings(self, store: Store, put: Putter) -> None:
+        put("ab/x.txt")
+        put("abc.txt")
+        put("a/y.txt")
+        assert paths(store.list_files("a", recursive=True)) == ["a/y.txt"]
+
+    @requires(Capability.LIST)
+    def test_list_files_yields_file_info(self, store: Store, put: Putter) -> None:
+        put("d/info.bin", b"12345")
+        (info,) = list(store.list_files("d"))
+        assert isinstance(info, FileInfo)
+        assert info.path == "d/info.bin"
+        assert info.name == "info.bin"
+        assert info.size == 5
+
+    @requires(Capability.LIST)
+    def test_list_files_reports_sizes(self, store: Store, put: Putter) -> None:
+        put("s0", b"")
+        put("s1", b"x")
+        put("s1000", b"y" * 1000)
+        assert {i.path: i.size for i in store.list_files("")} == {"s0": 0, "s1": 1, "s1000": 1000}
+
+    @requires(Capability.LIST)
+    def test_list_files_modified_at_is_aware(self, store: Store, put: Putter) -> None:
+        put("t.txt")
+        (info,) = list(store.list_files(""))
+        if info.modified_at is not None:
+            assert isinstance(info.modified_at, datetime)
+            assert info.modified_at.utcoffset() is not None
+
+    @requires(Capability.LIST)
+    def test_list_files_is_lazy(self, store: Store, put: Putter) -> None:
+        put("lazy.txt")
+        it = store.list_files("")
+        assert iter(it) is it
+        assert next(it).path == "lazy.txt"
+
+    @requires(Capability.LIST, Capability.READ)
+    def test_listed_paths_can_be_read_back(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        for info in store.list_files("", recursive=True):
+            assert store.read_bytes(info.path) == info.path.encode()
+
+    @requires(Capability.LIST)
+    def test_list_files_paths_are_store_relative(self, store: Store, put: Putter, store_root: str) -> None:
+        make_tree(put)
+        for info in store.list_files("", recursive=True):
+            assert not info.path.startswith(store_root)
+            assert not info.path.startswith("/")
+
+    @requires(Capability.LIST)
+    def test_list_files_with_unicode_and_spaces(self, store: Store, put: Putter) -> None:
+        names = ["dïr ü/fïlé 1.txt", "dïr ü/日本.txt", "dïr ü/sp ace.csv"]
+        for n in names:
+            put(n)
+        assert paths(store.list_files("dïr ü")) == sorted(names)
+
+    @requires(Capability.LIST)
+    def test_list_files_with_special_characters(self, store: Store, put: Putter) -> None:
+        names = ["sp/a+b.txt", "sp/c%20d.txt", "sp/e&f=g.txt", "sp/h#i.txt"]
+        for n in names:
+            put(n)
+        assert paths(store.list_files("sp")) == sorted(names)
+
+    @requires(Capability.LIST)
+    def test_list_files_from_root_store(self, root_store: Store, put: Putter, store_root: str) -> None:
+        put("r/x.txt")
+        assert paths(root_store.list_files(f"{store_root}/r")) == [f"{store_root}/r/x.txt"]
+
+    @requires(Capability.LIST)
+    def test_list_files_prefix_with_slashes(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert paths(store.list_files("/a/")) == ["a/one.txt", "a/two.csv"]
+
+    @requires(Capability.LIST, Capability.DELETE)
+    def test_deleted_file_is_not_listed(self, store: Store, put: Putter) -> None:
+        put("d/keep.txt")
+        put("d/drop.txt")
+        store.delete("d/drop.txt")
+        assert paths(store.list_files("d")) == ["d/keep.txt"]
+
+    @requires(Capability.LIST)
+    def test_file_and_folder_with_similar_names(self, store: Store, put: Putter) -> None:
+        put("name.txt")
+        put("name/inner.txt")
+        assert paths(store.list_files("")) == ["name.txt"]
+        assert paths(store.list_folders("")) == ["name"]
+
+    # --------------------------------------------------------------- folders
+    @requires(Capability.LIST)
+    def test_list_folders_direct(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert paths(store.list_folders("")) == ["a", "z"]
+
+    @requires(Capability.LIST)
+    def test_list_folders_yields_str(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert all(isinstance(p, str) for p in store.list_folders(""))
+
+    @requires(Capability.LIST)
+    def test_list_folders_recursive(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert paths(store.list_folders("", recursive=True)) == ["a", "a/b", "a/b/c", "z"]
+
+    @requires(Capability.LIST)
+    def test_list_folders_max_depth(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert paths(store.list_folders("", max_depth=2)) == ["a", "a/b", "z"]
+
+    @requires(Capability.LIST)
+    def test_list_folders_max_depth_zero_refused(self, store: Store) -> None:
+        with pytest.raises(InvalidPath):
+            list(store.list_folders("", max_depth=0))
+
+    @requires(Capability.LIST)
+    def test_list_folders_of_subfolder(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert paths(store.list_folders("a")) == ["a/b"]
+
+    @requires(Capability.LIST)
+    def test_list_folders_pattern(self, store: Store, put: Putter) -> None:
+        for p in ("data-1/x", "data-2/x", "logs/x"):
+            put(p)
+        assert paths(store.list_folders("", pattern="data-*")) == ["data-1", "data-2"]
+
+    @requires(Capability.LIST)
+    def test_list_folders_of_missing_prefix_is_empty(self, store: Store) -> None:
+        assert list(store.list_folders("missing")) == []
+
+    @requires(Capability.LIST)
+    def test_list_folders_of_file_prefix_is_empty(self, store: Store, put: Putter) -> None:
+        put("file.txt")
+        assert list(store.list_folders("file.txt")) == []
+
+    @requires(Capability.LIST)
+    def test_list_folders_excludes_files(self, store: Store, put: Putter) -> None:
+        put("only-file.txt")
+        put("dir/f.txt")
+        assert paths(store.list_folders("")) == ["dir"]
+
+    @requires(Capability.LIST)
+    def test_list_folders_unicode(self, store: Store, put: Putter) -> None:
+        put("dös/a.txt")
+        put("日本/b.txt")
+        assert paths(store.list_folders("")) == sorted(["dös", "日本"])
+
+    @requires(Capability.LIST)
+    def test_list_folders_from_root_store_include_store_root(
+        self, root_store: Store, put: Putter, store_root: str
+    ) -> None:
+        put("f.txt")
+        assert store_root in list(root_store.list_folders(""))
+
+    # --------------------------------------------------------------- children
+    @requires(Capability.LIST)
+    def test_iter_children_mixes_folders_and_files(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        children = list(store.iter_children(""))
+        folders = sorted(c.path for c in children if isinstance(c, FolderEntry))
+        files = sorted(c.path for c in children if isinstance(c, FileInfo))
+        assert folders == ["a", "z"]
+        assert files == ["top.csv", "top.txt"]
+        assert len(children) == 4
+
+    @requires(Capability.LIST)
+    def test_iter_children_of_subfolder(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        children = {c.path: type(c) for c in store.iter_children("a/b")}
+        assert children == {"a/b/c": FolderEntry, "a/b/three.txt": FileInfo}
+
+    @requires(Capability.LIST)
+    def test_iter_children_names(self, store: Store, put: Putter) -> None:
+        put("n/sub/x.txt")
+        put("n/file.txt")
+        assert sorted(c.name for c in store.iter_children("n")) == ["file.txt", "sub"]
+
+    @requires(Capability.LIST)
+    def test_iter_children_of_missing_is_empty(self, store: Store) -> None:
+        assert list(store.iter_children("missing")) == []
+
+    @requires(Capability.LIST)
+    def test_iter_children_of_empty_store_is_empty(self, store: Store) -> None:
+        assert list(store.iter_children("")) == []
+
+    # --------------------------------------------------------------- folder info
+    @requires(Capability.LIST, Capability.METADATA)
+    def test_get_folder_info_aggregates(self, store: Store, put: Putter) -> None:
+        put("agg/a.bin", b"123")
+        put("agg/sub/b.bin", b"4567")
+        info = store.get_folder_info("agg")
+        assert info.path == "agg"
+        assert info.file_count == 2
+        assert info.total_size == 7
+
+    @requires(Capability.LIST, Capability.METADATA)
+    def test_get_folder_info_of_store_root(self, store: Store, put: Putter) -> None:
+        put("x.bin", b"12")
+        put("d/y.bin", b"345")
+        info = store.get_folder_info("")
+        assert info.path == ""
+        assert (info.file_count, info.total_size) == (2, 5)
+
+    @requires(Capability.LIST, Capability.METADATA)
+    def test_get_folder_info_missing_raises_not_found(self, store: Store) -> None:
+        with pytest.raises(NotFound):
+            store.get_folder_info("missing")
+
+    @requires(Capability.LIST, Capability.METADATA)
+    def test_get_folder_info_modified_at_is_aware_or_none(self, store: Store, put: Putter) -> None:
+        put("m/a.txt")
+        info = store.get_folder_info("m")
+        assert info.modified_at is None or info.modified_at.utcoffset() is not None
+
+    # --------------------------------------------------------------- pagination
+    @pytest.mark.conformance_heavy
+    @requires(Capability.LIST, Capability.WRITE)
+    def test_listing_crosses_pagination(self, store: Store) -> None:
+        """Heavy: writes 1,050 files (16 threads) so listings cross the common 1,000-key page size."""
+        count = 1050
+        names = [f"many/f{i:05d}.txt" for i in range(count)]
+
+        def write(name: str) -> None:
+            store.write(name, b"p", overwrite=True)
+
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(write, names))
+        listed = paths(store.list_files("many"))
+        assert listed == names
+        assert len(paths(store.list_files("", recursive=True))) == count
+        assert sum(1 for _ in store.iter_children("many")) == count

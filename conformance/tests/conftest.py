@@ -1,0 +1,5 @@
+"""Fixtures for the conformance package's own tests."""
+
+from __future__ import annotations
+
+pytest_plugins = ["pytester"]
