@@ -19,9 +19,7 @@ import errno
 import fnmatch
 import io
 import re
-import shutil
-import socket
-import tempfile
+import sys
 from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import IO, Any, ClassVar
@@ -76,6 +74,8 @@ class SpooledAtomicWriter(AtomicWriter):
         self._key = key
         self._overwrite = overwrite
         self._metadata = dict(metadata)
+        import tempfile  # lazily: keeps `import remote_store` cheap
+
         self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY)  # noqa: SIM115
 
     def write(self, data: bytes) -> int:
@@ -271,6 +271,9 @@ class Backend(abc.ABC):
         stream = self.open_read(key)
         if stream.seekable():
             return stream
+        import shutil
+        import tempfile
+
         spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY)  # noqa: SIM115
         try:
             with stream:
@@ -443,7 +446,9 @@ def default_translate(exc: Exception, key: str | None, backend: str | None) -> R
     name = type(exc).__name__
     if isinstance(exc, RemoteStoreError):
         return exc
-    if isinstance(exc, (ConnectionError, TimeoutError, socket.timeout, socket.gaierror)):
+    # socket.timeout is TimeoutError; socket.gaierror can only exist once socket is imported.
+    sock = sys.modules.get("socket")
+    if isinstance(exc, (ConnectionError, TimeoutError)) or (sock is not None and isinstance(exc, sock.gaierror)):
         return BackendUnavailable(f"backend unreachable: {name}: {exc}", path=key, backend=backend)
     if isinstance(exc, OSError) and exc.errno in _ERRNO_MAP:
         cls = _ERRNO_MAP[exc.errno]
@@ -521,6 +526,8 @@ def match_name(name: str, pattern: str | None) -> bool:
 
 def read_stream_fully(stream: IO[bytes]) -> bytes:
     """Read a stream to its end in 1 MiB chunks (helper for backends holding bytes in memory)."""
+    import shutil
+
     buf = io.BytesIO()
     shutil.copyfileobj(stream, buf, 1024 * 1024)
     return buf.getvalue()

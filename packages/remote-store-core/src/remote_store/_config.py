@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -201,6 +200,8 @@ class RegistryConfig:
         Raises:
             ConfigError: The file is missing or not valid TOML, the table is missing, or as `from_dict`.
         """
+        import tomllib  # lazily: keeps `import remote_store` cheap
+
         source = os.fspath(path)
         try:
             with open(source, "rb") as f:

@@ -24,6 +24,11 @@ def normalize_path(path: str, *, allow_root: bool = True) -> str:
         InvalidPath: ``path`` is not a str, contains NUL, has a ``..`` segment,
             or is the root while ``allow_root`` is False.
     """
+    if type(path) is str and path and path[0] != "/" and path[-1] != "/" and "//" not in path and "\x00" not in path:
+        # Fast path for the common, already-normal key: no empty, "." or ".." segments.
+        wrapped = f"/{path}/"
+        if "/./" not in wrapped and "/../" not in wrapped:
+            return path
     if not isinstance(path, str):
         raise InvalidPath(f"path must be a str, got {type(path).__name__}", path=repr(path))
     if "\x00" in path:

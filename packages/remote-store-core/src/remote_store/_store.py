@@ -126,6 +126,17 @@ class Store:
             err = mapped if mapped is not None else default_translate(exc, path, backend)
         if err.backend is None:
             err.backend = backend
+        if path is not None and err.path is not None and err.path != path:
+            # A backend naming an ancestor folder of the requested key (e.g. "folder not found"
+            # for the missing parent of a file) would leak keys above the store root: report
+            # the caller's path instead.
+            try:
+                full = _path.join_key(self._root, _path.normalize_path(path))
+                named = _path.normalize_path(err.path)
+                if named != full and _path.is_within(named, full):
+                    err.path = path
+            except InvalidPath:
+                pass
         if err.path is not None and err.path != path and _path.is_within(self._root, err.path) and self._root:
             try:
                 err.path = self._rel(err.path)
@@ -171,6 +182,8 @@ class Store:
         return out
 
     def _result(self, result: WriteResult, metadata: Mapping[str, str]) -> WriteResult:
+        if not self._root and (result.metadata or not metadata):
+            return result  # already store-relative and complete (frozen: safe to share)
         return WriteResult(
             path=self._rel(result.path),
             size=result.size,
@@ -183,6 +196,8 @@ class Store:
         )
 
     def _info(self, info: FileInfo) -> FileInfo:
+        if not self._root and info.name:
+            return info  # already store-relative and complete (frozen: safe to share)
         rel = self._rel(info.path)
         return FileInfo(
             path=rel,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import re
 import secrets
@@ -35,6 +36,20 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _TMP_PREFIX = ".~rs-"
 _TMP_SUFFIX = ".tmp"
 _CHUNK = 1024 * 1024
+
+
+# The current process id, refreshed after fork() by a hook instead of a getpid() system
+# call on every operation (the root fd is reopened in a forked child).
+_process_id = os.getpid()
+
+
+def _after_fork_in_child() -> None:
+    global _process_id
+    _process_id = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _is_temp(name: str) -> bool:
@@ -74,7 +89,7 @@ class LocalBackend(Backend):
         self._fd: int | None = None
         self._real_root: str | None = None
         self._lock = threading.Lock()
-        self._pid = os.getpid()
+        self._pid = _process_id
 
     @property
     def root(self) -> str:
@@ -88,10 +103,10 @@ class LocalBackend(Backend):
     # ------------------------------------------------------------------ fd plumbing
     def _root_fd(self) -> int:
         fd = self._fd
-        if fd is not None and self._pid == os.getpid():
+        if fd is not None and self._pid == _process_id:
             return fd
         with self._lock:
-            if self._fd is None or self._pid != os.getpid():
+            if self._fd is None or self._pid != _process_id:
                 if self._create_root:
                     os.makedirs(self._root, exist_ok=True)
                 try:
@@ -99,7 +114,7 @@ class LocalBackend(Backend):
                 except FileNotFoundError as exc:
                     raise BackendUnavailable("root folder does not exist", path=self._root) from exc
                 self._real_root = os.path.realpath(self._root)
-                self._pid = os.getpid()
+                self._pid = _process_id
             return self._fd
 
     def close(self) -> None:
@@ -174,12 +189,17 @@ class LocalBackend(Backend):
             return os.open(target, flags | os.O_CLOEXEC, mode)
 
     def _stat(self, key: str) -> os.stat_result:
+        if "/" not in key:  # top-level file: no folder walk
+            return self._stat_in(self._root_fd(), key, key)
         parent, name = _path.parent(key), _path.basename(key)
         with self._dir(parent) as d:
-            st = os.stat(name, dir_fd=d, follow_symlinks=False)
-            if stat_mod.S_ISLNK(st.st_mode):
-                st = os.stat(self._resolve_link(d, name, key))
-            return st
+            return self._stat_in(d, name, key)
+
+    def _stat_in(self, d: int, name: str, key: str) -> os.stat_result:
+        st = os.stat(name, dir_fd=d, follow_symlinks=False)
+        if stat_mod.S_ISLNK(st.st_mode):
+            st = os.stat(self._resolve_link(d, name, key))
+        return st
 
     def _file_info(self, key: str, st: os.stat_result) -> FileInfo:
         return FileInfo(
@@ -240,17 +260,24 @@ class LocalBackend(Backend):
     def _open_reader(self, key: str) -> IO[bytes]:
         parent, name = _path.parent(key), _path.basename(key)
         try:
-            with self._dir(parent) as d:
-                fd = self._open_file(d, name, key, os.O_RDONLY)
+            if not parent:  # top-level file: no folder walk
+                fd = self._open_file(self._root_fd(), name, key, os.O_RDONLY)
+            else:
+                with self._dir(parent) as d:
+                    fd = self._open_file(d, name, key, os.O_RDONLY)
         except (FileNotFoundError, NotADirectoryError):
             raise NotFound("file not found", path=key) from None
         except InvalidPath as exc:
             raise NotFound("file not found", path=key) from exc
-        f = open(fd, "rb")  # noqa: SIM115 - caller owns the stream
-        if stat_mod.S_ISDIR(os.fstat(fd).st_mode):
-            f.close()
-            raise InvalidPath("is a folder, not a file", path=key)
-        return f
+        try:
+            # FileIO fstat()s the fd and refuses folders with EISDIR (leaving the fd open).
+            return open(fd, "rb")
+        except IsADirectoryError:
+            os.close(fd)
+            raise InvalidPath("is a folder, not a file", path=key) from None
+        except BaseException:
+            os.close(fd)
+            raise
 
     def open_read(self, key: str) -> IO[bytes]:
         return self._open_reader(key)
@@ -296,6 +323,12 @@ class LocalBackend(Backend):
         os.unlink(tmp, dir_fd=d)
 
     def _copy_into(self, fd: int, stream: IO[bytes]) -> None:
+        if type(stream) is io.BytesIO:  # bytes content: write it directly, no 1 MiB copy buffer
+            pos = stream.tell()
+            with stream.getbuffer() as whole, whole[pos:] as view:
+                _write_all(fd, view)
+            stream.seek(0, io.SEEK_END)
+            return
         readinto = getattr(stream, "readinto", None)
         if readinto is not None:
             buf = bytearray(_CHUNK)

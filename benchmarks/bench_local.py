@@ -1,0 +1,126 @@
+"""Store overhead on the local backend: 1 KiB operations through `Store` vs plain os/pathlib.
+
+Both sides do the same work in the same run (same folder, same file), timed with
+``timeit`` as best-of-N; the table shows the per-call time of each and the ratio with its
+target (Store <= 1.3x the plain call).
+
+    uv run --all-packages python benchmarks/bench_local.py [--number 2000] [--repeat 7]
+
+Pairs:
+    read            store.read_bytes(key)              vs  Path.read_bytes()
+    write           store.write(key, overwrite=True)   vs  write temp file + os.replace
+                    (Store never truncates the old file in place; the plain side does the same)
+    write (naive)   the same Store call                vs  Path.write_bytes()  (information only)
+    exists          store.exists(key)                  vs  Path.is_file()
+    get_file_info   store.get_file_info(key)           vs  os.stat() + the same fields
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import tempfile
+import timeit
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from remote_store import Store
+from remote_store.backends import LocalBackend
+
+TARGET = 1.3
+#: A top-level file (the parent is the root: no folder walk) and one three levels down.
+KEYS = ("file.bin", "bench/data/file.bin")
+
+
+def best(fn: Callable[[], object], number: int, repeat: int) -> float:
+    """Best-of-``repeat`` seconds per call over ``number`` calls."""
+    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--number", type=int, default=2000, help="calls per timing run")
+    parser.add_argument("--repeat", type=int, default=7, help="timing runs; the best is kept")
+    args = parser.parse_args()
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"load average {load:.1f} on {os.cpu_count()} CPUs (absolute times scale with it; ratios less so)")
+    print(f"1 KiB files, best of {args.repeat} x {args.number} calls per cell; target: Store <= {TARGET}x plain")
+    print("backend = the LocalBackend method called directly (shows what the Store layer itself adds)")
+    worst = 0.0
+    for key in KEYS:
+        worst = max(worst, run_key(key, args.number, args.repeat))
+    print(f"worst gated ratio: {worst:.2f}x ({'within' if worst <= TARGET else 'OVER'} the {TARGET}x target)")
+
+
+def run_key(key: str, number: int, repeat: int) -> float:
+    """Time every pair for ``key``; print the table; return the worst gated ratio."""
+    root = tempfile.mkdtemp(prefix="rs-bench-local-")
+    try:
+        data = os.urandom(1024)
+        backend = LocalBackend(root)
+        store = Store(backend)
+        store.write(key, data)
+        path = Path(root, *key.split("/"))
+        folder = path.parent
+        counter = iter(range(10**9))
+
+        def raw_write() -> None:
+            tmp = folder / f".~raw-{next(counter)}.tmp"
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+
+        def raw_info() -> tuple[int, datetime, str]:
+            st = os.stat(path)
+            return st.st_size, datetime.fromtimestamp(st.st_mtime, UTC), f"{st.st_mtime_ns:x}-{st.st_size:x}"
+
+        def backend_write() -> object:
+            return backend.write(key, io.BytesIO(data), overwrite=True, metadata={})
+
+        rows: list[tuple[str, Callable[[], object], Callable[[], object], Callable[[], object], bool]] = [
+            ("read", lambda: store.read_bytes(key), lambda: backend.read_bytes(key), path.read_bytes, True),
+            ("write", lambda: store.write(key, data, overwrite=True), backend_write, raw_write, True),
+            (
+                "write (naive)",
+                lambda: store.write(key, data, overwrite=True),
+                backend_write,
+                lambda: path.write_bytes(data),
+                False,
+            ),
+            ("exists", lambda: store.exists(key), lambda: backend.exists(key), path.is_file, True),
+            ("get_file_info", lambda: store.get_file_info(key), lambda: backend.stat(key), raw_info, True),
+        ]
+        assert store.read_bytes(key) == path.read_bytes() == data
+        print()
+        print(f"key {key!r}")
+        print(f"{'operation':<15} {'store µs':>10} {'backend µs':>11} {'plain µs':>10} {'ratio':>7} {'target':>8}  ok")
+        worst = 0.0
+        for name, store_fn, backend_fn, raw_fn, gated in rows:
+            raw_fn(), backend_fn(), store_fn()
+            # Interleave the three so machine noise hits them alike; keep the best of each.
+            t_raw = t_backend = t_store = float("inf")
+            for _ in range(repeat):
+                t_raw = min(t_raw, best(raw_fn, number, 1))
+                t_backend = min(t_backend, best(backend_fn, number, 1))
+                t_store = min(t_store, best(store_fn, number, 1))
+            ratio = t_store / t_raw
+            target = f"<={TARGET}x" if gated else "-"
+            ok = ("yes" if ratio <= TARGET else "NO") if gated else ""
+            if gated:
+                worst = max(worst, ratio)
+            print(
+                f"{name:<15} {t_store * 1e6:>10.2f} {t_backend * 1e6:>11.2f} {t_raw * 1e6:>10.2f}"
+                f" {ratio:>6.2f}x {target:>8}  {ok}"
+            )
+        store.close()
+        return worst
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
