@@ -1,0 +1,433 @@
+"""Azure-specific behaviour the conformance suite cannot express, against Azurite."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import pickle
+import sys
+import tracemalloc
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from azure.core.exceptions import ResourceNotFoundError
+from azure.storage.blob import (
+    BlobServiceClient,
+    ContainerClient,
+    ContainerSasPermissions,
+    generate_container_sas,
+)
+from remote_store import Store, open_url
+from remote_store.errors import (
+    AlreadyExists,
+    BackendUnavailable,
+    ConfigError,
+    NotFound,
+    PermissionDenied,
+    RemoteStoreError,
+)
+from remote_store_azure import AzureBackend
+
+from testing.servers._common import free_port
+from testing.servers.azure import AzuriteServer
+
+MiB = 1024 * 1024
+_PATTERN = bytes(range(251)) * 1045  # ~256 KiB, period 251 so blocks differ
+
+
+@pytest.fixture
+def raw(azurite: AzuriteServer, azure_container: str) -> Iterator[ContainerClient]:
+    """The raw SDK container client, to check what really is in the container."""
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    yield service.get_container_client(azure_container)
+    service.close()
+
+
+@pytest.fixture
+def backend(azurite: AzuriteServer, azure_container: str) -> Iterator[AzureBackend]:
+    b = AzureBackend(
+        azure_container,
+        account_url=azurite.account_url,
+        account_key=azurite.account_key,
+        max_single_put_size=1 * MiB,
+        block_size=1 * MiB,
+        max_concurrency=4,
+    )
+    yield b
+    b.close()
+
+
+class _Source(io.RawIOBase):
+    """A non-seekable stream of ``size`` deterministic bytes that raises after ``fail_after`` bytes."""
+
+    def __init__(self, size: int, fail_after: int | None = None) -> None:
+        self._size = size
+        self._pos = 0
+        self._fail_after = fail_after
+        self.md5 = hashlib.md5(usedforsecurity=False)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: memoryview) -> int:  # type: ignore[override]
+        if self._fail_after is not None and self._pos >= self._fail_after:
+            raise OSError("source broke mid-upload")
+        n = min(len(b), self._size - self._pos, len(_PATTERN))
+        block = _PATTERN[:n]
+        b[:n] = block
+        self.md5.update(block)
+        self._pos += n
+        return n
+
+
+# ---------------------------------------------------------------------- staged uploads
+def test_64_mib_staged_upload_round_trip_with_bounded_memory(
+    azurite: AzuriteServer, azure_container: str, raw: ContainerClient
+) -> None:
+    backend = AzureBackend(
+        azure_container,
+        connection_string=azurite.connection_string,
+        max_single_put_size=1 * MiB,
+        block_size=1 * MiB,
+        max_concurrency=4,
+        compute_md5=True,
+    )
+    store = Store(backend)
+    source = _Source(64 * MiB)
+    tracemalloc.start()
+    try:
+        result = store.write("big/64.bin", source)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.size == 64 * MiB
+    # 1 MiB blocks, 4 in flight: far below the 64 MiB payload.
+    assert peak < 24 * MiB, f"upload held {peak} bytes"
+    committed, uncommitted = raw.get_blob_client("big/64.bin").get_block_list("all")
+    assert len(committed) == 64 and not uncommitted
+    props = raw.get_blob_client("big/64.bin").get_blob_properties()
+    assert props.size == 64 * MiB
+    assert result.digest is not None and result.digest.algorithm == "md5"
+    assert result.digest.value == source.md5.hexdigest() == bytes(props.content_settings.content_md5).hex()
+    assert result.etag == props.etag.strip('"')
+    digest = hashlib.md5(usedforsecurity=False)
+    with store.read("big/64.bin") as f:
+        while chunk := f.read(3 * MiB + 5):
+            digest.update(chunk)
+    assert digest.hexdigest() == source.md5.hexdigest()
+    backend.close()
+
+
+def test_staged_upload_without_compute_md5_reports_no_client_digest(backend: AzureBackend) -> None:
+    result = Store(backend).write("nomd5.bin", _Source(3 * MiB))
+    assert result.size == 3 * MiB
+    # Put Block List gives no whole-blob MD5 (its Content-MD5 is of the block list itself).
+    assert result.digest is None
+    assert result.etag and result.last_modified is not None
+
+
+def test_failed_staged_upload_leaves_nothing(backend: AzureBackend, raw: ContainerClient) -> None:
+    store = Store(backend)
+    with pytest.raises(OSError, match="source broke"):
+        store.write("half.bin", _Source(8 * MiB, fail_after=5 * MiB))
+    blob = raw.get_blob_client("half.bin")
+    with pytest.raises(ResourceNotFoundError):
+        blob.get_blob_properties()
+    assert [b.name for b in raw.list_blobs()] == []
+    assert not store.exists("half.bin")
+    try:
+        committed, _ = blob.get_block_list("committed")
+    except ResourceNotFoundError:
+        committed = []
+    assert committed == []
+
+
+def test_failed_overwrite_keeps_previous_content(backend: AzureBackend, raw: ContainerClient) -> None:
+    store = Store(backend)
+    store.write("keep.bin", b"previous")
+    with pytest.raises(OSError, match="source broke"):
+        store.write("keep.bin", _Source(6 * MiB, fail_after=3 * MiB), overwrite=True)
+    assert store.read_bytes("keep.bin") == b"previous"
+    committed, _ = raw.get_blob_client("keep.bin").get_block_list("committed")
+    assert len(committed) <= 1
+
+
+def test_aborted_open_atomic_commits_nothing(backend: AzureBackend, raw: ContainerClient) -> None:
+    store = Store(backend)
+    with pytest.raises(RuntimeError), store.open_atomic("atomic.bin") as f:
+        for _ in range(5):
+            f.write(b"x" * MiB)
+        raise RuntimeError("caller failed")
+    with pytest.raises(ResourceNotFoundError):
+        raw.get_blob_client("atomic.bin").get_blob_properties()
+    with store.open_atomic("atomic.bin") as f:
+        for i in range(3):
+            f.write(bytes([i]) * MiB)
+    assert f.result is not None and f.result.size == 3 * MiB
+    assert store.read_bytes("atomic.bin") == b"".join(bytes([i]) * MiB for i in range(3))
+
+
+def test_overwrite_false_is_a_conditional_create_for_staged_uploads(backend: AzureBackend) -> None:
+    store = Store(backend)
+    store.write("cond.bin", b"first")
+    with pytest.raises(AlreadyExists):
+        store.write("cond.bin", _Source(3 * MiB))
+    assert store.read_bytes("cond.bin") == b"first"
+
+
+def test_write_result_is_native(backend: AzureBackend, raw: ContainerClient) -> None:
+    result = Store(backend).write("small.txt", b"hello azure")
+    props = raw.get_blob_client("small.txt").get_blob_properties()
+    assert result.source.value == "native"
+    assert result.etag == props.etag.strip('"')
+    assert result.last_modified == props.last_modified
+    assert result.digest is not None
+    assert result.digest.value == hashlib.md5(b"hello azure", usedforsecurity=False).hexdigest()
+    assert props.content_settings.content_type == "text/plain"
+
+
+# ---------------------------------------------------------------------- reads
+def test_read_is_pinned_to_the_etag_seen_at_open(backend: AzureBackend) -> None:
+    store = Store(backend)
+    store.write("moving.bin", b"a" * (2 * MiB))
+    with store.read("moving.bin") as f:
+        assert f.read(10) == b"a" * 10
+        store.write("moving.bin", b"b" * (2 * MiB), overwrite=True)
+        with pytest.raises(RemoteStoreError, match="changed"):
+            f.seek(MiB + 500_000)
+            f.read(10)
+
+
+def test_streaming_read_uses_parallel_read_ahead(backend: AzureBackend) -> None:
+    store = Store(backend)
+    data = bytes(range(256)) * (40 * 4096)  # 40 MiB
+    store.write("ahead.bin", data)
+    with store.read("ahead.bin") as f:
+        out = bytearray()
+        while chunk := f.read(MiB):
+            out += chunk
+    assert bytes(out) == data
+
+
+# ---------------------------------------------------------------------- metadata
+def test_metadata_names_that_are_not_identifiers_round_trip(backend: AzureBackend, raw: ContainerClient) -> None:
+    store = Store(backend)
+    meta = {"plain_key": "plain value", "x-dashed": "ünïcode", "rsmeta_tricky": "v", "Case": " spaced "}
+    store.write("m.txt", b"m", metadata=meta)
+    assert dict(store.get_file_info("m.txt").metadata) == meta
+    stored = raw.get_blob_client("m.txt").get_blob_properties().metadata
+    assert stored["plain_key"] == "plain value"  # identifiers stay readable to other Azure tools
+    assert all(k.isidentifier() for k in stored)
+    store.copy("m.txt", "copy.txt")
+    assert dict(store.get_file_info("copy.txt").metadata) == meta
+
+
+# ---------------------------------------------------------------------- copy
+def test_copy_is_server_side(backend: AzureBackend, raw: ContainerClient) -> None:
+    store = Store(backend)
+    store.write("src.bin", b"payload" * 1000)
+    store.copy("src.bin", "dst.bin")
+    props = raw.get_blob_client("dst.bin").get_blob_properties()
+    assert props.copy.status == "success"
+    assert props.copy.source is not None and props.copy.source.endswith("/src.bin")
+    with pytest.raises(AlreadyExists):
+        store.copy("src.bin", "dst.bin")
+    with pytest.raises(NotFound):
+        store.copy("missing.bin", "other.bin")
+
+
+# ---------------------------------------------------------------------- auth
+def test_sas_token_auth(azurite: AzuriteServer, azure_container: str) -> None:
+    expiry = datetime.now(UTC) + timedelta(hours=1)
+    full = generate_container_sas(
+        azurite.account_name,
+        azure_container,
+        account_key=azurite.account_key,
+        permission=ContainerSasPermissions(read=True, write=True, delete=True, list=True, create=True),
+        expiry=expiry,
+    )
+    with AzureBackend(azure_container, account_url=azurite.account_url, sas_token=full) as b:
+        store = Store(b)
+        store.write("sas/a.txt", b"via sas")
+        store.copy("sas/a.txt", "sas/b.txt")
+        assert store.read_bytes("sas/b.txt") == b"via sas"
+        assert [i.path for i in store.list_files("sas")] == ["sas/a.txt", "sas/b.txt"]
+        assert full.split("sig=")[1].split("&")[0] not in repr(b)
+    read_only = generate_container_sas(
+        azurite.account_name,
+        azure_container,
+        account_key=azurite.account_key,
+        permission=ContainerSasPermissions(read=True, list=True),
+        expiry=expiry,
+    )
+    with AzureBackend(azure_container, account_url=azurite.account_url, sas_token="?" + read_only) as b:
+        store = Store(b)
+        assert store.read_bytes("sas/a.txt") == b"via sas"
+        with pytest.raises(PermissionDenied) as info:
+            store.write("sas/c.txt", b"refused")
+        signature = read_only.split("sig=")[1].split("&")[0]
+        assert signature not in str(info.value)
+        assert "sig=" not in str(info.value) or "sig=REDACTED" in str(info.value)
+
+
+def test_connection_string_auth(azurite: AzuriteServer, azure_container: str) -> None:
+    with AzureBackend(azure_container, connection_string=azurite.connection_string) as b:
+        store = Store(b)
+        store.write("cs.txt", b"conn")
+        assert store.read_bytes("cs.txt") == b"conn"
+        assert azurite.account_key not in repr(b)
+
+
+def test_connection_string_from_environment_and_az_url(
+    azurite: AzuriteServer, azure_container: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite.connection_string)
+    store = open_url(f"az://{azure_container}/some/prefix")
+    try:
+        assert store.backend.type_name == "azure"
+        assert store.root_path == "some/prefix"
+        store.write("f.txt", b"from url")
+        assert store.backend.native_path("some/prefix/f.txt") == f"az://{azure_container}/some/prefix/f.txt"
+        other = open_url(f"azure://{azure_container}")
+        assert other.read_bytes("some/prefix/f.txt") == b"from url"
+        other.close()
+    finally:
+        store.close()
+
+
+def test_wrong_key_is_permission_denied_without_secrets(
+    azurite: AzuriteServer, azure_container: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad_key = "QUJD" + azurite.account_key[4:]
+    caplog.set_level(logging.DEBUG)
+    with AzureBackend(azure_container, account_url=azurite.account_url, account_key=bad_key) as b:
+        with pytest.raises(PermissionDenied) as info:
+            Store(b).read_bytes("x.txt")
+        text = f"{info.value}|{info.value!r}|{b!r}|{b.options!r}|{Store(b).resolve('x.txt')!r}"
+        assert bad_key not in text
+        assert bad_key not in caplog.text
+        with pytest.raises(BackendUnavailable) as ping:
+            b.ping()
+        assert bad_key not in str(ping.value)
+
+
+def test_secret_options_are_masked_and_pickle_by_configuration(backend: AzureBackend, azurite: AzuriteServer) -> None:
+    assert azurite.account_key not in repr(backend)
+    assert "**********" in repr(backend)
+    Store(backend).write("p.txt", b"pickled")
+    clone = pickle.loads(pickle.dumps(backend))
+    assert isinstance(clone, AzureBackend)
+    assert Store(clone).read_bytes("p.txt") == b"pickled"
+    clone.close()
+
+
+def test_default_credential_requires_identity_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "azure.identity", None)
+    b = AzureBackend("somecontainer", account_name="someaccount")
+    with pytest.raises(ConfigError, match=r"remote-store-azure\[identity\]"):
+        Store(b).exists("x")
+
+
+# ---------------------------------------------------------------------- errors
+def test_unreachable_service_is_backend_unavailable() -> None:
+    port = free_port()
+    b = AzureBackend(
+        "container",
+        account_url=f"http://127.0.0.1:{port}/devstoreaccount1",
+        account_key="a2V5",
+        retry_total=0,
+        connection_timeout=2,
+    )
+    with pytest.raises(BackendUnavailable):
+        Store(b).read_bytes("x")
+    with pytest.raises(BackendUnavailable):
+        b.ping()
+
+
+def test_missing_container_is_not_found_naming_it(azurite: AzuriteServer) -> None:
+    with AzureBackend("no-such-container", account_url=azurite.account_url, account_key=azurite.account_key) as b:
+        with pytest.raises(NotFound, match="no-such-container"):
+            Store(b).read_bytes("x")
+        with pytest.raises(BackendUnavailable, match="no-such-container"):
+            b.ping()
+
+
+def test_create_container_option(azurite: AzuriteServer, raw: ContainerClient) -> None:
+    name = raw.container_name + "x"
+    with AzureBackend(name, connection_string=azurite.connection_string, create_container=True) as b:
+        Store(b).write("a.txt", b"a")
+        b.ping()
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    service.delete_container(name)
+    service.close()
+
+
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        ({"container": "Bad_Name"}, "container"),
+        ({"container": "ok-name", "block_size": 0}, "block_size"),
+        ({"container": "ok-name", "max_concurrency": "4"}, "max_concurrency"),
+        ({"container": "ok-name", "credential": "a-string"}, "credential"),
+        ({"container": "ok-name", "api_version": "latest"}, "api_version"),
+        ({"container": "ok-name", "account_url": "ftp://x"}, "account_url"),
+        ({"container": "ok-name", "retry_total": -1}, "retry_total"),
+    ],
+)
+def test_bad_options_raise_config_error_naming_the_key(options: dict[str, object], key: str) -> None:
+    kwargs: dict[str, object] = {"account_name": "acct", **options}
+    with pytest.raises(ConfigError) as info:
+        AzureBackend(**kwargs)  # type: ignore[arg-type]
+    assert info.value.message.startswith(key)
+
+
+def test_no_account_is_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match="account_name"):
+        AzureBackend("container")
+
+
+# ---------------------------------------------------------------------- folders
+def test_recursive_delete_folder_uses_batches_beyond_256(backend: AzureBackend, raw: ContainerClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: raw.upload_blob(f"bulk/{i % 3}/{i:04d}.txt", b"x"), range(300)))
+    raw.upload_blob("bulk-sibling.txt", b"keep")
+    store = Store(backend)
+    assert store.get_folder_info("bulk").file_count == 300
+    store.delete_folder("bulk", recursive=True)
+    assert [b.name for b in raw.list_blobs()] == ["bulk-sibling.txt"]
+
+
+def test_folder_markers_count_as_folders_not_files(backend: AzureBackend, raw: ContainerClient) -> None:
+    raw.upload_blob("marked/", b"")
+    raw.upload_blob("marked/sub/", b"")
+    raw.upload_blob("marked/sub/f.txt", b"f")
+    store = Store(backend)
+    assert store.is_folder("marked") and store.is_folder("marked/sub")
+    assert not store.exists("marked")
+    assert [i.path for i in store.list_files("marked", recursive=True)] == ["marked/sub/f.txt"]
+    assert list(store.list_folders("marked")) == ["marked/sub"]
+    store.delete_folder("marked", recursive=True)
+    assert [b.name for b in raw.list_blobs()] == []
+
+
+def test_glob_pushes_the_literal_prefix(backend: AzureBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(backend)
+    for name in ("logs/2024-01.txt", "logs/2024-02.csv", "logs/2023-12.txt", "logs/deep/2024-03.txt"):
+        store.write(name, b"x")
+    seen: list[str | None] = []
+    cc = backend._cc()
+    original = type(cc).walk_blobs
+
+    def spy(self: ContainerClient, name_starts_with: str | None = None, **kwargs: object) -> object:
+        seen.append(name_starts_with)
+        return original(self, name_starts_with=name_starts_with, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(cc), "walk_blobs", spy)
+    assert sorted(i.path for i in store.glob("logs/2024-*.txt")) == ["logs/2024-01.txt"]
+    assert seen == ["logs/2024-"]
