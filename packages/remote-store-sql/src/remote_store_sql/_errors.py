@@ -1,0 +1,119 @@
+"""The one place SQLAlchemy / DBAPI exceptions become `remote_store.errors` classes.
+
+Messages carry the exception class and the driver's first message line, never the SQL
+parameters (which hold file content) and never the URL's password.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from remote_store.errors import (
+    AlreadyExists,
+    BackendUnavailable,
+    ConfigError,
+    InvalidPath,
+    PermissionDenied,
+    RemoteStoreError,
+)
+from sqlalchemy import exc as sa_exc
+
+# SQLSTATE classes / codes (PostgreSQL) and MySQL error numbers that mean "not allowed".
+_PG_PERMISSION = {"42501"}
+_PG_AUTH_PREFIX = "28"
+_PG_UNDEFINED_TABLE = {"42P01", "3F000"}
+_PG_RETRYABLE = {"40001", "40P01"}
+_MYSQL_PERMISSION = {1044, 1142, 1143, 1227}
+_MYSQL_AUTH = {1045, 1698}
+_MYSQL_UNDEFINED_TABLE = {1146, 1049}
+_MYSQL_RETRYABLE = {1213, 1205}
+_MYSQL_TOO_LONG = {1406}
+
+
+def _sqlstate(orig: Any) -> str | None:
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return str(state) if state else None
+
+
+def _mysql_code(orig: Any) -> int | None:
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):
+        return args[0]
+    return None
+
+
+def describe(exc: BaseException) -> str:
+    """``"ClassName: first line of the driver message"`` (at most 300 characters, no parameters)."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    first = text[0] if text else ""
+    if isinstance(orig, sa_exc.StatementError):
+        first = first.split("[SQL:", 1)[0].strip()
+    return f"{type(orig).__name__}: {first[:300]}"
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether ``exc`` is a deadlock / serialization failure that a fresh transaction may avoid."""
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    orig = exc.orig
+    return _sqlstate(orig) in _PG_RETRYABLE or _mysql_code(orig) in _MYSQL_RETRYABLE
+
+
+def is_missing_table(exc: BaseException) -> bool:
+    """Whether ``exc`` says a table (or schema/database) does not exist."""
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    orig = exc.orig
+    if _sqlstate(orig) in _PG_UNDEFINED_TABLE or _mysql_code(orig) in _MYSQL_UNDEFINED_TABLE:
+        return True
+    return "no such table" in str(orig)
+
+
+def translate(exc: BaseException, key: str | None) -> RemoteStoreError | None:
+    """Map a SQLAlchemy / DBAPI exception to a `remote_store.errors` class, or None if foreign.
+
+    * ``IntegrityError`` (primary-key conflict on the file key) → `AlreadyExists`.
+    * Authentication refused, connection refused/lost, pool timeout, "database is locked",
+      deadlocks → `BackendUnavailable`.
+    * Privilege errors (SQLSTATE 42501, MySQL 1142 …) → `PermissionDenied`.
+    * A missing table (``create_tables=False`` on an empty database) → `BackendUnavailable`.
+    * A key too long for the column → `InvalidPath`.
+    * A bad URL or missing driver → `ConfigError`; anything else from SQLAlchemy → `RemoteStoreError`.
+    * ``UnicodeEncodeError`` (a key that is not valid UTF-8 text) → `InvalidPath`.
+    """
+    if isinstance(exc, RemoteStoreError):
+        return exc
+    if isinstance(exc, UnicodeEncodeError):
+        return InvalidPath("key is not encodable as UTF-8", path=key)
+    if not isinstance(exc, sa_exc.SQLAlchemyError):
+        return None
+    text = describe(exc)
+    if isinstance(exc, sa_exc.IntegrityError):
+        return AlreadyExists(f"file exists ({text})", path=key)
+    if isinstance(exc, sa_exc.TimeoutError):
+        return BackendUnavailable(f"no database connection available: {text}", path=key)
+    if isinstance(exc, (sa_exc.NoSuchModuleError, sa_exc.ArgumentError)):
+        return ConfigError(f"database configuration: {text}", path=key)
+    if isinstance(exc, sa_exc.DBAPIError):
+        orig = exc.orig
+        state = _sqlstate(orig) or ""
+        code = _mysql_code(orig)
+        if state in _PG_PERMISSION or code in _MYSQL_PERMISSION:
+            return PermissionDenied(f"database refused access: {text}", path=key)
+        if state.startswith(_PG_AUTH_PREFIX) or code in _MYSQL_AUTH:
+            return BackendUnavailable(f"database authentication failed: {text}", path=key)
+        if is_missing_table(exc):
+            return BackendUnavailable(
+                f"store tables are missing (create them or set create_tables=True): {text}", path=key
+            )
+        if code in _MYSQL_TOO_LONG or state == "22001":
+            return InvalidPath(f"value too long for the database column: {text}", path=key)
+        if exc.connection_invalidated or isinstance(
+            exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError)
+        ):
+            return BackendUnavailable(f"database unavailable: {text}", path=key)
+        if is_retryable(exc):
+            return BackendUnavailable(f"transaction aborted by the database: {text}", path=key)
+        return RemoteStoreError(f"database error: {text}", path=key)
+    return RemoteStoreError(f"database error: {text}", path=key)
