@@ -20,9 +20,23 @@ END = "# --- end pins ---"
 
 def export() -> list[str]:
     out = subprocess.run(
-        ["uv", "export", "--all-packages", "--all-groups", "--no-hashes", "--no-emit-workspace", "--no-header",
-         "--no-annotate", "--frozen", "--format", "requirements-txt"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        [
+            "uv",
+            "export",
+            "--all-packages",
+            "--all-groups",
+            "--no-hashes",
+            "--no-emit-workspace",
+            "--no-header",
+            "--no-annotate",
+            "--frozen",
+            "--format",
+            "requirements-txt",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     pins = []
     for line in out.splitlines():
