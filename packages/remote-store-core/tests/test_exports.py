@@ -39,6 +39,7 @@ EXPECTED = {
     "RemoteStoreError",
     "ResolutionPlan",
     "Secret",
+    "SeekableReader",
     "SpooledAtomicWriter",
     "Store",
     "StoreProfile",

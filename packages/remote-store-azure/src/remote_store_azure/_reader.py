@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
+
+from remote_store import SeekableReader
 
 #: First ranged GET size in bytes; small, so a partial read of a big blob stays cheap.
 FIRST_RANGE = 256 * 1024
 
 
-class BlobReader(io.RawIOBase):
+class BlobReader(SeekableReader):
     """A read-only, seekable stream over ranged fetches of one blob version.
 
     Nothing is fetched until the first read. The first fetch asks for `FIRST_RANGE` bytes;
@@ -39,36 +40,6 @@ class BlobReader(io.RawIOBase):
         self._next_len = min(FIRST_RANGE, self._block)
         self._ahead: dict[int, Future[bytes]] = {}
         self._pool: ThreadPoolExecutor | None = None
-
-    @property
-    def size(self) -> int:
-        """Blob size in bytes."""
-        return self._size
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if self.closed:
-            raise ValueError("I/O operation on closed file")
-        if whence == io.SEEK_SET:
-            pos = offset
-        elif whence == io.SEEK_CUR:
-            pos = self._pos + offset
-        elif whence == io.SEEK_END:
-            pos = self._size + offset
-        else:
-            raise ValueError(f"invalid whence {whence}")
-        if pos < 0:
-            raise ValueError("negative seek position")
-        self._pos = pos
-        return pos
 
     def _drop_ahead(self) -> None:
         for future in self._ahead.values():

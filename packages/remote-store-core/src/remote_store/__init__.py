@@ -34,7 +34,7 @@ from remote_store._models import (
 )
 from remote_store._secret import Secret
 from remote_store._store import AtomicWriteHandle, Store
-from remote_store._streams import RangeReader, open_range_reader
+from remote_store._streams import RangeReader, SeekableReader, open_range_reader
 from remote_store.errors import (
     AlreadyExists,
     BackendUnavailable,
@@ -122,6 +122,7 @@ __all__ = [
     "RemoteStoreError",
     "ResolutionPlan",
     "Secret",
+    "SeekableReader",
     "SpooledAtomicWriter",
     "Store",
     "StoreProfile",

@@ -11,7 +11,49 @@ from remote_store.errors import RemoteStoreError
 T = TypeVar("T")
 
 
-class RangeReader(io.RawIOBase):
+class SeekableReader(io.RawIOBase):
+    """Base for read-only streams of known size that keep their own position.
+
+    Subclasses set ``self._size`` (bytes) and ``self._pos`` (0) in ``__init__`` and
+    implement ``readinto``; this class provides ``size``, ``tell``, ``seek`` (SEEK_SET,
+    SEEK_CUR, SEEK_END; past-the-end positions read as EOF) and the readable/seekable flags.
+    """
+
+    _size: int
+    _pos: int
+
+    @property
+    def size(self) -> int:
+        """Total size in bytes."""
+        return self._size
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        if whence == io.SEEK_SET:
+            pos = offset
+        elif whence == io.SEEK_CUR:
+            pos = self._pos + offset
+        elif whence == io.SEEK_END:
+            pos = self._size + offset
+        else:
+            raise ValueError(f"invalid whence {whence}")
+        if pos < 0:
+            raise ValueError("negative seek position")
+        self._pos = pos
+        return pos
+
+
+class RangeReader(SeekableReader):
     """A lazy, seekable, read-only stream over ranged fetches.
 
     Backends with ranged reads (S3 ``GetObject`` with ``Range``, HTTP ``Range``, Azure
@@ -33,34 +75,6 @@ class RangeReader(io.RawIOBase):
         self._size = size
         self._pos = 0
         self._on_close = on_close
-
-    @property
-    def size(self) -> int:
-        """Total size in bytes."""
-        return self._size
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            pos = offset
-        elif whence == io.SEEK_CUR:
-            pos = self._pos + offset
-        elif whence == io.SEEK_END:
-            pos = self._size + offset
-        else:
-            raise ValueError(f"invalid whence {whence}")
-        if pos < 0:
-            raise ValueError("negative seek position")
-        self._pos = pos
-        return pos
 
     def readinto(self, b: Any) -> int:
         if self.closed:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import io
 import logging
 import os
 import posixpath
@@ -47,7 +46,7 @@ from paramiko.sftp import (
     SFTPError,
     int64,
 )
-from remote_store import _path
+from remote_store import SeekableReader, _path
 from remote_store._backend import AtomicWriter, Backend
 from remote_store._capabilities import Capability, CapabilitySet
 from remote_store._models import FileInfo, WriteResult, WriteSource
@@ -1404,7 +1403,7 @@ class _Collector:
         self.ready[num] = SFTPError(f"unexpected SFTP reply type {t} to READ")
 
 
-class _Reader(io.RawIOBase):
+class _Reader(SeekableReader):
     """Lazy, seekable stream over an open SFTP file handle with a bounded window of pipelined READs.
 
     Sequential reads keep up to ``_READ_DEPTH`` requests of 32 KiB in flight (the window
@@ -1427,36 +1426,6 @@ class _Reader(io.RawIOBase):
         self._buf = b""
         self._buf_start = 0
         self._released = False
-
-    @property
-    def size(self) -> int:
-        """File size in bytes when the stream was opened."""
-        return self._size
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if self.closed:
-            raise ValueError("I/O operation on closed file")
-        if whence == io.SEEK_SET:
-            pos = offset
-        elif whence == io.SEEK_CUR:
-            pos = self._pos + offset
-        elif whence == io.SEEK_END:
-            pos = self._size + offset
-        else:
-            raise ValueError(f"invalid whence {whence}")
-        if pos < 0:
-            raise ValueError("negative seek position")
-        self._pos = pos
-        return pos
 
     def _reset(self, at: int) -> None:
         self._col.wanted.clear()

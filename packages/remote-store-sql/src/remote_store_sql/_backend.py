@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import IO, Any, NoReturn
 
 import sqlalchemy as sa
+from remote_store import SeekableReader
 from remote_store._backend import Backend, compile_glob
 from remote_store._capabilities import CapabilitySet
 from remote_store._models import ContentDigest, FileInfo, FolderInfo, WriteResult, WriteSource
@@ -143,7 +144,7 @@ class _Chunks:
                 yield chunk
 
 
-class _ChunkReader(io.RawIOBase):
+class _ChunkReader(SeekableReader):
     """Lazy, seekable reader over a file's chunk rows; fetches only the chunks a read touches."""
 
     def __init__(
@@ -162,36 +163,6 @@ class _ChunkReader(io.RawIOBase):
         self._cache_seq = 0 if first is not None else -1
         self._cache = first or b""
         self._batch = max(1, _FETCH_BYTES // chunk_size)
-
-    @property
-    def size(self) -> int:
-        """Total file size in bytes."""
-        return self._size
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if self.closed:
-            raise ValueError("I/O operation on closed file")
-        if whence == io.SEEK_SET:
-            pos = offset
-        elif whence == io.SEEK_CUR:
-            pos = self._pos + offset
-        elif whence == io.SEEK_END:
-            pos = self._size + offset
-        else:
-            raise ValueError(f"invalid whence {whence}")
-        if pos < 0:
-            raise ValueError("negative seek position")
-        self._pos = pos
-        return pos
 
     def _expected_len(self, seq: int) -> int:
         return min(self._cs, self._size - seq * self._cs)
