@@ -15,14 +15,11 @@ Or by name from config / by URL: ``remote_store.open_store("reports")``,
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from remote_store._backend import AtomicWriter, Backend, SpooledAtomicWriter
 from remote_store._capabilities import Capability, CapabilitySet
-from remote_store._config import BackendConfig, MiddlewareConfig, RegistryConfig, StoreProfile
 from remote_store._content import WritableContent
-from remote_store._env import resolve_env
 from remote_store._models import (
     ContentDigest,
     FileInfo,
@@ -50,6 +47,8 @@ from remote_store.errors import (
 if TYPE_CHECKING:
     from pluggy import HookimplMarker
 
+    from remote_store._config import BackendConfig, MiddlewareConfig, RegistryConfig, StoreProfile
+    from remote_store._env import resolve_env
     from remote_store._open import open_store, open_url
     from remote_store._plugins._host import PluginHost, PluginInfo, get_plugin_host, plugins, use_plugin_host
     from remote_store._plugins._specs import BackendSpec, ConfigSource, MiddlewareSpec, UrlResolution
@@ -57,13 +56,16 @@ if TYPE_CHECKING:
 
     hookimpl: HookimplMarker
 
-logging.getLogger("remote_store").addHandler(logging.NullHandler())
-
 __version__ = "0.1.0"
 
-# Names whose modules import pluggy or the plugin machinery: loaded on first access so
-# ``import remote_store`` stays cheap and never discovers plugins.
+# Names whose modules import pluggy, the plugin machinery or the config layer: loaded on
+# first access so ``import remote_store`` stays cheap and never discovers plugins.
 _LAZY = {
+    "BackendConfig": "remote_store._config",
+    "MiddlewareConfig": "remote_store._config",
+    "RegistryConfig": "remote_store._config",
+    "StoreProfile": "remote_store._config",
+    "resolve_env": "remote_store._env",
     "open_store": "remote_store._open",
     "open_url": "remote_store._open",
     "Registry": "remote_store._registry",

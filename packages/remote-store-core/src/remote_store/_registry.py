@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import inspect
-import logging
 import threading
 from types import TracebackType
 from typing import Any
 
 from remote_store._backend import Backend
 from remote_store._config import BackendConfig, RegistryConfig
+from remote_store._log import get_logger
 from remote_store._plugins._host import PluginHost, get_plugin_host
 from remote_store._store import Store
 from remote_store.errors import ConfigError, RemoteStoreError
 
-log = logging.getLogger("remote_store")
+log = get_logger("remote_store")
 
 
 def build_backend(

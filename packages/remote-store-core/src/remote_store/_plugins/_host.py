@@ -4,7 +4,6 @@ of backends, middleware and config sources built from the hooks."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import threading
 import warnings
@@ -14,11 +13,12 @@ from importlib import metadata as importlib_metadata
 
 import pluggy
 
+from remote_store._log import get_logger
 from remote_store._plugins._hookspecs import PROJECT, RemoteStoreHookSpecs
 from remote_store._plugins._specs import BackendSpec, ConfigSource, MiddlewareSpec, UrlResolution
 from remote_store.errors import ConfigError
 
-log = logging.getLogger("remote_store")
+log = get_logger("remote_store")
 
 #: Entry-point group plugins declare under ``[project.entry-points.remote_store]``.
 ENTRY_POINT_GROUP = "remote_store"

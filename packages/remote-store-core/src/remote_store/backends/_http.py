@@ -17,7 +17,6 @@ import base64
 import email.utils
 import http.client
 import io
-import logging
 import os
 import ssl
 import threading
@@ -29,6 +28,7 @@ from typing import IO, Any, Protocol
 from remote_store import _path
 from remote_store._backend import Backend
 from remote_store._capabilities import Capability, CapabilitySet
+from remote_store._log import get_logger
 from remote_store._models import FileInfo, WriteResult
 from remote_store._secret import Secret, reveal
 from remote_store._streams import RangeReader
@@ -42,7 +42,7 @@ from remote_store.errors import (
     RemoteStoreError,
 )
 
-log = logging.getLogger("remote_store.http")
+log = get_logger("remote_store.http")
 
 _FULL = CapabilitySet({Capability.READ, Capability.METADATA, Capability.LAZY_READ, Capability.SEEKABLE_READ})
 _NO_RANGES = _FULL - {Capability.SEEKABLE_READ}
