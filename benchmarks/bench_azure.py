@@ -32,9 +32,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from azure.storage.blob import BlobServiceClient  # noqa: E402
+
 from remote_store import Store  # noqa: E402
 from remote_store_azure import AzureBackend  # noqa: E402
-
 from testing.servers.azure import AzuriteServer, azurite_server  # noqa: E402
 
 MiB = 1024 * 1024

@@ -43,9 +43,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import sqlalchemy as sa  # noqa: E402
+
 from remote_store import FileInfo, Store  # noqa: E402
 from remote_store_sql import SQLBlobBackend  # noqa: E402
-
 from testing.servers.sql import mysql_url_from_env, pg_url_from_env, probe  # noqa: E402
 
 MiB = 1024 * 1024

@@ -6,6 +6,7 @@ import importlib
 import inspect
 
 import pytest
+
 import remote_store_conformance
 from remote_store import Capability
 from remote_store_conformance import BackendConformance, canonical_tests

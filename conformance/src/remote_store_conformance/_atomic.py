@@ -6,9 +6,9 @@ import io
 from collections.abc import Iterator
 
 import pytest
+
 from remote_store import AtomicWriteHandle, Capability, Store, WriteResult
 from remote_store.errors import AlreadyExists, InvalidPath, RemoteStoreError
-
 from remote_store_conformance._base import payload, requires
 from remote_store_conformance._write import FailingStream, failing_chunks
 

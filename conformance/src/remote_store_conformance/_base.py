@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar, TypeVar
 
 import pytest
+
 from remote_store import Backend, Capability, FileInfo, Store
 from remote_store.errors import CapabilityNotSupported
 

@@ -6,9 +6,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
 from remote_store import Capability, Store
 from remote_store.errors import AlreadyExists
-
 from remote_store_conformance._base import paths, payload, requires
 
 THREADS = 8

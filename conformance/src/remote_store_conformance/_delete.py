@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from remote_store import Capability, Store
 from remote_store.errors import DirectoryNotEmpty, InvalidPath, NotFound
-
 from remote_store_conformance._base import Putter, paths, requires
 
 

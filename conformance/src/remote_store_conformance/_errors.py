@@ -6,9 +6,9 @@ import pickle
 from typing import Any
 
 import pytest
+
 from remote_store import Backend, Capability, Secret, Store
 from remote_store.errors import InvalidPath, NotFound, RemoteStoreError
-
 from remote_store_conformance._base import Putter, requires
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 
 from remote_store import Backend, Capability, Store
-
 from remote_store_conformance._base import assert_refused, requires, requires_missing
 
 

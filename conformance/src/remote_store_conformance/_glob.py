@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from remote_store import Backend, Capability, FileInfo, Store
 from remote_store.errors import InvalidPath
-
 from remote_store_conformance._base import Putter, paths, requires
 
 TREE = ("top.txt", "top.csv", "a/one.txt", "a/two.csv", "a/b/three.txt", "a/b/c/four.txt", "z/five.txt")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from remote_store import Backend, Capability, CapabilitySet, ResolutionPlan, Secret, Store
 from remote_store.errors import CapabilityNotSupported, InvalidPath
-
 from remote_store_conformance._base import Putter, requires
 
 

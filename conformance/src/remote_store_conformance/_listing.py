@@ -6,9 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pytest
+
 from remote_store import Capability, FileInfo, FolderEntry, Store
 from remote_store.errors import InvalidPath, NotFound
-
 from remote_store_conformance._base import Putter, paths, requires
 
 TREE = ("top.txt", "top.csv", "a/one.txt", "a/two.csv", "a/b/three.txt", "a/b/c/four.txt", "z/five.txt")

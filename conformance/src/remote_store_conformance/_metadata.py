@@ -7,9 +7,9 @@ import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from remote_store import Capability, ContentDigest, FileInfo, Store, WriteResult, WriteSource
 from remote_store.errors import InvalidPath, NotFound
-
 from remote_store_conformance._base import Putter, payload, requires
 
 CLOCK_SKEW = timedelta(minutes=10)

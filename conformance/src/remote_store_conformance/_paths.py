@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from remote_store import Backend, Capability, Store
 from remote_store.errors import InvalidPath, NotFound
-
 from remote_store_conformance._base import Putter, paths, requires
 
 

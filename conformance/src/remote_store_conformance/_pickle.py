@@ -6,8 +6,8 @@ import multiprocessing
 import pickle
 
 import pytest
-from remote_store import Backend, Capability, FileInfo, Store
 
+from remote_store import Backend, Capability, FileInfo, Store
 from remote_store_conformance._base import Putter, requires
 
 

@@ -8,9 +8,9 @@ import io
 import tracemalloc
 
 import pytest
+
 from remote_store import Capability, Store
 from remote_store.errors import InvalidPath, NotFound
-
 from remote_store_conformance._base import Putter, payload, requires
 
 MiB = 1024 * 1024

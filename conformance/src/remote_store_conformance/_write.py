@@ -6,9 +6,9 @@ import io
 from collections.abc import Iterator
 
 import pytest
+
 from remote_store import Capability, Store, WriteResult
 from remote_store.errors import AlreadyExists, InvalidPath, RemoteStoreError
-
 from remote_store_conformance._base import payload, requires
 
 MiB = 1024 * 1024

@@ -1,6 +1,7 @@
 """The remote-store conformance suite against JsonDirBackend."""
 
 import pytest
+
 from remote_store_conformance import BackendConformance
 from remote_store_jsondir import JsonDirBackend
 

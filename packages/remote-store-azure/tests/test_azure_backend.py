@@ -19,6 +19,7 @@ from azure.storage.blob import (
     ContainerSasPermissions,
     generate_container_sas,
 )
+
 from remote_store import Store, open_url
 from remote_store.errors import (
     AlreadyExists,
@@ -29,7 +30,6 @@ from remote_store.errors import (
     RemoteStoreError,
 )
 from remote_store_azure import AzureBackend
-
 from testing.servers._common import free_port
 from testing.servers.azure import AzuriteServer
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from remote_store_azure import AzureBackend
 from remote_store_conformance import BackendConformance
-
 from testing.servers.azure import AzuriteServer
 
 

@@ -8,6 +8,7 @@ import sys
 import urllib.parse
 
 import pytest
+
 import remote_store_azure
 from remote_store import Capability, Secret, get_plugin_host
 from remote_store_azure._errors import redact

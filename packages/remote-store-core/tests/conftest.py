@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from remote_store import PluginHost, use_plugin_host
 
 

@@ -11,10 +11,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from remote_store import Store
 from remote_store._cli import PROGRESS_MIN_BYTES, Progress, main
 from remote_store.backends import MemoryBackend
-
 from testing.servers.http import HttpSite
 
 

@@ -6,6 +6,7 @@ import pickle
 from pathlib import Path
 
 import pytest
+
 from remote_store import BackendConfig, ConfigError, RegistryConfig, Secret, resolve_env
 
 

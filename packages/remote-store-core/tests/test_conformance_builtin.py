@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+
 from remote_store import Backend
 from remote_store.backends import LocalBackend, MemoryBackend
 from remote_store_conformance import BackendConformance

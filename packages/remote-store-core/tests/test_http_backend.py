@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
 import remote_store
 from remote_store import Capability, Secret, Store
 from remote_store.backends import HttpBackend
@@ -27,7 +28,6 @@ from remote_store.errors import (
     PermissionDenied,
     RemoteStoreError,
 )
-
 from testing.servers.http import HttpSite
 
 TRANSPORTS = ["stdlib", "requests"]

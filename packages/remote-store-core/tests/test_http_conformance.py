@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from remote_store.backends import HttpBackend
 from remote_store_conformance import BackendConformance
-
 from testing.servers.http import HttpSite
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from remote_store import AlreadyExists, InvalidPath, NotFound, Store
 from remote_store.backends import LocalBackend
 

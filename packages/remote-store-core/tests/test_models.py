@@ -7,6 +7,7 @@ import pickle
 from datetime import UTC, datetime
 
 import pytest
+
 from remote_store import (
     Capability,
     CapabilitySet,

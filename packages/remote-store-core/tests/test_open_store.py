@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 import remote_store
 from remote_store import ConfigError, PluginHost
 from remote_store.backends import LocalBackend, MemoryBackend

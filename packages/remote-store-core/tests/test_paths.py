@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from remote_store import InvalidPath, Store
 from remote_store._path import depth, join_key, normalize_path, strip_root
 from remote_store.backends import MemoryBackend

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 import remote_store
 from remote_store import (
     BackendSpec,

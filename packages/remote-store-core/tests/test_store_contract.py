@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 import pytest
+
 from remote_store import (
     Backend,
     BackendUnavailable,

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from remote_store_sftp import SFTPBackend
 
+from remote_store_sftp import SFTPBackend
 from testing.servers.sftp import SFTPServer
 
 

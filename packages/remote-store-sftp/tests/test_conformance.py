@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from remote_store_conformance import BackendConformance
 from remote_store_sftp import SFTPBackend
-
 from testing.servers.sftp import SFTPServer
 
 

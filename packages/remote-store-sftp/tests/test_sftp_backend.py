@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 import remote_store_sftp
 from remote_store import Secret, Store, open_store, open_url
 from remote_store.errors import BackendUnavailable, ConfigError, InvalidPath, NotFound, PermissionDenied
 from remote_store_sftp import HostKeyPolicy, SFTPBackend
 from remote_store_sftp._keys import repair_pem
-
 from testing.servers.sftp import SFTPServer
 
 Make = Callable[..., SFTPBackend]

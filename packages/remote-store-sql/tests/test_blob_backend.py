@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+
 from remote_store import Secret, Store, open_url
 from remote_store.errors import (
     AlreadyExists,
@@ -24,7 +25,6 @@ from remote_store.errors import (
     RemoteStoreError,
 )
 from remote_store_sql import SQLBlobBackend
-
 from testing.servers._common import free_port
 
 DIALECTS = ["sql_blob_sqlite", "sql_blob_memory", "sql_blob_postgres", "sql_blob_mysql"]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
 from remote_store import Store
 from remote_store_sql import SQLBlobBackend
-
 from testing.servers.sql import unique_prefix
 
 REPO = Path(__file__).resolve().parents[3]

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+
 from remote_store_conformance import BackendConformance
 from remote_store_sql import SQLBlobBackend
-
 from testing.servers.sql import unique_prefix
 
 

@@ -17,10 +17,10 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
+
 from remote_store import Capability, CapabilitySet, Store
 from remote_store.errors import CapabilityNotSupported, ConfigError, InvalidPath, NotFound, RemoteStoreError
 from remote_store_sql import SQLQueryBackend
-
 from testing.servers.sql import unique_prefix
 
 ROWS = 2500

@@ -27,6 +27,7 @@ from azure.storage.blob import (
     ContentSettings,
     ExponentialRetry,
 )
+
 from remote_store import _path
 from remote_store._backend import AtomicWriter, Backend, compile_glob
 from remote_store._capabilities import Capability, CapabilitySet
@@ -40,7 +41,6 @@ from remote_store.errors import (
     NotFound,
     RemoteStoreError,
 )
-
 from remote_store_azure._errors import BACKEND, error_code, translate
 from remote_store_azure._metadata import decode_metadata, encode_metadata
 from remote_store_azure._options import (

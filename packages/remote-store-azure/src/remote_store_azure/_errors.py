@@ -14,6 +14,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+
 from remote_store.errors import (
     AlreadyExists,
     BackendUnavailable,

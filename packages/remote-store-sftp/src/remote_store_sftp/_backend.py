@@ -46,6 +46,7 @@ from paramiko.sftp import (
     SFTPError,
     int64,
 )
+
 from remote_store import SeekableReader, _path
 from remote_store._backend import AtomicWriter, Backend
 from remote_store._capabilities import Capability, CapabilitySet
@@ -60,7 +61,6 @@ from remote_store.errors import (
     NotFound,
     RemoteStoreError,
 )
-
 from remote_store_sftp import _errors, _hostkeys
 from remote_store_sftp._keys import load_private_key, looks_like_pem
 from remote_store_sftp._options import DEFAULT_KNOWN_HOSTS, ENV_HOST_KEY, ENV_KNOWN_HOSTS, HostKeyPolicy

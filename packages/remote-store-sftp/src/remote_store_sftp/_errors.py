@@ -6,6 +6,7 @@ import errno
 import socket
 
 import paramiko
+
 from remote_store.errors import (
     AlreadyExists,
     BackendUnavailable,

@@ -11,8 +11,8 @@ import warnings
 from dataclasses import dataclass, field
 
 import paramiko
-from remote_store.errors import ConfigError, PermissionDenied
 
+from remote_store.errors import ConfigError, PermissionDenied
 from remote_store_sftp._options import HostKeyPolicy
 
 log = logging.getLogger("remote_store.sftp")

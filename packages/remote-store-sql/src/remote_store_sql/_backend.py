@@ -16,6 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import IO, Any, NoReturn
 
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Engine
+
 from remote_store import SeekableReader
 from remote_store._backend import Backend, compile_glob
 from remote_store._capabilities import CapabilitySet
@@ -30,9 +33,6 @@ from remote_store.errors import (
     NotFound,
     RemoteStoreError,
 )
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, Engine
-
 from remote_store_sql import _errors
 from remote_store_sql._engine import EngineHolder, parse_url
 from remote_store_sql._schema import MAX_KEY_BYTES, Tables, make_tables

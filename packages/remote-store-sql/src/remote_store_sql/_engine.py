@@ -25,11 +25,12 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import sqlalchemy as sa
-from remote_store._secret import Secret
-from remote_store.errors import ConfigError
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
+
+from remote_store._secret import Secret
+from remote_store.errors import ConfigError
 
 #: Execution option that marks a connection's next transaction as a writer (SQLite: BEGIN IMMEDIATE).
 WRITE_OPTION = "remote_store_write"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import exc as sa_exc
+
 from remote_store.errors import (
     AlreadyExists,
     BackendUnavailable,
@@ -16,7 +18,6 @@ from remote_store.errors import (
     PermissionDenied,
     RemoteStoreError,
 )
-from sqlalchemy import exc as sa_exc
 
 # SQLSTATE classes / codes (PostgreSQL) and MySQL error numbers that mean "not allowed".
 _PG_PERMISSION = {"42501"}
