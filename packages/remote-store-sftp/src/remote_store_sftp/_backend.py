@@ -696,28 +696,23 @@ class SFTPBackend(Backend):
             f"{mtime or 0:x}-{size:x}",
         )
 
-    def exists(self, key: str) -> bool:
+    def _is_kind(self, key: str, kind: Callable[[int], bool]) -> bool:
+        """Whether ``key`` exists and its mode passes ``kind`` (``S_ISREG`` / ``S_ISDIR``)."""
+
         def op(c: _Client, base: str) -> bool:
             try:
                 _, st = self._lstat(c, base, key)
             except (NotFound, InvalidPath):
                 return False
-            return stat_mod.S_ISREG(st.st_mode or 0)
+            return kind(st.st_mode or 0)
 
         return self._run(op)
+
+    def exists(self, key: str) -> bool:
+        return self._is_kind(key, stat_mod.S_ISREG)
 
     def is_folder(self, key: str) -> bool:
-        if not key:
-            return True
-
-        def op(c: _Client, base: str) -> bool:
-            try:
-                _, st = self._lstat(c, base, key)
-            except (NotFound, InvalidPath):
-                return False
-            return stat_mod.S_ISDIR(st.st_mode or 0)
-
-        return self._run(op)
+        return not key or self._is_kind(key, stat_mod.S_ISDIR)
 
     def stat(self, key: str) -> FileInfo:
         def op(c: _Client, base: str) -> FileInfo:
