@@ -77,6 +77,8 @@ class RangeReader(SeekableReader):
         self._on_close = on_close
 
     def readinto(self, b: Any) -> int:
+        """Fill the writable buffer ``b`` with up to ``len(b)`` bytes from the current position
+        by one ``fetch`` call; returns the byte count (0 at end of object)."""
         if self.closed:
             raise ValueError("I/O operation on closed file")
         if self._pos >= self._size:
@@ -89,6 +91,7 @@ class RangeReader(SeekableReader):
         return n
 
     def readall(self) -> bytes:
+        """Fetch everything from the current position to the end in one ``fetch`` call."""
         if self._pos >= self._size:
             return b""
         data = self._fetch(self._pos, self._size - self._pos)
