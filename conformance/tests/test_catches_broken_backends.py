@@ -48,7 +48,7 @@ class Broken(MemoryBackend):
 def test_idempotent_delete_of_missing_file_is_caught(pytester: pytest.Pytester) -> None:
     broken = """
 class Broken(MemoryBackend):
-    def delete(self, key):
+    def delete(self, key, *, missing_ok=False):
         with self._lock:
             self._files.pop(key, None)
 """

@@ -242,21 +242,21 @@ class WriteTests:
         assert store.is_file("absent.txt") is False
         assert store.is_folder("absent") is False
 
-    @requires(Capability.WRITE)
+    @requires(Capability.WRITE, Capability.HIERARCHICAL)
     def test_write_onto_a_folder_raises_invalid_path(self, store: Store) -> None:
         store.write("dir/inner.txt", b"x")
         with pytest.raises(InvalidPath):
             store.write("dir", b"y", overwrite=True)
         assert store.is_folder("dir")
 
-    @requires(Capability.WRITE)
+    @requires(Capability.WRITE, Capability.HIERARCHICAL)
     def test_write_below_a_file_raises_invalid_path(self, store: Store) -> None:
         store.write("file.txt", b"x")
         with pytest.raises(InvalidPath):
             store.write("file.txt/child.txt", b"y")
         assert store.is_file("file.txt")
 
-    @requires(Capability.WRITE)
+    @requires(Capability.WRITE, Capability.HIERARCHICAL)
     def test_write_two_levels_below_a_file_raises_invalid_path(self, store: Store) -> None:
         store.write("a/file", b"x")
         with pytest.raises(InvalidPath):

@@ -104,7 +104,7 @@ class NativeErrorBackend(MemoryBackend):
     def exists(self, key: str) -> bool:
         raise ConnectionResetError("peer reset")
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, missing_ok: bool = False) -> None:
         raise OSError(errno.EACCES, "Permission denied")
 
     def move(self, src: str, dst: str, *, overwrite: bool) -> None:

@@ -217,7 +217,7 @@ class JsonDirBackend(Backend):
         """`write` is already atomic (temp document + link/replace)."""
         return self.write(key, stream, overwrite=overwrite, metadata=metadata)
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, missing_ok: bool = False) -> None:
         """Remove the document.
 
         Raises:

@@ -494,7 +494,7 @@ class AzureBackend(Backend):
         """A streaming writer staging blocks as data arrives; committed by Put Block List."""
         return _BlockUpload(self, key, overwrite=overwrite, metadata=metadata)
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, missing_ok: bool = False) -> None:
         """Delete Blob (with its snapshots).
 
         Raises:

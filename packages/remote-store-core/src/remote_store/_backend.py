@@ -210,12 +210,20 @@ class Backend(abc.ABC):
         """
 
     @abc.abstractmethod
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, missing_ok: bool = False) -> None:
         """Delete the file at ``key``.
 
+        Args:
+            key: File key (never ``""``).
+            missing_ok: The caller does not care whether the file existed. An object store
+                should then send its delete call alone (S3 ``DeleteObject`` and Azure
+                ``Delete Blob`` succeed or 404 without a prior ``HEAD``); with False it may
+                spend one ``HEAD`` to report `NotFound`. Raising `NotFound` anyway is allowed:
+                `Store` discards it when ``missing_ok`` is True.
+
         Raises:
-            NotFound: No file at ``key`` (`Store` turns it into a no-op for ``missing_ok``).
-            InvalidPath: ``key`` is a folder.
+            NotFound: No file at ``key`` and ``missing_ok`` is False.
+            InvalidPath: ``key`` is a folder (on HIERARCHICAL backends).
         """
 
     @abc.abstractmethod
@@ -317,10 +325,7 @@ class Backend(abc.ABC):
                 raise DirectoryNotEmpty("folder is not empty", path=key)
             return
         for info in list(self.iter_files(key, recursive=True)):
-            try:
-                self.delete(info.path)
-            except NotFound:
-                pass
+            self.delete(info.path, missing_ok=True)
 
     def move(self, src: str, dst: str, *, overwrite: bool) -> None:
         """Move a file. Default: `copy` then `delete` (declare ATOMIC_MOVE only for a real rename).

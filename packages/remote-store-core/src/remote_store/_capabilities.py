@@ -16,7 +16,11 @@ class Capability(enum.Enum):
     SEEKABLE_READ (``read()`` returns a natively seekable stream), LAZY_READ (``read()``
     fetches on demand; a partial read does not download the whole file), ATOMIC_MOVE
     (``move()`` is a single atomic rename), WRITE_RESULT_NATIVE (etag/version/digest in
-    `WriteResult` come from the service's own write response).
+    `WriteResult` come from the service's own write response), HIERARCHICAL (the backend
+    enforces that a key is a file or a folder, never both: a write onto a folder or below a
+    file raises `InvalidPath`, and so do file operations on a folder). Flat object stores
+    (S3, Azure without hierarchical namespace) leave it unset by default and send no extra
+    requests; their ``hierarchical=True`` option enforces it at the cost of extra requests.
 
     Strict gate: USER_METADATA (a non-empty ``metadata=`` on a write raises
     `CapabilityNotSupported` when unset).
@@ -36,6 +40,7 @@ class Capability(enum.Enum):
     ATOMIC_MOVE = "atomic_move"
     WRITE_RESULT_NATIVE = "write_result_native"
     USER_METADATA = "user_metadata"
+    HIERARCHICAL = "hierarchical"
 
 
 class CapabilitySet:

@@ -458,7 +458,7 @@ class Store:
         self._require(Capability.DELETE, path)
         key = self._key(path)
         try:
-            self._call(path, self._backend.delete, key)
+            self._call(path, self._backend.delete, key, missing_ok=missing_ok)
         except NotFound:
             if not missing_ok:
                 raise

@@ -457,7 +457,7 @@ class S3Backend(Backend):
         return _Upload(self, key, overwrite=overwrite, metadata=metadata)
 
     # ------------------------------------------------------------------ delete
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, missing_ok: bool = False) -> None:
         """``DeleteObject`` (after a ``HeadObject`` with `path_checks`, since S3 deletes of
         missing keys succeed silently).
 

@@ -89,6 +89,7 @@ _BASE_CAPS = CapabilitySet(
         Capability.METADATA,
         Capability.SEEKABLE_READ,
         Capability.LAZY_READ,
+        Capability.HIERARCHICAL,
     }
 )
 
@@ -1023,7 +1024,7 @@ class SFTPBackend(Backend):
         return _SFTPAtomicWriter(self, key, overwrite=overwrite, metadata=metadata)
 
     # ------------------------------------------------------------------ delete
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, missing_ok: bool = False) -> None:
         """``REMOVE`` the file (a symlink is removed itself, never its target).
 
         Raises:

@@ -700,7 +700,7 @@ class SQLBlobBackend(Backend):
         """Same as `write`: every write is one transaction, so no reader ever sees a partial file."""
         return self.write(key, stream, overwrite=overwrite, metadata=metadata)
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, missing_ok: bool = False) -> None:
         """Delete the file row and its chunk rows in one transaction.
 
         Raises:

@@ -354,7 +354,7 @@ class SQLQueryBackend(Backend):
         """Not supported: raises `CapabilityNotSupported` (`Store` refuses before calling)."""
         raise CapabilityNotSupported("sql-query stores are read-only", path=key, capability="WRITE")
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, missing_ok: bool = False) -> None:
         """Not supported: raises `CapabilityNotSupported` (`Store` refuses before calling)."""
         raise CapabilityNotSupported("sql-query stores are read-only", path=key, capability="DELETE")
 

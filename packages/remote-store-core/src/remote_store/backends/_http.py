@@ -930,7 +930,7 @@ class HttpBackend(Backend):
         """Not supported: HTTP backends are read-only (`Store` refuses before calling it)."""
         raise CapabilityNotSupported("the http backend is read-only", path=key, backend="http", capability="WRITE")
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, missing_ok: bool = False) -> None:
         """Not supported: HTTP backends are read-only."""
         raise CapabilityNotSupported("the http backend is read-only", path=key, backend="http", capability="DELETE")
 

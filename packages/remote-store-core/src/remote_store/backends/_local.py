@@ -405,7 +405,7 @@ class LocalBackend(Backend):
         return _LocalAtomicWriter(self, key, overwrite=overwrite, metadata=metadata)
 
     # ------------------------------------------------------------------ delete
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, missing_ok: bool = False) -> None:
         parent, name = _path.parent(key), _path.basename(key)
         try:
             with self._dir(parent) as d:

@@ -139,7 +139,7 @@ class MemoryBackend(Backend):
             metadata=dict(metadata),
         )
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, missing_ok: bool = False) -> None:
         with self._lock:
             self._get(key)
             del self._files[key]
