@@ -21,6 +21,7 @@ EXPECTED = {
     "CapabilitySet",
     "ConfigError",
     "ConfigSource",
+    "ContentChanged",
     "ContentDigest",
     "DirectoryNotEmpty",
     "FileInfo",

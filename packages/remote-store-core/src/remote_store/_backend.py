@@ -402,6 +402,22 @@ class Backend(abc.ABC):
         """
         return native
 
+    def collect_garbage(self, prefix: str, *, older_than: float) -> int:
+        """Remove this backend's own leftovers (temp files of killed atomic writers) below ``prefix``.
+
+        Backends that publish through temp files (local, SFTP) name them recognisably and
+        override this; the default has nothing to collect.
+
+        Args:
+            prefix: Folder key to sweep (``""`` = the backend root), recursively.
+            older_than: Only remove leftovers whose modification time is more than this many
+                seconds in the past (a live writer's temp file is younger).
+
+        Returns:
+            How many leftovers were removed.
+        """
+        return 0
+
     def translate_error(self, exc: Exception, key: str | None) -> RemoteStoreError | None:
         """Map a native exception to a `remote_store.errors` class, or return None.
 

@@ -16,6 +16,7 @@ __all__ = [
     "BackendUnavailable",
     "CapabilityNotSupported",
     "ConfigError",
+    "ContentChanged",
     "DirectoryNotEmpty",
     "InvalidPath",
     "NotFound",
@@ -53,6 +54,16 @@ class RemoteStoreError(Exception):
 
 def _rebuild(cls: type[RemoteStoreError], message: str, path: str | None, backend: str | None) -> RemoteStoreError:
     return cls(message, path=path, backend=backend)
+
+
+class ContentChanged(RemoteStoreError):
+    """The file was replaced while it was being read, after some of its bytes had been delivered.
+
+    A read that has delivered no byte yet restarts on the new version instead; this error
+    means the caller holds bytes of one version and the rest belongs to another (S3
+    ``IfMatch`` → 412, Azure ``If-Match`` → 412, a changed size or modification time on
+    SFTP, a replaced chunk set on SQL). Retry the whole read.
+    """
 
 
 class NotFound(RemoteStoreError):
