@@ -65,7 +65,9 @@ def test_every_python_block_runs(readme_cwd: Path, capsys: pytest.CaptureFixture
     printed = capsys.readouterr().out
     assert "reports/2026-11.csv 8" in printed  # the first block's listing
     # The second block wrote through the README's own S3 config (options.access_key / secret_key).
-    client = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ["AWS_DEFAULT_REGION"])
+    client = boto3.client(
+        "s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ["AWS_DEFAULT_REGION"]
+    )
     body = client.get_object(Bucket="analytics", Key="reports/daily.parquet")["Body"].read()
     assert body == (readme_cwd / "out.parquet").read_bytes()
 
