@@ -363,10 +363,13 @@ class SFTPBackend(Backend):
             InvalidPath: ``key`` is a folder, a FIFO/socket/device, or a symlink leads outside
                 the base folder.
         """
+        return self._open(key, first=False)
+
+    def _open(self, key: str, *, first: bool) -> IO[bytes]:
         for attempt in (0, 1):
             session, client = self._pool.checkout()
             try:
-                f, size = _reads.open_checked(client, session.base, key)
+                f, size, data = _reads.open_checked(client, session.base, key, first=first)
             except BaseException as exc:
                 dead = _pool.connection_lost(exc, session)
                 broken = is_connection_error(exc) or not isinstance(exc, (RemoteStoreError, OSError))
@@ -376,12 +379,13 @@ class SFTPBackend(Backend):
                     if attempt == 0 and isinstance(exc, Exception):
                         continue
                 raise
-            return _reads.Reader(self, session, client, f, size, key)  # type: ignore[return-value]
+            return _reads.Reader(self, session, client, f, size, key, data)  # type: ignore[return-value]
         raise AssertionError("unreachable")  # pragma: no cover
 
     def read_bytes(self, key: str) -> bytes:
-        """The whole file, read like `open_read` (size from the handle's ``FSTAT``)."""
-        with self.open_read(key) as stream:
+        """The whole file, read like `open_read` (size from the handle's ``FSTAT``), with the first
+        ``READ`` sent together with the ``FSTAT``."""
+        with self._open(key, first=True) as stream:
             return stream.read()
 
     # ------------------------------------------------------------------ writes
@@ -587,7 +591,7 @@ class SFTPBackend(Backend):
 
         def op(c: _wire.Client, s: _pool.Session) -> None:
             try:
-                rf, size = _reads.open_checked(c, s.base, src)
+                rf, size, _ = _reads.open_checked(c, s.base, src)
             except InvalidPath:
                 raise NotFound("source not found", path=src) from None
             try:

@@ -20,8 +20,13 @@ READ_WINDOW = 4 * 1024 * 1024
 _OPEN_ATTEMPTS = 4
 
 
-def open_checked(c: _wire.Client, base: str, key: str) -> tuple[paramiko.SFTPFile, int]:
-    """Open ``key`` for reading; return ``(file, size)`` with the size from the handle's ``FSTAT``.
+def open_checked(
+    c: _wire.Client, base: str, key: str, *, first: bool = False
+) -> tuple[paramiko.SFTPFile, int, bytes | None]:
+    """Open ``key`` for reading; return ``(file, size, first bytes)`` with the size from the handle's ``FSTAT``.
+
+    With ``first`` (whole-file reads), the first ``READ`` travels with the ``FSTAT`` and its
+    bytes are returned (else None: a lazy stream fetches nothing before it is read).
 
     Order: resolve and check the path (``LSTAT``, or ``REALPATH`` + ``STAT``), refuse anything
     that is not a regular file *before* ``OPEN`` (opening a FIFO would block the server),
@@ -46,9 +51,10 @@ def open_checked(c: _wire.Client, base: str, key: str) -> tuple[paramiko.SFTPFil
                 continue  # replaced or removed since the check: check again
             raise
         try:
-            fst = f.stat()
+            n = min(getattr(c, "max_read", _wire.SAFE_REQUEST), int(st.st_size or 0)) if first else 0
+            fst, data = _wire.fstat_and_read(c, f, n)
             if _paths.same_file(st, fst) or _recheck(c, base, key, fst):
-                return f, int(fst.st_size or 0)
+                return f, int(fst.st_size or 0), data
         except BaseException:
             _wire.close_async(c, f)
             raise
@@ -82,6 +88,7 @@ class Reader(SeekableReader):
         f: paramiko.SFTPFile,
         size: int,
         key: str,
+        first: bytes | None = None,
     ) -> None:
         self._backend = backend
         self._key = key
@@ -97,8 +104,9 @@ class Reader(SeekableReader):
         self._depth = 1
         self._pending: deque[tuple[int, int, int]] = deque()
         self._win = _wire.ReadWindow(client, f)
-        self._buf = b""
+        self._buf = first or b""
         self._buf_start = 0
+        self._next = len(self._buf)
         self._released = False
 
     def _reset(self, at: int) -> None:

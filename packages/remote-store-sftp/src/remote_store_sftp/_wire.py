@@ -378,3 +378,83 @@ def link_then_remove(c: Client, tmp: str, path: str) -> None:
                 error = exc
     if error is not None:
         raise error
+
+
+def lstat_and_create(c: Client, path: str, tmp: str) -> tuple[Reply, paramiko.SFTPFile | BaseException]:
+    """``LSTAT path`` and ``OPEN tmp`` (``CREAT|EXCL``, write) pipelined: one round trip.
+
+    Returns the ``LSTAT`` reply (or its error) and the created file (or the ``OPEN`` error).
+    The fallback sends them one after the other.
+    """
+    from remote_store_sftp._errors import is_connection_error
+
+    if not PRIVATE_OK:
+        st = pipelined(c, [("lstat", path)])[0]
+        try:
+            return st, c.open(tmp, "wbx")
+        except (OSError, paramiko.SFTPError) as exc:
+            if is_connection_error(exc):
+                raise
+            return st, exc
+    flags = _sftp.SFTP_FLAG_WRITE | _sftp.SFTP_FLAG_CREATE | _sftp.SFTP_FLAG_TRUNC | _sftp.SFTP_FLAG_EXCL
+    lnum = c._async_request(type(None), _sftp.CMD_LSTAT, path)
+    onum = c._async_request(type(None), _sftp.CMD_OPEN, tmp, flags, paramiko.SFTPAttributes())
+    out: list[Any] = []
+    for kind, num in (("lstat", lnum), ("open", onum)):
+        try:
+            t, msg = c._read_response(num)
+        except (OSError, EOFError, paramiko.SFTPError) as exc:
+            if is_connection_error(exc):
+                raise
+            out.append(exc)
+            continue
+        if kind == "lstat":
+            out.append(_decode("lstat", t, msg))
+        elif t != _sftp.CMD_HANDLE:
+            out.append(paramiko.SFTPError("Expected handle"))
+        else:
+            out.append(paramiko.SFTPFile(c, msg.get_binary(), "wb"))
+    return out[0], out[1]
+
+
+def fstat_and_read(c: Client, f: paramiko.SFTPFile, n: int) -> tuple[paramiko.SFTPAttributes, bytes | None]:
+    """``FSTAT`` the handle and ``READ`` its first ``n`` bytes, pipelined (one round trip).
+
+    Returns the attributes and the first bytes (None in the fallback, or when the read failed:
+    the caller reads again through its window).
+
+    Raises:
+        IOError: The ``FSTAT`` failed.
+    """
+    if not PRIVATE_OK or n <= 0:
+        return f.stat(), None
+    snum = c._async_request(type(None), _sftp.CMD_FSTAT, f.handle)
+    rnum = c._async_request(type(None), _sftp.CMD_READ, f.handle, _sftp.int64(0), int(n))
+    first: bytes | None = None
+    error: BaseException | None = None
+    attrs: paramiko.SFTPAttributes | None = None
+    for num in (snum, rnum):
+        try:
+            t, msg = c._read_response(num)
+        except EOFError:
+            if num == rnum:
+                first = b""
+            continue
+        except (OSError, paramiko.SFTPError) as exc:
+            from remote_store_sftp._errors import is_connection_error
+
+            if is_connection_error(exc):
+                raise
+            if num == snum:
+                error = exc
+            continue
+        if num == snum:
+            if t != _sftp.CMD_ATTRS:
+                error = paramiko.SFTPError("Expected attributes")
+            else:
+                attrs = paramiko.SFTPAttributes._from_msg(msg)
+        elif t == _sftp.CMD_DATA:
+            first = msg.get_string()
+    if error is not None or attrs is None:
+        raise error or paramiko.SFTPError("Expected attributes")
+    return attrs, first

@@ -124,7 +124,10 @@ def _old_mode(c: _wire.Client, base: str, key: str, st: paramiko.SFTPAttributes)
 def begin(c: _wire.Client, session: _pool.Session, key: str, overwrite: bool) -> Target:
     """Check the target and its folder (creating it), then create the temp file exclusively.
 
-    One round trip checks the parent (``REALPATH``) and the target (``LSTAT``); the temp is
+    A top-level key costs one round trip: ``LSTAT`` of the target and ``OPEN`` of the temp go
+    together (their folder is the base, checked at connect; a temp made for a write that is
+    then refused is removed at once). A nested key first checks its folder (``REALPATH``,
+    refused outside the base) with the target's ``LSTAT``, then opens the temp. The temp is
     registered on ``session`` before its ``OPEN`` so a lost connection cannot orphan it unseen.
 
     Raises:
@@ -134,7 +137,46 @@ def begin(c: _wire.Client, session: _pool.Session, key: str, overwrite: bool) ->
     base = session.base
     parent, name = _paths.parent_of(key), _paths.name_of(key)
     path = _paths.abs_path(base, key)
-    queries = ([("realpath", _paths.abs_path(base, parent))] if parent else []) + [("lstat", path)]
+    tmp = _paths.abs_path(base, f"{parent}/{tmp_name(name)}" if parent else tmp_name(name))
+    session.temps.add(tmp)
+    try:
+        if parent:
+            return _begin_nested(c, session, key, overwrite, path, tmp)
+        st, created = _wire.lstat_and_create(c, path, tmp)  # top level: the folder is the checked base
+        if isinstance(created, BaseException):
+            raise created
+        try:
+            mode = _check_target(c, base, key, overwrite, st)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                _wire.close_async(c, created)
+                c.remove(tmp)
+            raise
+        _wire.tune_file(c, created)
+        return Target(key, path, tmp, created, overwrite, mode)
+    except BaseException as exc:
+        if not is_connection_error(exc):  # a lost connection keeps it registered: the OPEN may have landed
+            session.temps.discard(tmp)
+        raise
+
+
+def _check_target(c: _wire.Client, base: str, key: str, overwrite: bool, st: _wire.Reply) -> int | None:
+    """Judge the target's ``LSTAT`` reply; return the mode to keep (None for a new file)."""
+    if isinstance(st, paramiko.SFTPAttributes):
+        if stat_mod.S_ISDIR(st.st_mode or 0):
+            raise InvalidPath("is a folder, not a file", path=key)
+        if not overwrite:
+            raise AlreadyExists("file exists", path=key)
+        return _old_mode(c, base, key, st)
+    if isinstance(st, BaseException) and not enoent(st):
+        raise st
+    return None
+
+
+def _begin_nested(c: _wire.Client, session: _pool.Session, key: str, overwrite: bool, path: str, tmp: str) -> Target:
+    base = session.base
+    parent = _paths.parent_of(key)
+    queries = [("realpath", _paths.abs_path(base, parent)), ("lstat", path)]
     replies = _wire.pipelined(c, queries)
     if parent:
         real = replies[0]
@@ -144,29 +186,14 @@ def begin(c: _wire.Client, session: _pool.Session, key: str, overwrite: bool) ->
             makedirs(c, base, parent, key)
         elif not _paths.within(base, str(real)):
             raise _paths.outside(key)
-    mode: int | None = None
-    st = replies[-1]
-    if isinstance(st, paramiko.SFTPAttributes):
-        if stat_mod.S_ISDIR(st.st_mode or 0):
-            raise InvalidPath("is a folder, not a file", path=key)
-        if not overwrite:
-            raise AlreadyExists("file exists", path=key)
-        mode = _old_mode(c, base, key, st)
-    elif isinstance(st, BaseException) and not enoent(st):
-        raise st
-    tmp = _paths.abs_path(base, f"{parent}/{tmp_name(name)}" if parent else tmp_name(name))
-    session.temps.add(tmp)
+    mode = _check_target(c, base, key, overwrite, replies[-1])
     try:
-        try:
-            f = c.open(tmp, "wbx")
-        except OSError as exc:
-            if not enoent(exc):
-                raise
-            makedirs(c, base, parent, key)  # the folder vanished or a parent is a file
-            f = c.open(tmp, "wbx")
-    except BaseException:
-        session.temps.discard(tmp)
-        raise
+        f = c.open(tmp, "wbx")
+    except OSError as exc:
+        if not enoent(exc):
+            raise
+        makedirs(c, base, parent, key)  # the folder vanished or a parent is a file
+        f = c.open(tmp, "wbx")
     _wire.tune_file(c, f)
     return Target(key, path, tmp, f, overwrite, mode)
 
