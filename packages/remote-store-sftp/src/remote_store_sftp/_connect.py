@@ -100,6 +100,10 @@ def connect(b: SFTPBackend) -> _pool.Session:
     host, port, user, identity = resolved(b)
     known = known_keys(b, host, port)
     sock = socket.create_connection((host, port), timeout=b._connect_timeout)
+    # pipelined requests are small packets sent back to back: without TCP_NODELAY, Nagle holds
+    # the second one until the first is acknowledged, which serialises the pipeline
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     t = paramiko.Transport(sock)
     try:
         t.banner_timeout = b._banner_timeout
