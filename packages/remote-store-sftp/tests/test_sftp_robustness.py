@@ -383,6 +383,16 @@ def test_next_write_into_the_folder_sweeps_stale_temps_rate_limited(
     assert len(_temps(disk)) == 1
 
 
+def test_stale_temp_age_is_validated_and_round_trips(sftp_server_session: SFTPServer) -> None:
+    from remote_store.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="stale_temp_age"):
+        SFTPBackend(host="127.0.0.1", password="x", stale_temp_age=-1)
+    b = SFTPBackend(host="127.0.0.1", password="x", stale_temp_age=None)
+    assert b.options["stale_temp_age"] is None
+    assert SFTPBackend(**b.options).options == b.options
+
+
 # ---------------------------------------------------------------------- paramiko private API fence
 def test_private_paramiko_api_is_present(make_backend: Make) -> None:
     assert _wire.missing_private_api() == []

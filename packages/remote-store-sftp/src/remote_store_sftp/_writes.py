@@ -370,15 +370,13 @@ class Sweeper:
         return True
 
     def after_write(self, c: _wire.Client, base: str, key: str) -> None:
-        """Sweep the folder of ``key`` when due; errors are logged, never raised."""
+        """Sweep the folder of ``key`` when due; errors are logged, never raised (the write succeeded)."""
         folder = _paths.abs_path(base, _paths.parent_of(key))
         if self.max_age is None or not self.due(folder):
             return
         try:
             removed = sweep_folder(c, folder, self.max_age)
-        except Exception as exc:
-            if is_connection_error(exc):
-                raise
+        except Exception as exc:  # a dead connection is noticed by the next call
             log.debug("stale temp sweep of %s failed: %s", folder, type(exc).__name__)
             return
         if removed:
