@@ -86,9 +86,12 @@ def resolve(c: _wire.Client, base: str, key: str) -> tuple[str, paramiko.SFTPAtt
     path = abs_path(base, key)
     if "/" in key:
         return _resolve_checked(c, base, path, key)
-    replies = _wire.pipelined(c, [("lstat", path)])
-    st = _unwrap(replies[0], key)
-    assert isinstance(st, paramiko.SFTPAttributes)
+    try:
+        st = c.lstat(path)
+    except OSError as exc:
+        if enoent(exc):
+            raise NotFound("file not found", path=key) from None
+        raise
     if stat_mod.S_ISLNK(st.st_mode or 0):
         return _resolve_checked(c, base, path, key)
     return path, st, False
