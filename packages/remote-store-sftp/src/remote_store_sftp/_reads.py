@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 #: Bytes kept in flight by a sequential reader (the window ramps up from one request after a seek).
 READ_WINDOW = 4 * 1024 * 1024
 #: How often an open is retried when the handle's FSTAT disagrees with the checked path.
-_OPEN_ATTEMPTS = 4
+_OPEN_ATTEMPTS = 8
 
 
 def open_checked(
