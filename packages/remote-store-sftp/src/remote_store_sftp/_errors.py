@@ -100,3 +100,13 @@ def translate(exc: BaseException, key: str | None, backend: str = "sftp") -> Rem
             return RemoteStoreError("the SFTP server does not support this operation", path=key, backend=backend)
         return RemoteStoreError(f"SFTP error: {text}", path=key, backend=backend)
     return None
+
+
+def enoent(exc: BaseException) -> bool:
+    """An SFTP ``NO_SUCH_FILE`` status (not a dead connection)."""
+    return isinstance(exc, OSError) and exc.errno == errno.ENOENT and not is_connection_error(exc)
+
+
+def is_status(exc: BaseException) -> bool:
+    """An SFTP status reply: the request failed but the channel is still usable."""
+    return isinstance(exc, (OSError, paramiko.SFTPError)) and not is_connection_error(exc)

@@ -48,3 +48,13 @@ class HostKeyPolicy(enum.Enum):
             if text in (member.value, member.name.lower()):
                 return member
         raise ValueError(f"unknown host key policy {value!r}; use one of: strict, trust_on_first_use, auto_add")
+
+
+#: Temp files of writes are named ``.~rs-<name>.<12 hex>.tmp`` in the target's folder; never listed.
+TMP_PREFIX = ".~rs-"
+TMP_SUFFIX = ".tmp"
+#: Default ``stale_temp_age``: a temp file untouched for this many seconds belongs to a dead writer
+#: (a live writer's ``WRITE``s keep its modification time fresh).
+DEFAULT_STALE_TEMP_AGE = 3600.0
+#: A folder is swept for stale temp files at most once per this many seconds per backend.
+SWEEP_INTERVAL = 300.0
