@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-MODULES = ["batch", "integrity", "streams", "write"]
+MODULES = ["batch", "glob", "integrity", "partition", "streams", "write"]
 
 EXPORTS = {
     "batch": ["BatchResult", "batch_copy", "batch_delete", "batch_exists"],
@@ -17,7 +17,7 @@ EXPORTS = {
     "glob": ["glob_files"],
     "integrity": ["checksum", "content_digest", "verify", "verify_hex"],
     "observe": ["BufferedObserver", "ObservedStore", "StoreEvent", "observe", "set_correlation_id"],
-    "partition": ["ParsedPartition", "parse_partition", "partition_path"],
+    "partition": ["DEFAULT_PARTITION", "ParsedPartition", "parse_partition", "partition_path"],
     "streams": ["ChecksumReader", "ChecksumWriter", "ProgressReader", "ProgressWriter", "read_with_progress"],
     "transfer": ["TransferProgress", "download", "transfer", "upload"],
     "write": ["HashedAtomicHandle", "open_atomic_with_hash", "write_with_hash"],
