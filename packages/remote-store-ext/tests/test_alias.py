@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-MODULES = ["batch", "glob", "integrity", "partition", "streams", "write"]
+MODULES = ["batch", "glob", "integrity", "partition", "streams", "transfer", "write"]
 
 EXPORTS = {
     "batch": ["BatchResult", "batch_copy", "batch_delete", "batch_exists"],
@@ -19,7 +19,7 @@ EXPORTS = {
     "observe": ["BufferedObserver", "ObservedStore", "StoreEvent", "observe", "set_correlation_id"],
     "partition": ["DEFAULT_PARTITION", "ParsedPartition", "parse_partition", "partition_path"],
     "streams": ["ChecksumReader", "ChecksumWriter", "ProgressReader", "ProgressWriter", "read_with_progress"],
-    "transfer": ["TransferProgress", "download", "transfer", "upload"],
+    "transfer": ["TransferProgress", "TransferResult", "download", "transfer", "upload"],
     "write": ["HashedAtomicHandle", "open_atomic_with_hash", "write_with_hash"],
 }
 
