@@ -9,14 +9,22 @@ import sys
 
 import pytest
 
-MODULES = ["batch", "glob", "integrity", "partition", "streams", "transfer", "write"]
+MODULES = ["batch", "glob", "integrity", "observe", "partition", "streams", "transfer", "write"]
 
 EXPORTS = {
     "batch": ["BatchResult", "batch_copy", "batch_delete", "batch_exists"],
     "cache": ["CacheBackend", "CacheStats", "CachedStore", "DiskCache", "MemoryCache", "cache"],
     "glob": ["glob_files"],
     "integrity": ["checksum", "content_digest", "verify", "verify_hex"],
-    "observe": ["BufferedObserver", "ObservedStore", "StoreEvent", "observe", "set_correlation_id"],
+    "observe": [
+        "BufferedObserver",
+        "ObservedStore",
+        "StoreEvent",
+        "get_correlation_id",
+        "observe",
+        "reset_correlation_id",
+        "set_correlation_id",
+    ],
     "partition": ["DEFAULT_PARTITION", "ParsedPartition", "parse_partition", "partition_path"],
     "streams": ["ChecksumReader", "ChecksumWriter", "ProgressReader", "ProgressWriter", "read_with_progress"],
     "transfer": ["TransferProgress", "TransferResult", "download", "transfer", "upload"],
