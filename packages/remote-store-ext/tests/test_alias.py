@@ -9,11 +9,11 @@ import sys
 
 import pytest
 
-MODULES = ["batch", "glob", "integrity", "observe", "partition", "streams", "transfer", "write"]
+MODULES = ["batch", "cache", "glob", "integrity", "observe", "partition", "streams", "transfer", "write"]
 
 EXPORTS = {
     "batch": ["BatchResult", "batch_copy", "batch_delete", "batch_exists"],
-    "cache": ["CacheBackend", "CacheStats", "CachedStore", "DiskCache", "MemoryCache", "cache"],
+    "cache": ["CacheBackend", "CacheEntry", "CacheStats", "CachedStore", "DiskCache", "MemoryCache", "cache"],
     "glob": ["glob_files"],
     "integrity": ["checksum", "content_digest", "verify", "verify_hex"],
     "observe": [
