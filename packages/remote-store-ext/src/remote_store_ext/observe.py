@@ -329,13 +329,21 @@ class ObservedStore(Store):
         return result
 
     def _one(self, op: str, path: str, fn: Callable[[str], T]) -> T:
+        # The hot path of the cheap calls: the success event is built inline (no _emit call).
         t0 = perf_counter()
         try:
             result = fn(path)
         except BaseException as exc:
             self._emit(op, path, t0, exc)
             raise
-        self._emit(op, path, t0, None)
+        event = _new_event(
+            StoreEvent,
+            (op, path, None, perf_counter() - t0, "ok", None, _CORRELATION.get(), None, None, self._type_name),
+        )
+        try:
+            self._sink(event)
+        except Exception:
+            _log.warning("observer callback %r failed for %s", self._callback, op, exc_info=True)
         return result
 
     def _written(self, op: str, path: str, fn: Callable[..., WriteResult], *args: Any, **kwargs: Any) -> WriteResult:
@@ -345,7 +353,14 @@ class ObservedStore(Store):
         except BaseException as exc:
             self._emit(op, path, t0, exc)
             raise
-        self._emit(op, path, t0, None, result.size)
+        event = _new_event(
+            StoreEvent,
+            (op, path, result.size, perf_counter() - t0, "ok", None, _CORRELATION.get(), None, None, self._type_name),
+        )
+        try:
+            self._sink(event)
+        except Exception:
+            _log.warning("observer callback %r failed for %s", self._callback, op, exc_info=True)
         return result
 
     def _stream(self, op: str, path: str, fn: Callable[[str], IO[bytes]]) -> IO[bytes]:
@@ -426,7 +441,25 @@ class ObservedStore(Store):
         except BaseException as exc:
             self._emit("read_bytes", path, t0, exc)
             raise
-        self._emit("read_bytes", path, t0, None, len(data))
+        event = _new_event(
+            StoreEvent,
+            (
+                "read_bytes",
+                path,
+                len(data),
+                perf_counter() - t0,
+                "ok",
+                None,
+                _CORRELATION.get(),
+                None,
+                None,
+                self._type_name,
+            ),
+        )
+        try:
+            self._sink(event)
+        except Exception:
+            _log.warning("observer callback %r failed for read_bytes", self._callback, exc_info=True)
         return data
 
     def read_text(self, path: str, *, encoding: str = "utf-8", errors: str = "strict") -> str:
