@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-MODULES = ["batch", "cache", "glob", "integrity", "observe", "partition", "streams", "transfer", "write"]
+MODULES = ["batch", "cache", "glob", "integrity", "observe", "partition", "streams", "transfer", "write", "yaml"]
 
 EXPORTS = {
     "batch": ["BatchResult", "batch_copy", "batch_delete", "batch_exists"],
@@ -29,6 +29,7 @@ EXPORTS = {
     "streams": ["ChecksumReader", "ChecksumWriter", "ProgressReader", "ProgressWriter", "read_with_progress"],
     "transfer": ["TransferProgress", "TransferResult", "download", "transfer", "upload"],
     "write": ["HashedAtomicHandle", "open_atomic_with_hash", "write_with_hash"],
+    "yaml": ["from_yaml"],
 }
 
 
