@@ -340,6 +340,7 @@ class CachedStore(Store):
         if entry is not None:
             self._state.count("hits")
             return io.BytesIO(entry.data)
+        self._state.count("misses")
         return self._inner.read_seekable(path)
 
     # ------------------------------------------------------------------ mutations

@@ -220,7 +220,13 @@ class _ObservedStream(io.RawIOBase):
         return self.read(-1)
 
     def readinto(self, b: Any) -> int:
-        n = int(self._guard(self._raw.readinto, b) or 0)  # type: ignore[attr-defined]
+        readinto = getattr(self._raw, "readinto", None)
+        if readinto is None:
+            data = self._guard(self._raw.read, len(b))
+            n = len(data)
+            b[:n] = data
+        else:
+            n = int(self._guard(readinto, b) or 0)
         self._n += n
         return n
 
