@@ -3,6 +3,8 @@
 - `upload` (local → store), `download` (store → local), `transfer` (store → store).
 - A file is streamed in ``chunk_size`` pieces (default 1 MiB): memory per transfer is about
   ``max_workers * chunk_size`` plus what the backend buffers, whatever the file sizes.
+  Files listed at no more than ``chunk_size`` bytes are copied with one ``read_bytes`` /
+  ``write`` call each (fewer requests and less overhead for many small files).
 - A folder is copied recursively, its files on up to ``max_workers`` threads; every file is
   attempted and failures are collected in `TransferResult.failed` (call `raise_first`).
   A single-file transfer raises its error directly.
@@ -285,8 +287,17 @@ def upload(
     else:
         items = [(src, path, os.path.getsize(src))]
 
+    sizes = {p: size for p, _, size in items}
+
     def one(local: str, dst: str, on_chunk: Callable[[int], None]) -> int:
         with local_errors(local), open(local, "rb") as f:
+            if sizes[local] <= chunk_size:  # small file: one read, one write from bytes
+                data = f.read(chunk_size + 1)
+                if len(data) <= chunk_size:
+                    store.write(dst, data, overwrite=overwrite)
+                    on_chunk(len(data))
+                    return len(data)
+                f.seek(0)  # it grew since it was listed: stream it
             reader = _CountingReader(f, on_chunk)  # type: ignore[arg-type]
             store.write(dst, reader, overwrite=overwrite)  # type: ignore[arg-type]
             return reader.count
@@ -348,10 +359,18 @@ def download(
     else:
         items = [(p, target, size) for p, size in listing]
 
+    sizes = {p: size for p, _, size in items}
+
     def one(src: str, dst: str, on_chunk: Callable[[int], None]) -> int:
         copied = [0]
 
         def fill(f: IO[bytes]) -> None:
+            if sizes[src] <= chunk_size:  # small file: one call (GetObject read to the end)
+                data = store.read_bytes(src)
+                f.write(data)
+                copied[0] = len(data)
+                on_chunk(len(data))
+                return
             with store.read(src) as stream:
                 copied[0] = _copy_stream(stream, f.write, chunk_size, on_chunk)
 
@@ -414,6 +433,11 @@ def transfer(
             src_store.copy(src, dst, overwrite=overwrite)
             on_chunk(sizes[src])
             return sizes[src]
+        if sizes[src] <= chunk_size:  # small file: read whole, write from bytes
+            data = src_store.read_bytes(src)
+            dst_store.write(dst, data, overwrite=overwrite)
+            on_chunk(len(data))
+            return len(data)
         with src_store.read(src) as stream:
             reader = _CountingReader(stream, on_chunk)
             dst_store.write(dst, reader, overwrite=overwrite)  # type: ignore[arg-type]
