@@ -330,3 +330,29 @@ def test_cache_entry_and_invalidate_api() -> None:
     c.invalidate()
     assert c.stats.entries == 0
     assert CacheEntry(b"x", 1.0).size is None
+
+
+def test_every_io_method_delegates_to_the_wrapped_store() -> None:
+    no_io = {"backend", "root_path", "capabilities", "supports", "unwrap", "resolve", "native_path", "to_key"}
+    public = {n for n in dir(Store) if not n.startswith("_")} - no_io
+    assert public <= set(CachedStore.__dict__)
+
+
+def test_composes_with_observe() -> None:
+    from remote_store.ext.observe import BufferedObserver, observe
+
+    events = BufferedObserver()
+    store = Store(MemoryBackend())
+    c = cache(observe(store, events))
+    c.write("a.txt", b"1")
+    c.read_bytes("a.txt")
+    c.read_bytes("a.txt")  # hit: the observed store is not called
+    c.exists("a.txt")
+    list(c.list_files(""))
+    c.get_file_info("a.txt")
+    ops = [e.operation for e in events.drain()]
+    assert ops == ["write", "read_bytes", "exists", "list_files", "get_file_info"]
+    o = observe(cache(store), events)
+    o.read_bytes("a.txt")
+    o.read_bytes("a.txt")
+    assert [e.operation for e in events.drain()] == ["read_bytes", "read_bytes"]

@@ -10,7 +10,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
-from remote_store import AtomicWriteHandle, Capability, FileInfo, Store, WritableContent, WriteResult
+from remote_store import (
+    AtomicWriteHandle,
+    Capability,
+    FileInfo,
+    FolderEntry,
+    FolderInfo,
+    Store,
+    WritableContent,
+    WriteResult,
+)
 from remote_store.errors import ConfigError, InvalidPath
 from remote_store_ext._cachebackend import CacheBackend, CacheEntry, MemoryCache
 
@@ -419,6 +428,61 @@ class CachedStore(Store):
             self._inner.copy(src, dst, overwrite=overwrite)
         finally:
             self._after(dst)
+
+    # ------------------------------------------------------------------ delegated (not cached)
+    # Everything else goes to the wrapped store, so wrappers compose: cache(observe(store))
+    # still reports every call to the observer.
+    def exists(self, path: str) -> bool:
+        """`Store.exists` of the wrapped store (not cached)."""
+        return self._inner.exists(path)
+
+    def is_file(self, path: str) -> bool:
+        """`Store.is_file` of the wrapped store (not cached)."""
+        return self._inner.is_file(path)
+
+    def is_folder(self, path: str) -> bool:
+        """`Store.is_folder` of the wrapped store (not cached)."""
+        return self._inner.is_folder(path)
+
+    def ping(self) -> None:
+        """`Store.ping` of the wrapped store."""
+        self._inner.ping()
+
+    def close(self) -> None:
+        """`Store.close` of the wrapped store (only when you call it); the cache is kept."""
+        self._inner.close()
+
+    def list_files(
+        self, path: str = "", *, recursive: bool = False, max_depth: int | None = None, pattern: str | None = None
+    ) -> Iterator[FileInfo]:
+        """`Store.list_files` of the wrapped store (not cached)."""
+        return self._inner.list_files(path, recursive=recursive, max_depth=max_depth, pattern=pattern)
+
+    def list_folders(
+        self, path: str = "", *, recursive: bool = False, max_depth: int | None = None, pattern: str | None = None
+    ) -> Iterator[str]:
+        """`Store.list_folders` of the wrapped store (not cached)."""
+        return self._inner.list_folders(path, recursive=recursive, max_depth=max_depth, pattern=pattern)
+
+    def iter_children(self, path: str = "") -> Iterator[FileInfo | FolderEntry]:
+        """`Store.iter_children` of the wrapped store (not cached)."""
+        return self._inner.iter_children(path)
+
+    def glob(self, pattern: str) -> Iterator[FileInfo]:
+        """`Store.glob` of the wrapped store (not cached)."""
+        return self._inner.glob(pattern)
+
+    def head(self, path: str) -> WriteResult:
+        """`Store.head` of the wrapped store (not cached)."""
+        return self._inner.head(path)
+
+    def get_file_info(self, path: str) -> FileInfo:
+        """`Store.get_file_info` of the wrapped store (not cached)."""
+        return self._inner.get_file_info(path)
+
+    def get_folder_info(self, path: str = "") -> FolderInfo:
+        """`Store.get_folder_info` of the wrapped store (not cached)."""
+        return self._inner.get_folder_info(path)
 
     def child(self, subpath: str) -> CachedStore:
         """`Store.child` sharing this store's cache (mutations through either invalidate both)."""
