@@ -9,7 +9,19 @@ import sys
 
 import pytest
 
-MODULES = ["batch", "cache", "glob", "integrity", "observe", "partition", "streams", "transfer", "write", "yaml"]
+MODULES = [
+    "batch",
+    "cache",
+    "glob",
+    "integrity",
+    "observe",
+    "otel",
+    "partition",
+    "streams",
+    "transfer",
+    "write",
+    "yaml",
+]
 
 EXPORTS = {
     "batch": ["BatchResult", "batch_copy", "batch_delete", "batch_exists"],
@@ -30,6 +42,7 @@ EXPORTS = {
     "transfer": ["TransferProgress", "TransferResult", "download", "transfer", "upload"],
     "write": ["HashedAtomicHandle", "open_atomic_with_hash", "write_with_hash"],
     "yaml": ["from_yaml"],
+    "otel": ["otel_hooks", "otel_observe"],
 }
 
 
