@@ -1,0 +1,211 @@
+"""remote-store-ext overheads and speed-ups, each as a ratio measured in the same run.
+
+Run::
+
+    uv run --all-packages python benchmarks/bench_ext.py
+    uv run --all-packages python benchmarks/bench_ext.py --files 200 --skip-s3   # quicker
+
+It prints three tables:
+
+- **observe**: per-operation time on a memory store, observed (`ObservedStore` with a
+  `BufferedObserver`) vs the plain store — target ≤ 1.10x per op. Best of interleaved
+  rounds, so machine noise hits both sides alike.
+- **cache**: a `CachedStore` hit vs the S3 ``GetObject`` it replaces (`Store.read_bytes` on
+  moto) for 1 KiB and 64 KiB objects — target ≥ 20x. Raw boto3 ``get_object`` is shown too.
+- **transfer**: ``download()`` of 1,000 x 64 KiB files S3 → local disk vs a sequential
+  ``read_bytes`` / ``write_bytes`` loop over the same listing — target ≥ 3x.
+
+S3 numbers come from moto (one local Python server process): they compare clients against
+the same server, not S3 itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from remote_store import Store  # noqa: E402
+from remote_store.backends import MemoryBackend  # noqa: E402
+from remote_store.ext.cache import MemoryCache, cache  # noqa: E402
+from remote_store.ext.observe import BufferedObserver, observe  # noqa: E402
+from remote_store.ext.transfer import download  # noqa: E402
+
+KiB = 1024
+
+
+def per_call(fn: Callable[[], Any], n: int) -> float:
+    t = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t) / n
+
+
+def interleaved(a: Callable[[], Any], b: Callable[[], Any], n: int, rounds: int) -> tuple[float, float]:
+    """Best per-call seconds of ``a`` and ``b`` over alternating rounds."""
+    best_a = best_b = float("inf")
+    for _ in range(rounds):
+        best_a = min(best_a, per_call(a, n))
+        best_b = min(best_b, per_call(b, n))
+    return best_a, best_b
+
+
+def bench_observe(rounds: int) -> None:
+    plain = Store(MemoryBackend())
+    observed = observe(plain, BufferedObserver(capacity=4096))
+    data = os.urandom(KiB)
+    plain.write("bench/data/file.bin", data)
+    for i in range(10):
+        plain.write(f"bench/list/{i}.bin", data)
+
+    def ops(s: Store) -> dict[str, Callable[[], Any]]:
+        return {
+            "exists": lambda: s.exists("bench/data/file.bin"),
+            "read_bytes 1 KiB": lambda: s.read_bytes("bench/data/file.bin"),
+            "write 1 KiB": lambda: s.write("bench/data/w.bin", data, overwrite=True),
+            "get_file_info": lambda: s.get_file_info("bench/data/file.bin"),
+            "read() stream 1 KiB": lambda: _drain(s, "bench/data/file.bin"),
+            "list_files (10)": lambda: sum(1 for _ in s.list_files("bench/list")),
+        }
+
+    print("\n## observe: ObservedStore vs plain Store on memory (target <= 1.10x)")
+    print(f"{'operation':<22}{'plain us':>10}{'observed us':>13}{'ratio':>8}")
+    plain_ops, observed_ops = ops(plain), ops(observed)
+    for name in plain_ops:
+        a, b = interleaved(plain_ops[name], observed_ops[name], 2000, rounds)
+        print(f"{name:<22}{a * 1e6:>10.2f}{b * 1e6:>13.2f}{b / a:>8.2f}x")
+
+
+def _drain(s: Store, path: str) -> None:
+    with s.read(path) as f:
+        f.read()
+
+
+def bench_cache(server: Any, rounds: int) -> None:
+    from remote_store_s3 import S3Backend
+
+    bucket = server.create_bucket()
+    try:
+        backend = S3Backend(**server.backend_options(bucket))
+        store = Store(backend)
+        cached = cache(store, MemoryCache())
+        client = server.client()
+        print("\n## cache: CachedStore hit vs the S3 GET it replaces (moto; target >= 20x)")
+        print(f"{'object':<10}{'boto3 get us':>14}{'Store GET us':>14}{'cache hit us':>14}{'speed-up':>10}")
+        for size in (KiB, 64 * KiB):
+            key = f"cache/{size}.bin"
+            store.write(key, os.urandom(size), overwrite=True)
+            cached.read_bytes(key)  # warm
+
+            def raw(key: str = key) -> bytes:
+                body = client.get_object(Bucket=bucket, Key=key)["Body"]
+                out: bytes = body.read()
+                body.close()
+                return out
+
+            get, hit = interleaved(lambda k=key: store.read_bytes(k), lambda k=key: cached.read_bytes(k), 30, rounds)
+            boto = min(per_call(raw, 30) for _ in range(3))
+            print(f"{size // KiB:>4} KiB  {boto * 1e6:>14.1f}{get * 1e6:>14.1f}{hit * 1e6:>14.2f}{get / hit:>9.0f}x")
+        backend.close()
+    finally:
+        server.delete_bucket(bucket)
+
+
+def bench_transfer(server: Any, files: int, workers: int) -> None:
+    from remote_store_s3 import S3Backend
+
+    bucket = server.create_bucket()
+    tmp = tempfile.mkdtemp(prefix="bench-ext-")
+    try:
+        client = server.client()
+        body = os.urandom(64 * KiB)
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda i: client.put_object(Bucket=bucket, Key=f"src/{i:05}.bin", Body=body), range(files)))
+        backend = S3Backend(**server.backend_options(bucket, max_pool_connections=max(32, workers * 2)))
+        store = Store(backend)
+
+        def sequential() -> float:
+            out = Path(tmp, "seq")
+            t = time.perf_counter()
+            for info in store.list_files("src", recursive=True):
+                target = out / info.path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(store.read_bytes(info.path))
+            return time.perf_counter() - t
+
+        def parallel() -> float:
+            t = time.perf_counter()
+            result = download(store, "src", Path(tmp, "par"), max_workers=workers, overwrite=True)
+            elapsed = time.perf_counter() - t
+            assert result.ok and len(result.files) == files
+            return elapsed
+
+        def raw_threads() -> float:
+            """The ceiling: raw boto3 GetObject + file write on the same number of threads."""
+            out = Path(tmp, "raw")
+            keys = [
+                o["Key"]
+                for p in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+                for o in p.get("Contents", [])
+            ]
+
+            def one(key: str) -> None:
+                target = out / key
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+            t = time.perf_counter()
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(one, keys))
+            return time.perf_counter() - t
+
+        seq = par = raw = float("inf")
+        for _ in range(2):
+            shutil.rmtree(Path(tmp, "seq"), ignore_errors=True)
+            seq = min(seq, sequential())
+            par = min(par, parallel())
+            raw = min(raw, raw_threads())
+        mib = files * 64 / 1024
+        print(f"\n## transfer: download() of {files} x 64 KiB S3 -> local vs a sequential loop (target >= 3x)")
+        print(f"{'method':<34}{'seconds':>9}{'MiB/s':>8}")
+        print(f"{'sequential read_bytes/write loop':<34}{seq:>9.2f}{mib / seq:>8.1f}")
+        print(f"{f'download(max_workers={workers})':<34}{par:>9.2f}{mib / par:>8.1f}")
+        print(f"{f'raw boto3, {workers} threads (ceiling)':<34}{raw:>9.2f}{mib / raw:>8.1f}")
+        print(f"speed-up: {seq / par:.2f}x (raw-thread ceiling on this server: {seq / raw:.2f}x)")
+        backend.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        server.delete_bucket(bucket)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds per measurement")
+    parser.add_argument("--files", type=int, default=1000, help="files in the transfer benchmark")
+    parser.add_argument("--workers", type=int, default=16, help="max_workers for download()")
+    parser.add_argument("--skip-s3", action="store_true", help="only the memory (observe) benchmark")
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    bench_observe(args.rounds)
+    if args.skip_s3:
+        return
+    from testing.servers.s3 import moto_s3_server
+
+    with moto_s3_server() as server:
+        bench_cache(server, max(3, args.rounds // 3))
+        bench_transfer(server, args.files, args.workers)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""remote-store-ext: composable extensions on top of the public `remote_store` API.
+
+Each module is importable as ``remote_store_ext.<name>`` and, through the alias that
+``remote_store.ext`` installs, as ``remote_store.ext.<name>`` (the same module object):
+
+- `batch` — copy/delete/exists over many paths with partial-failure reporting;
+- `cache` — read-through caching (`CachedStore`, `MemoryCache`, `DiskCache`);
+- `glob` — portable glob for backends without ``Capability.GLOB``;
+- `integrity` — client-side checksums and verification;
+- `observe` — structured events for every store operation;
+- `partition` — Hive-style ``key=value`` partition paths;
+- `streams` — progress and checksum stream wrappers;
+- `transfer` — upload / download / store-to-store copy with progress;
+- `write` — writes that always return a client-side digest.
+
+Extensions never close a store they did not open. Importing this package imports no
+extension module (each is loaded on first import).
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]
