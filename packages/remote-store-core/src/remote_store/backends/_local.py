@@ -77,8 +77,8 @@ class LocalBackend(Backend):
     elsewhere by an ``openat(O_NOFOLLOW)`` walk segment by segment in which a symlink is
     followed only by reading its text and resolving that beneath the same root again. No
     key, symlink or concurrent rename can make a call read, stat or write outside the
-    root: a symlink leading out is refused (reads and stats: `NotFound`; writes:
-    `InvalidPath`; listings leave it out). Renames, unlinks and ``mkdir`` go through the
+    root: a symlink leading out is refused (`InvalidPath`; `exists` is False and listings
+    leave it out). Renames, unlinks and ``mkdir`` go through the
     fd of the confined parent folder.
 
     **Writes.** `write`, `write_atomic` and `open_atomic` all publish whole: the content
@@ -327,8 +327,6 @@ class LocalBackend(Backend):
             st = self._stat(key)
         except (FileNotFoundError, NotADirectoryError):
             raise NotFound("file not found", path=key) from None
-        except SymlinkRefused as exc:
-            raise NotFound(f"file not found: {exc.message}", path=key) from None
         if stat_mod.S_ISDIR(st.st_mode):
             raise InvalidPath("is a folder, not a file", path=key)
         if not stat_mod.S_ISREG(st.st_mode):
@@ -341,8 +339,6 @@ class LocalBackend(Backend):
             return self._open(key, os.O_RDONLY)
         except (FileNotFoundError, NotADirectoryError):
             raise NotFound("file not found", path=key) from None
-        except SymlinkRefused as exc:
-            raise NotFound(f"file not found: {exc.message}", path=key) from None
 
     def open_read(self, key: str) -> IO[bytes]:
         fd = self._open_read_fd(key)

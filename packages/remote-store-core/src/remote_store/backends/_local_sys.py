@@ -37,7 +37,10 @@ _libc: Any = None
 _syscall: Any = None
 _renameat2: Any = None
 _openat2_ok: bool | None = None
-_hows: dict[tuple[int, int, int], _OpenHow] = {}
+_hows: dict[tuple[int, int, int], Any] = {}
+_NR = ctypes.c_long(_SYS_OPENAT2)
+_HOW_SIZE = ctypes.c_size_t(ctypes.sizeof(_OpenHow))
+_fd_args: dict[int, ctypes.c_long] = {}
 _lock = threading.Lock()
 
 
@@ -48,9 +51,10 @@ def _load_libc() -> Any:
             lib = ctypes.CDLL(None, use_errno=True)
         except OSError:  # pragma: no cover - static interpreters
             return None
+        # No argtypes: every argument is passed as a prebuilt ctypes value (c_long, a byref,
+        # bytes), which saves the per-call conversion; syscall(2) reads them as longs.
         fn = lib.syscall
         fn.restype = ctypes.c_long
-        fn.argtypes = (ctypes.c_long, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t)
         _syscall = fn
         ren = getattr(lib, "renameat2", None)
         if ren is not None:
@@ -61,13 +65,26 @@ def _load_libc() -> Any:
     return _libc
 
 
-def _how(flags: int, mode: int, resolve: int) -> _OpenHow:
+def _how(flags: int, mode: int, resolve: int) -> Any:
+    """A ``byref`` to a cached, never-mutated ``struct open_how``."""
     k = (flags, mode, resolve)
-    how = _hows.get(k)
-    if how is None:
+    ref = _hows.get(k)
+    if ref is None:
         with _lock:
-            how = _hows.setdefault(k, _OpenHow(flags, mode, resolve))
-    return how
+            if k not in _hows:
+                how = _OpenHow(flags, mode, resolve)
+                _hows[k] = (how, ctypes.byref(how))  # keep the struct alive with its pointer
+            ref = _hows[k]
+    return ref[1]
+
+
+def _fd_arg(fd: int) -> ctypes.c_long:
+    arg = _fd_args.get(fd)
+    if arg is None:
+        if len(_fd_args) > 64:
+            _fd_args.clear()
+        arg = _fd_args[fd] = ctypes.c_long(fd)
+    return arg
 
 
 def openat2_available() -> bool:
@@ -81,7 +98,7 @@ def openat2_available() -> bool:
         ok = False
         if platform.machine().lower() in ("x86_64", "amd64", "aarch64", "arm64") and _load_libc() is not None:
             how = _how(O_PATH | os.O_CLOEXEC | os.O_DIRECTORY, 0, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
-            fd = _syscall(_SYS_OPENAT2, _AT_FDCWD, b".", ctypes.byref(how), ctypes.sizeof(how))
+            fd = _syscall(_NR, ctypes.c_long(_AT_FDCWD), b".", how, _HOW_SIZE)
             if fd >= 0:
                 os.close(fd)
                 ok = True
@@ -97,8 +114,7 @@ def openat2(dir_fd: int, path: bytes, flags: int, mode: int, resolve: int) -> in
     Raises:
         OSError: The call failed (``errno`` set: ``EXDEV`` for an escape, ``ELOOP`` …).
     """
-    how = _how(flags, mode, resolve)
-    fd: int = _syscall(_SYS_OPENAT2, dir_fd, path, ctypes.byref(how), 24)
+    fd: int = _syscall(_NR, _fd_arg(dir_fd), path, _how(flags, mode, resolve), _HOW_SIZE)
     if fd < 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
