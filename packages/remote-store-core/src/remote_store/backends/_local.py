@@ -48,6 +48,7 @@ from remote_store.errors import (
 )
 
 _ROOT_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_READ_NOFOLLOW = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _CHUNK = 1024 * 1024
 #: A folder's temp files are swept at most once per this many seconds (or `temp_max_age`, if shorter).
@@ -270,6 +271,16 @@ class LocalBackend(Backend):
             raise InvalidPath("a parent of the path is a file", path=key) from None
 
     def _stat(self, key: str) -> os.stat_result:
+        if "/" not in key:
+            # A top-level key has no folder to traverse: one fstatat on the root fd that does
+            # not follow the entry is confined as it is; only a symlink needs the resolver.
+            encode_key(key)
+            root = self._root_fd()
+            if root is None:
+                raise FileNotFoundError(errno.ENOENT, "root folder does not exist yet", key)
+            st = os.stat(key, dir_fd=root, follow_symlinks=False)
+            if not stat_mod.S_ISLNK(st.st_mode):
+                return st
         fd = self._open(key, O_PATH)
         try:
             return os.fstat(fd)
@@ -336,6 +347,16 @@ class LocalBackend(Backend):
     # ------------------------------------------------------------------ reads
     def _open_read_fd(self, key: str) -> int:
         try:
+            if "/" not in key:  # top-level: openat(O_NOFOLLOW) on the root fd; a symlink → resolver
+                encode_key(key)
+                root = self._root_fd()
+                if root is None:
+                    raise FileNotFoundError(errno.ENOENT, "root folder does not exist yet", key)
+                try:
+                    return os.open(key, _READ_NOFOLLOW, dir_fd=root)
+                except OSError as exc:
+                    if exc.errno != errno.ELOOP:
+                        raise
             return self._open(key, os.O_RDONLY)
         except (FileNotFoundError, NotADirectoryError):
             raise NotFound("file not found", path=key) from None

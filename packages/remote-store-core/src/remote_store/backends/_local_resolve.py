@@ -27,8 +27,8 @@ from remote_store.backends._local_sys import (
     RESOLVE_BENEATH,
     RESOLVE_NO_MAGICLINKS,
     RESOLVE_NO_SYMLINKS,
-    openat2,
     openat2_available,
+    openat2_fd,
 )
 from remote_store.errors import InvalidPath
 
@@ -109,17 +109,18 @@ class Resolver:
         """
         if self.uses_openat2:
             for _ in range(4):
-                try:
-                    return openat2(root_fd, kb, flags | os.O_CLOEXEC, 0, self._resolve)
-                except OSError as exc:
-                    if exc.errno in _FINAL_ERRNOS and not (create_dirs and exc.errno == errno.ENOENT):
-                        if exc.errno == errno.ENOENT:
-                            raise FileNotFoundError(errno.ENOENT, "no such file or folder", key) from None
-                        if exc.errno == errno.ENOTDIR:
-                            raise NotADirectoryError(errno.ENOTDIR, "a segment is not a folder", key) from None
-                        raise
-                    if exc.errno != errno.EAGAIN:
-                        break
+                fd = openat2_fd(root_fd, kb, flags | os.O_CLOEXEC, self._resolve)
+                if fd >= 0:
+                    return fd
+                err = -fd
+                if err in _FINAL_ERRNOS and not (create_dirs and err == errno.ENOENT):
+                    if err == errno.ENOENT:
+                        raise FileNotFoundError(errno.ENOENT, "no such file or folder", key)
+                    if err == errno.ENOTDIR:
+                        raise NotADirectoryError(errno.ENOTDIR, "a segment is not a folder", key)
+                    raise OSError(err, os.strerror(err), key)
+                if err != errno.EAGAIN:
+                    break
         return self.walk(root_fd, key, flags, create_dirs=create_dirs)
 
     def walk(self, root_fd: int, key: str, flags: int, *, create_dirs: bool = False) -> int:

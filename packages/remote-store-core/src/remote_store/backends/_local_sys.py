@@ -121,6 +121,12 @@ def openat2(dir_fd: int, path: bytes, flags: int, mode: int, resolve: int) -> in
     return fd
 
 
+def openat2_fd(dir_fd: int, path: bytes, flags: int, resolve: int) -> int:
+    """Like `openat2` (mode 0) but return ``-errno`` instead of raising (the hot path)."""
+    fd: int = _syscall(_NR, _fd_arg(dir_fd), path, _how(flags, 0, resolve), _HOW_SIZE)
+    return fd if fd >= 0 else -ctypes.get_errno()
+
+
 def renameat2(src_dir_fd: int, src: str, dst_dir_fd: int, dst: str, flags: int) -> bool:
     """``renameat2`` with ``flags``; return False when the call or flag is unsupported here.
 
