@@ -27,7 +27,7 @@ from remote_store.backends._local_resolve import (
     SymlinkRefused,
     encode_key,
 )
-from remote_store.backends._local_sys import O_PATH, RENAME_NOREPLACE, openat2_available, renameat2
+from remote_store.backends._local_sys import RENAME_NOREPLACE, openat2_available, renameat2
 from remote_store.backends._local_walk import (
     LIST_FLAGS,
     TMP_PREFIX,
@@ -281,11 +281,11 @@ class LocalBackend(Backend):
             st = os.stat(key, dir_fd=root, follow_symlinks=False)
             if not stat_mod.S_ISLNK(st.st_mode):
                 return st
-        fd = self._open(key, O_PATH)
-        try:
-            return os.fstat(fd)
-        finally:
-            os.close(fd)
+        kb = encode_key(key)
+        root = self._root_fd()
+        if root is None:
+            raise FileNotFoundError(errno.ENOENT, "root folder does not exist yet", key)
+        return self._res.stat(root, key, kb)
 
     def _file_info(self, key: str, st: os.stat_result) -> FileInfo:
         return FileInfo(

@@ -123,6 +123,30 @@ class Resolver:
                     break
         return self.walk(root_fd, key, flags, create_dirs=create_dirs)
 
+    def stat(self, root_fd: int, key: str, kb: bytes) -> os.stat_result:
+        """``stat`` of ``key`` beneath ``root_fd`` (a final symlink followed when allowed).
+
+        openat2: ``openat2(O_PATH)`` + ``fstat``. Walk: the parent folder by the walk, then
+        ``fstatat(AT_SYMLINK_NOFOLLOW)`` of the last segment (a symlink: the full walk).
+
+        Raises:
+            The same as `open`.
+        """
+        if not self.uses_openat2 and "/" in key:
+            parent, _, name = key.rpartition("/")
+            d = self.walk(root_fd, parent, DIR_PATH_FLAGS)
+            try:
+                st = os.stat(name, dir_fd=d, follow_symlinks=False)
+            finally:
+                os.close(d)
+            if not stat_mod.S_ISLNK(st.st_mode):
+                return st
+        fd = self.open(root_fd, key, kb, O_PATH)
+        try:
+            return os.fstat(fd)
+        finally:
+            os.close(fd)
+
     def walk(self, root_fd: int, key: str, flags: int, *, create_dirs: bool = False) -> int:
         """`open` by the component walk alone (the fallback; also used for refusals)."""
         for _ in range(_MAX_SPINS):
