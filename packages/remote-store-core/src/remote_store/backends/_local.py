@@ -79,8 +79,8 @@ class LocalBackend(Backend):
     followed only by reading its text and resolving that beneath the same root again. No
     key, symlink or concurrent rename can make a call read, stat or write outside the
     root: a symlink leading out is refused (`InvalidPath`; `exists` is False and listings
-    leave it out). Renames, unlinks and ``mkdir`` go through the
-    fd of the confined parent folder.
+    leave it out). Renames, unlinks, ``mkdir`` and stats go through the fd of the confined
+    parent folder; writing onto a symlink key replaces the link itself.
 
     **Writes.** `write`, `write_atomic` and `open_atomic` all publish whole: the content
     goes to a temp file in the target's folder, then one ``renameat`` puts it in place
