@@ -28,7 +28,7 @@ from remote_store.backends._local_sys import (
     RESOLVE_NO_MAGICLINKS,
     RESOLVE_NO_SYMLINKS,
     openat2_available,
-    openat2_fd,
+    openat2_opener,
 )
 from remote_store.errors import InvalidPath
 
@@ -92,6 +92,7 @@ class Resolver:
         self.uses_openat2 = use_openat2 and openat2_available()
         self._root_names = tuple(dict.fromkeys(n.rstrip("/") for n in root_names))
         self._resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | (0 if follow else RESOLVE_NO_SYMLINKS)
+        self._openat2 = openat2_opener(self._resolve) if self.uses_openat2 else None
 
     # ------------------------------------------------------------------ public
     def open(self, root_fd: int, key: str, kb: bytes, flags: int, *, create_dirs: bool = False) -> int:
@@ -107,9 +108,10 @@ class Resolver:
             SymlinkRefused: A symlink leads outside the root, or may not be followed.
             OSError: Anything else the kernel reports (``EACCES`` …).
         """
-        if self.uses_openat2:
+        opener = self._openat2
+        if opener is not None:
             for _ in range(4):
-                fd = openat2_fd(root_fd, kb, flags | os.O_CLOEXEC, self._resolve)
+                fd = opener(root_fd, kb, flags | os.O_CLOEXEC)
                 if fd >= 0:
                     return fd
                 err = -fd

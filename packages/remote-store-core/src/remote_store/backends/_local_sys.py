@@ -14,6 +14,7 @@ import os
 import platform
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 #: ``openat2`` system call number (x86_64 and aarch64 share it; Linux >= 5.6).
@@ -125,6 +126,22 @@ def openat2_fd(dir_fd: int, path: bytes, flags: int, resolve: int) -> int:
     """Like `openat2` (mode 0) but return ``-errno`` instead of raising (the hot path)."""
     fd: int = _syscall(_NR, _fd_arg(dir_fd), path, _how(flags, 0, resolve), _HOW_SIZE)
     return fd if fd >= 0 else -ctypes.get_errno()
+
+
+def openat2_opener(resolve: int) -> Callable[[int, bytes, int], int]:
+    """Return ``open(dir_fd, path, flags) -> fd or -errno`` for ``resolve``, with per-flags
+    ``open_how`` pointers cached in a closure (the hottest path of `LocalBackend`)."""
+    refs: dict[int, Any] = {}
+    call, nr, size, get_errno, fd_arg = _syscall, _NR, _HOW_SIZE, ctypes.get_errno, _fd_arg
+
+    def opener(dir_fd: int, path: bytes, flags: int) -> int:
+        ref = refs.get(flags)
+        if ref is None:
+            ref = refs[flags] = _how(flags, 0, resolve)
+        fd: int = call(nr, fd_arg(dir_fd), path, ref, size)
+        return fd if fd >= 0 else -get_errno()
+
+    return opener
 
 
 def renameat2(src_dir_fd: int, src: str, dst_dir_fd: int, dst: str, flags: int) -> bool:
