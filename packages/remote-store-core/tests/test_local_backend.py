@@ -143,3 +143,39 @@ def test_reads_are_streams(store: Store, root: Path) -> None:
         f.seek(256)
         assert f.read(1) == b"\x00"
         assert f.seekable()
+
+
+def test_new_options_round_trip_and_pickle(root: Path) -> None:
+    import pickle
+
+    b = LocalBackend(root, follow_symlinks="never", temp_max_age=120.0, resolver="walk")
+    assert b.options == {
+        "root": str(root),
+        "create_root": True,
+        "fsync": False,
+        "follow_symlinks": "never",
+        "temp_max_age": 120.0,
+        "resolver": "walk",
+    }
+    clone = pickle.loads(pickle.dumps(b))
+    assert isinstance(clone, LocalBackend) and clone.options == b.options and not clone.uses_openat2
+    Store(clone).write("f", b"x")
+    assert (root / "f").read_bytes() == b"x"
+
+
+def test_plain_write_goes_through_a_temp_file(store: Store, root: Path) -> None:
+    """A reader of the key sees the old content until the new one is complete."""
+    store.write("f.bin", b"old")
+    seen: list[bytes] = []
+
+    def chunks() -> Iterator[bytes]:
+        yield b"new-"
+        seen.append((root / "f.bin").read_bytes())  # mid-write: still the old file
+        temps = [n for n in os.listdir(root) if n.startswith(".~rs-")]
+        assert len(temps) == 1 and str(os.getpid()) in temps[0]
+        yield b"content"
+
+    store.write("f.bin", chunks(), overwrite=True)
+    assert seen == [b"old"]
+    assert (root / "f.bin").read_bytes() == b"new-content"
+    assert sorted(os.listdir(root)) == ["f.bin"]

@@ -1,9 +1,4 @@
-"""`LocalBackend`: files in a folder on the local filesystem.
-
-Every path is opened relative to a directory file descriptor of the root, component by
-component with ``O_NOFOLLOW``, so no key, symlink or race can reach outside the root:
-a symlink is followed only when its resolved target lies inside the root.
-"""
+"""`LocalBackend`: files in a folder on the local filesystem, confined beneath a held root fd."""
 
 from __future__ import annotations
 
@@ -13,30 +8,53 @@ import io
 import os
 import re
 import secrets
-import shutil
 import stat as stat_mod
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from remote_store import _path
 from remote_store._backend import AtomicWriter, Backend, _segment_regex, compile_glob
 from remote_store._capabilities import Capability, CapabilitySet
 from remote_store._models import FileInfo, WriteResult, WriteSource
+from remote_store.backends._local_resolve import (
+    DIR_PATH_FLAGS,
+    MAX_KEY_BYTES,
+    MAX_SEGMENT_BYTES,
+    MAX_SYMLINKS,
+    Resolver,
+    SymlinkRefused,
+    encode_key,
+)
+from remote_store.backends._local_sys import RENAME_NOREPLACE, openat2_available, renameat2
+from remote_store.backends._local_walk import (
+    LIST_FLAGS,
+    TMP_PREFIX,
+    TMP_SUFFIX,
+    join,
+    remove_tree,
+    sweep_temps,
+    walk_tree,
+)
 from remote_store.errors import (
     AlreadyExists,
     BackendUnavailable,
+    ConfigError,
     DirectoryNotEmpty,
     InvalidPath,
     NotFound,
+    PermissionDenied,
 )
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
-_TMP_PREFIX = ".~rs-"
-_TMP_SUFFIX = ".tmp"
+_ROOT_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_READ_NOFOLLOW = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _CHUNK = 1024 * 1024
-
+#: A folder's temp files are swept at most once per this many seconds (or `temp_max_age`, if shorter).
+TEMP_SWEEP_INTERVAL = 60.0
+_RESOLVERS = ("auto", "openat2", "walk")
+_NOT_THERE = (FileNotFoundError, NotADirectoryError, SymlinkRefused)
 
 # The current process id, refreshed after fork() by a hook instead of a getpid() system
 # call on every operation (the root fd is reopened in a forked child).
@@ -52,44 +70,106 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _is_temp(name: str) -> bool:
-    return name.startswith(_TMP_PREFIX) and name.endswith(_TMP_SUFFIX)
-
-
 class LocalBackend(Backend):
     """A folder on the local filesystem.
 
-    Writes with ``overwrite=False`` create the file exclusively (``O_EXCL``); writes that
-    replace a file go through a temp file in the same folder and ``os.replace``, so a
-    failed write never truncates the old file. `write_atomic` always uses temp + rename
-    (``os.link`` for exclusive create), `move` is a single ``rename`` (ATOMIC_MOVE).
+    **Confinement.** The root folder is opened once and every key is resolved beneath that
+    fd: on Linux >= 5.6 with one ``openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)`` call,
+    elsewhere by an ``openat(O_NOFOLLOW)`` walk segment by segment in which a symlink is
+    followed only by reading its text and resolving that beneath the same root again. No
+    key, symlink or concurrent rename can make a call read, stat or write outside the
+    root: a symlink leading out is refused (`InvalidPath`; `exists` is False and listings
+    leave it out). Renames, unlinks, ``mkdir`` and stats go through the fd of the confined
+    parent folder; writing onto a symlink key replaces the link itself.
+
+    **Writes.** `write`, `write_atomic` and `open_atomic` all publish whole: the content
+    goes to a temp file in the target's folder, then one ``renameat`` puts it in place
+    (``overwrite=False``: ``renameat2(RENAME_NOREPLACE)``, or ``link`` where that is
+    missing, so an existing file is never replaced). A reader, or a process killed
+    mid-write, sees the old file or the new one, never a part. `move` is one ``renameat``
+    (ATOMIC_MOVE) and moves files only.
+
+    **Temp files** are named ``.~rs-<pid>-<unix seconds>-<random>-<name>.tmp``, never
+    listed, and a write into a folder removes the folder's temp files older than
+    ``temp_max_age`` (a scan at most once per folder per `TEMP_SWEEP_INTERVAL` seconds);
+    `collect_garbage` sweeps a whole subtree on demand.
+
+    **Limits.** A key segment may be at most 255 bytes (UTF-8) and a key at most 4096
+    bytes; longer keys raise `InvalidPath` naming the limit. Listings, recursive deletes
+    and sweeps are iterative (any depth) and raise `PermissionDenied` for a folder they
+    cannot read. Read-only calls never create anything: a missing root reads as an empty
+    store until the first write creates it.
 
     Args:
         root: Folder (str or path-like) that holds the files; made absolute.
-        create_root: Create ``root`` (and parents) on first use if it is missing.
-        fsync: ``fsync`` files (and their folder) before an atomic write is published;
-            slower, survives power loss.
+        create_root: Create ``root`` (and parents) on the first write if it is missing;
+            with False a missing root raises `BackendUnavailable`.
+        fsync: ``fsync`` files (and their folder) before a write is published; slower,
+            survives power loss.
+        follow_symlinks: ``"inside"`` (default): follow a symlink only when its target
+            resolves beneath the root (absolute targets below the root's path count);
+            ``"never"``: refuse every symlink on a key's path (symlinked files are not
+            listed). Symlinked folders are never descended into by listings.
+        temp_max_age: Seconds after which a temp file left by a killed writer is removed
+            by the next write into its folder; must exceed your longest write. ``None``
+            turns the automatic sweep off.
+        resolver: ``"auto"`` (openat2 where the kernel has it, else the walk),
+            ``"openat2"`` (require it) or ``"walk"`` (force the portable walk). The
+            environment variable ``REMOTE_STORE_LOCAL_RESOLVER`` overrides ``"auto"``.
 
     Raises:
-        ConfigError: ``root`` is empty.
+        ConfigError: ``root`` is empty, an option has an unknown value, or
+            ``resolver="openat2"`` on a system without it.
     """
 
     TYPE = "local"
     CAPABILITIES = CapabilitySet.all() - {Capability.USER_METADATA}
+    MAX_SEGMENT_BYTES = MAX_SEGMENT_BYTES
+    MAX_KEY_BYTES = MAX_KEY_BYTES
+    MAX_SYMLINKS = MAX_SYMLINKS
 
-    def __init__(self, root: str | os.PathLike[str], *, create_root: bool = True, fsync: bool = False) -> None:
-        from remote_store.errors import ConfigError
-
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        create_root: bool = True,
+        fsync: bool = False,
+        follow_symlinks: str = "inside",
+        temp_max_age: float | None = 3600.0,
+        resolver: str = "auto",
+    ) -> None:
         root_s = os.fspath(root)
         if not root_s:
             raise ConfigError("LocalBackend needs a non-empty 'root'")
+        if follow_symlinks not in ("inside", "never"):
+            raise ConfigError(f"follow_symlinks must be 'inside' or 'never', got {follow_symlinks!r}")
+        if temp_max_age is not None and not (isinstance(temp_max_age, (int, float)) and temp_max_age > 0):
+            raise ConfigError(f"temp_max_age must be a positive number of seconds or None, got {temp_max_age!r}")
+        if resolver not in _RESOLVERS:
+            raise ConfigError(f"resolver must be one of {_RESOLVERS}, got {resolver!r}")
+        effective = resolver
+        if resolver == "auto":
+            effective = os.environ.get("REMOTE_STORE_LOCAL_RESOLVER", "auto") or "auto"
+            if effective not in _RESOLVERS:
+                raise ConfigError(f"REMOTE_STORE_LOCAL_RESOLVER must be one of {_RESOLVERS}, got {effective!r}")
+        if effective == "openat2" and not openat2_available():
+            raise ConfigError("resolver='openat2' needs Linux >= 5.6 with openat2 allowed")
         self._root = os.path.abspath(os.path.expanduser(root_s))
         self._create_root = create_root
         self._fsync = fsync
+        self._follow_symlinks = follow_symlinks
+        self._temp_max_age = float(temp_max_age) if temp_max_age is not None else None
+        self._resolver = resolver
+        self._use_openat2 = effective != "walk"
+        self._res = self._make_resolver()
         self._fd: int | None = None
-        self._real_root: str | None = None
         self._lock = threading.Lock()
         self._pid = _process_id
+        self._swept: dict[str, float] = {}
+
+    def _make_resolver(self) -> Resolver:
+        names = (self._root, os.path.realpath(self._root))
+        return Resolver(follow=self._follow_symlinks == "inside", use_openat2=self._use_openat2, root_names=names)
 
     @property
     def root(self) -> str:
@@ -97,23 +177,42 @@ class LocalBackend(Backend):
         return self._root
 
     @property
-    def options(self) -> dict[str, Any]:
-        return {"root": self._root, "create_root": self._create_root, "fsync": self._fsync}
+    def uses_openat2(self) -> bool:
+        """Whether keys are resolved with ``openat2`` (False: the portable walk)."""
+        return self._res.uses_openat2
 
-    # ------------------------------------------------------------------ fd plumbing
-    def _root_fd(self) -> int:
+    @property
+    def options(self) -> dict[str, Any]:
+        return {
+            "root": self._root,
+            "create_root": self._create_root,
+            "fsync": self._fsync,
+            "follow_symlinks": self._follow_symlinks,
+            "temp_max_age": self._temp_max_age,
+            "resolver": self._resolver,
+        }
+
+    # ------------------------------------------------------------------ root fd
+    def _root_fd(self, create: bool = False) -> int | None:
+        """The root folder's fd; None when it is missing and ``create`` is False (an empty store)."""
         fd = self._fd
         if fd is not None and self._pid == _process_id:
             return fd
         with self._lock:
             if self._fd is None or self._pid != _process_id:
-                if self._create_root:
-                    os.makedirs(self._root, exist_ok=True)
                 try:
-                    self._fd = os.open(self._root, _DIR_FLAGS)
-                except FileNotFoundError as exc:
-                    raise BackendUnavailable("root folder does not exist", path=self._root) from exc
-                self._real_root = os.path.realpath(self._root)
+                    new = os.open(self._root, _ROOT_FLAGS)
+                except FileNotFoundError:
+                    if not self._create_root:
+                        raise BackendUnavailable("root folder does not exist", path=self._root) from None
+                    if not create:
+                        return None
+                    os.makedirs(self._root, exist_ok=True)
+                    new = os.open(self._root, _ROOT_FLAGS)
+                except NotADirectoryError:
+                    raise BackendUnavailable("root is not a folder", path=self._root) from None
+                self._res = self._make_resolver()
+                self._fd = new
                 self._pid = _process_id
             return self._fd
 
@@ -125,86 +224,73 @@ class LocalBackend(Backend):
                 self._fd = None
 
     def ping(self) -> None:
-        os.fstat(self._root_fd())
+        """Check the root folder exists, or (``create_root``) could be created by a write.
 
-    def _resolve_link(self, dir_fd: int, name: str, key: str) -> str:
-        """Return the real path of symlink ``name`` in ``dir_fd`` if it stays inside the root."""
-        target = os.path.realpath(os.path.join(self._root, key))
-        real_root = self._real_root or os.path.realpath(self._root)
-        if target != real_root and not target.startswith(real_root + os.sep):
-            raise InvalidPath("symlink points outside the store root", path=key)
-        return target
+        Creates nothing. Maps to ``open`` + ``fstat`` of the root (or ``access`` on its
+        nearest existing parent).
 
-    def _open_child_dir(self, dir_fd: int, name: str, key: str, create: bool) -> int:
+        Raises:
+            BackendUnavailable: The root is missing and cannot be created, or is not a folder.
+        """
+        fd = self._root_fd()
+        if fd is not None:
+            os.fstat(fd)
+            return
+        parent = os.path.dirname(self._root)
+        while parent and not os.path.exists(parent):
+            parent = os.path.dirname(parent)
+        if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
+            raise BackendUnavailable("root folder does not exist and cannot be created", path=self._root)
+
+    # ------------------------------------------------------------------ resolution
+    def _open(self, key: str, flags: int) -> int:
+        """Open ``key`` beneath the root (queries: a missing root is FileNotFoundError)."""
+        kb = encode_key(key)
+        root = self._root_fd()
+        if root is None:
+            raise FileNotFoundError(errno.ENOENT, "root folder does not exist yet", key)
+        return self._res.open(root, key, kb, flags)
+
+    def _parent(self, key: str, parent: str, *, create: bool) -> tuple[int, bool]:
+        """Return ``(fd, owned)`` of the confined parent folder ``parent`` of ``key``.
+
+        Raises:
+            NotFound: The folder is missing (and ``create`` is False).
+            InvalidPath: A segment is a file, or a symlink that may not be followed.
+        """
+        root = self._root_fd(create)
+        if root is None:
+            raise NotFound("folder not found", path=key)
+        if not parent:
+            return root, False
         try:
-            return os.open(name, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=dir_fd)
+            return self._res.open(root, parent, encode_key(parent), DIR_PATH_FLAGS, create_dirs=create), True
         except FileNotFoundError:
-            if not create:
-                raise NotFound("folder not found", path=key) from None
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(name, dir_fd=dir_fd)
-            return self._open_child_dir(dir_fd, name, key, False)
-        except OSError as exc:
-            if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
-                raise
-            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-            if stat_mod.S_ISLNK(st.st_mode):
-                target = self._resolve_link(dir_fd, name, key)
-                try:
-                    return os.open(target, _DIR_FLAGS)
-                except FileNotFoundError:
-                    raise NotFound("folder not found", path=key) from None
-                except NotADirectoryError:
-                    raise InvalidPath("a parent of the path is a file", path=key) from None
+            raise NotFound("folder not found", path=key) from None
+        except NotADirectoryError:
             raise InvalidPath("a parent of the path is a file", path=key) from None
 
-    @contextlib.contextmanager
-    def _dir(self, key: str, *, create: bool = False) -> Iterator[int]:
-        """Yield an fd of folder ``key`` (``""`` = root)."""
-        fd = self._root_fd()
-        if not key:
-            yield fd
-            return
-        walked: list[str] = []
-        cur = fd
-        try:
-            for part in key.split("/"):
-                walked.append(part)
-                nxt = self._open_child_dir(cur, part, "/".join(walked), create)
-                if cur != fd:
-                    os.close(cur)
-                cur = nxt
-            yield cur
-        finally:
-            if cur != fd:
-                os.close(cur)
-
-    def _open_file(self, dir_fd: int, name: str, key: str, flags: int, mode: int = 0o666) -> int:
-        try:
-            return os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=dir_fd)
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:
-                raise
-            target = self._resolve_link(dir_fd, name, key)
-            return os.open(target, flags | os.O_CLOEXEC, mode)
-
     def _stat(self, key: str) -> os.stat_result:
-        if "/" not in key:  # top-level file: no folder walk
-            return self._stat_in(self._root_fd(), key, key)
-        parent, name = _path.parent(key), _path.basename(key)
-        with self._dir(parent) as d:
-            return self._stat_in(d, name, key)
-
-    def _stat_in(self, d: int, name: str, key: str) -> os.stat_result:
-        st = os.stat(name, dir_fd=d, follow_symlinks=False)
-        if stat_mod.S_ISLNK(st.st_mode):
-            st = os.stat(self._resolve_link(d, name, key))
-        return st
+        if "/" not in key:
+            # A top-level key has no folder to traverse: one fstatat on the root fd that does
+            # not follow the entry is confined as it is; only a symlink needs the resolver.
+            encode_key(key)
+            root = self._root_fd()
+            if root is None:
+                raise FileNotFoundError(errno.ENOENT, "root folder does not exist yet", key)
+            st = os.stat(key, dir_fd=root, follow_symlinks=False)
+            if not stat_mod.S_ISLNK(st.st_mode):
+                return st
+        kb = encode_key(key)
+        root = self._root_fd()
+        if root is None:
+            raise FileNotFoundError(errno.ENOENT, "root folder does not exist yet", key)
+        return self._res.stat(root, key, kb)
 
     def _file_info(self, key: str, st: os.stat_result) -> FileInfo:
         return FileInfo(
             path=key,
-            name=_path.basename(key),
+            name=key.rpartition("/")[2],
             size=st.st_size,
             modified_at=datetime.fromtimestamp(st.st_mtime, UTC),
             etag=f"{st.st_mtime_ns:x}-{st.st_size:x}",
@@ -235,17 +321,17 @@ class LocalBackend(Backend):
     def exists(self, key: str) -> bool:
         try:
             return stat_mod.S_ISREG(self._stat(key).st_mode)
-        except (NotFound, InvalidPath, FileNotFoundError, NotADirectoryError):
+        except _NOT_THERE:
             return False
 
     def is_folder(self, key: str) -> bool:
         if not key:
             return True
         try:
-            with self._dir(key):
-                return True
-        except (NotFound, InvalidPath, FileNotFoundError, NotADirectoryError):
+            os.close(self._open(key, DIR_PATH_FLAGS))
+        except _NOT_THERE:
             return False
+        return True
 
     def stat(self, key: str) -> FileInfo:
         try:
@@ -254,21 +340,29 @@ class LocalBackend(Backend):
             raise NotFound("file not found", path=key) from None
         if stat_mod.S_ISDIR(st.st_mode):
             raise InvalidPath("is a folder, not a file", path=key)
+        if not stat_mod.S_ISREG(st.st_mode):
+            raise NotFound("not a regular file", path=key)
         return self._file_info(key, st)
 
     # ------------------------------------------------------------------ reads
-    def _open_reader(self, key: str) -> IO[bytes]:
-        parent, name = _path.parent(key), _path.basename(key)
+    def _open_read_fd(self, key: str) -> int:
         try:
-            if not parent:  # top-level file: no folder walk
-                fd = self._open_file(self._root_fd(), name, key, os.O_RDONLY)
-            else:
-                with self._dir(parent) as d:
-                    fd = self._open_file(d, name, key, os.O_RDONLY)
+            if "/" not in key:  # top-level: openat(O_NOFOLLOW) on the root fd; a symlink → resolver
+                encode_key(key)
+                root = self._root_fd()
+                if root is None:
+                    raise FileNotFoundError(errno.ENOENT, "root folder does not exist yet", key)
+                try:
+                    return os.open(key, _READ_NOFOLLOW, dir_fd=root)
+                except OSError as exc:
+                    if exc.errno != errno.ELOOP:
+                        raise
+            return self._open(key, os.O_RDONLY)
         except (FileNotFoundError, NotADirectoryError):
             raise NotFound("file not found", path=key) from None
-        except InvalidPath as exc:
-            raise NotFound("file not found", path=key) from exc
+
+    def open_read(self, key: str) -> IO[bytes]:
+        fd = self._open_read_fd(key)
         try:
             # FileIO fstat()s the fd and refuses folders with EISDIR (leaving the fd open).
             return open(fd, "rb")
@@ -279,46 +373,73 @@ class LocalBackend(Backend):
             os.close(fd)
             raise
 
-    def open_read(self, key: str) -> IO[bytes]:
-        return self._open_reader(key)
-
     def read_bytes(self, key: str) -> bytes:
-        with self._open_reader(key) as f:
-            return f.read()
+        fd = self._open_read_fd(key)
+        try:
+            st = os.fstat(fd)
+            if stat_mod.S_ISDIR(st.st_mode):
+                raise InvalidPath("is a folder, not a file", path=key)
+            size = st.st_size
+            data = os.read(fd, size + 1)
+            if len(data) == size:
+                return data
+            parts = [data]
+            while True:
+                chunk = os.read(fd, _CHUNK)
+                if not chunk:
+                    return b"".join(parts)
+                parts.append(chunk)
+        finally:
+            os.close(fd)
 
     # ------------------------------------------------------------------ writes
     def _temp(self, d: int, name: str) -> tuple[str, int]:
+        short = name.encode("utf-8", "surrogateescape")[:60].decode("utf-8", "ignore")
         for _ in range(100):
-            tmp = f"{_TMP_PREFIX}{name[:80]}.{secrets.token_hex(6)}{_TMP_SUFFIX}"
+            tmp = f"{TMP_PREFIX}{_process_id}-{int(time.time())}-{secrets.token_hex(4)}-{short}{TMP_SUFFIX}"
             try:
-                return tmp, os.open(
-                    tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666, dir_fd=d
-                )
+                return tmp, os.open(tmp, _TEMP_FLAGS, 0o666, dir_fd=d)
             except FileExistsError:
                 continue
         raise AlreadyExists("could not create a temp file")  # pragma: no cover
 
-    def _publish(self, d: int, tmp: str, name: str, key: str, overwrite: bool) -> None:
-        """Move ``tmp`` to ``name`` in folder ``d``: replace, or exclusive link."""
+    def _exists_error(self, d: int, name: str, key: str) -> Exception:
         try:
             st = os.stat(name, dir_fd=d, follow_symlinks=False)
         except FileNotFoundError:
-            st = None
-        if st is not None and stat_mod.S_ISDIR(st.st_mode):
-            raise InvalidPath("is a folder, not a file", path=key)
+            return AlreadyExists("file exists", path=key)
+        if stat_mod.S_ISDIR(st.st_mode):
+            return InvalidPath("is a folder, not a file", path=key)
+        return AlreadyExists("file exists", path=key)
+
+    def _publish(self, d: int, tmp: str, name: str, key: str, overwrite: bool) -> None:
+        """Move ``tmp`` to ``name`` in folder ``d``: replace, or exclusive create."""
         if overwrite:
-            os.replace(tmp, name, src_dir_fd=d, dst_dir_fd=d)
+            try:
+                os.rename(tmp, name, src_dir_fd=d, dst_dir_fd=d)
+            except IsADirectoryError:
+                raise InvalidPath("is a folder, not a file", path=key) from None
+            except OSError as exc:
+                if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise InvalidPath("is a folder, not a file", path=key) from None
+                raise
             return
+        try:
+            if renameat2(d, tmp, d, name, RENAME_NOREPLACE):
+                return
+        except FileExistsError:
+            raise self._exists_error(d, name, key) from None
         try:
             os.link(tmp, name, src_dir_fd=d, dst_dir_fd=d, follow_symlinks=False)
         except FileExistsError:
-            raise AlreadyExists("file exists", path=key) from None
-        except OSError as exc:  # filesystems without hard links
+            raise self._exists_error(d, name, key) from None
+        except OSError as exc:  # filesystems without hard links: check, then replace
             if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
                 raise
-            if st is not None:
-                raise AlreadyExists("file exists", path=key) from None
-            os.replace(tmp, name, src_dir_fd=d, dst_dir_fd=d)
+            with contextlib.suppress(FileNotFoundError):
+                os.stat(name, dir_fd=d, follow_symlinks=False)
+                raise self._exists_error(d, name, key) from None
+            os.rename(tmp, name, src_dir_fd=d, dst_dir_fd=d)
             return
         os.unlink(tmp, dir_fd=d)
 
@@ -347,11 +468,33 @@ class LocalBackend(Backend):
                     raise TypeError("write() needs a binary stream, got text")
                 _write_all(fd, chunk)
 
-    def _write_via_temp(
-        self, key: str, stream: IO[bytes], *, overwrite: bool, metadata: Mapping[str, str]
-    ) -> WriteResult:
-        parent, name = _path.parent(key), _path.basename(key)
-        with self._dir(parent, create=True) as d:
+    def _sync_dir(self, d: int) -> None:
+        fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=d)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _maybe_sweep(self, d: int, parent: str) -> None:
+        """Remove the folder's stale temp files, at most once per folder per interval."""
+        max_age = self._temp_max_age
+        if max_age is None:
+            return
+        now = time.monotonic()
+        last = self._swept.get(parent)
+        if last is not None and now - last < min(max_age, TEMP_SWEEP_INTERVAL):
+            return
+        if len(self._swept) > 4096:
+            self._swept.clear()
+        self._swept[parent] = now
+        with contextlib.suppress(OSError, PermissionDenied):
+            sweep_temps(d, max_age, recursive=False)
+
+    def _write(self, key: str, stream: IO[bytes], overwrite: bool, metadata: Mapping[str, str]) -> WriteResult:
+        encode_key(key)
+        parent, _, name = key.rpartition("/")
+        d, owned = self._parent(key, parent, create=True)
+        try:
             tmp, fd = self._temp(d, name)
             try:
                 try:
@@ -367,174 +510,241 @@ class LocalBackend(Backend):
                     os.unlink(tmp, dir_fd=d)
                 raise
             if self._fsync:
-                os.fsync(d)
+                self._sync_dir(d)
+            self._maybe_sweep(d, parent)
+        finally:
+            if owned:
+                os.close(d)
         return self._result(key, st, metadata)
 
     def write(self, key: str, stream: IO[bytes], *, overwrite: bool, metadata: Mapping[str, str]) -> WriteResult:
-        parent, name = _path.parent(key), _path.basename(key)
-        with self._dir(parent, create=True) as d:
-            try:
-                fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666, dir_fd=d)
-            except FileExistsError:
-                st = os.stat(name, dir_fd=d, follow_symlinks=False)
-                if stat_mod.S_ISDIR(st.st_mode):
-                    raise InvalidPath("is a folder, not a file", path=key) from None
-                if not overwrite:
-                    raise AlreadyExists("file exists", path=key) from None
-                fd = -1
-            if fd >= 0:
-                try:
-                    try:
-                        self._copy_into(fd, stream)
-                        if self._fsync:
-                            os.fsync(fd)
-                        st = os.fstat(fd)
-                    finally:
-                        os.close(fd)
-                except BaseException:
-                    with contextlib.suppress(OSError):
-                        os.unlink(name, dir_fd=d)
-                    raise
-                return self._result(key, st, metadata)
-        return self._write_via_temp(key, stream, overwrite=True, metadata=metadata)
+        """Publish ``stream`` whole at ``key`` (temp file in the same folder + ``renameat``).
+
+        Raises:
+            AlreadyExists: ``overwrite`` is False and a file (or symlink) is at ``key``.
+            InvalidPath: ``key`` is a folder, a parent is a file, a symlink on the way may not
+                be followed, or a limit is exceeded.
+        """
+        return self._write(key, stream, overwrite, metadata)
 
     def write_atomic(self, key: str, stream: IO[bytes], *, overwrite: bool, metadata: Mapping[str, str]) -> WriteResult:
-        return self._write_via_temp(key, stream, overwrite=overwrite, metadata=metadata)
+        """The same as `write` (which already publishes whole)."""
+        return self._write(key, stream, overwrite, metadata)
 
     def open_atomic(self, key: str, *, overwrite: bool, metadata: Mapping[str, str]) -> AtomicWriter:
         return _LocalAtomicWriter(self, key, overwrite=overwrite, metadata=metadata)
 
     # ------------------------------------------------------------------ delete
     def delete(self, key: str, *, missing_ok: bool = False) -> None:
-        parent, name = _path.parent(key), _path.basename(key)
+        """Delete the file at ``key`` (``unlinkat`` in the confined parent; a symlink itself is removed).
+
+        Raises:
+            NotFound: Nothing at ``key``.
+            InvalidPath: ``key`` is a folder.
+        """
+        encode_key(key)
+        parent, _, name = key.rpartition("/")
         try:
-            with self._dir(parent) as d:
-                st = os.stat(name, dir_fd=d, follow_symlinks=False)
-                if stat_mod.S_ISDIR(st.st_mode):
-                    raise InvalidPath("is a folder, not a file", path=key)
-                os.unlink(name, dir_fd=d)
-        except (FileNotFoundError, NotADirectoryError):
+            d, owned = self._parent(key, parent, create=False)
+        except (InvalidPath, NotFound):
             raise NotFound("file not found", path=key) from None
-        except InvalidPath as exc:
-            if "folder" in exc.message and exc.path == key:
-                raise
-            raise NotFound("file not found", path=key) from exc
+        try:
+            os.unlink(name, dir_fd=d)
+        except FileNotFoundError:
+            raise NotFound("file not found", path=key) from None
+        except IsADirectoryError:
+            raise InvalidPath("is a folder, not a file", path=key) from None
+        except PermissionError:
+            st = os.stat(name, dir_fd=d, follow_symlinks=False)
+            if stat_mod.S_ISDIR(st.st_mode):  # EPERM for folders on some systems
+                raise InvalidPath("is a folder, not a file", path=key) from None
+            raise
+        finally:
+            if owned:
+                os.close(d)
 
     def delete_folder(self, key: str, *, recursive: bool) -> None:
-        parent, name = _path.parent(key), _path.basename(key)
+        encode_key(key)
+        parent, _, name = key.rpartition("/")
         try:
-            with self._dir(parent) as d:
-                st = os.stat(name, dir_fd=d, follow_symlinks=False)
-                if not stat_mod.S_ISDIR(st.st_mode):
-                    raise InvalidPath("not a folder", path=key)
-                if recursive:
-                    shutil.rmtree(name, dir_fd=d)
-                else:
-                    try:
-                        os.rmdir(name, dir_fd=d)
-                    except OSError as exc:
-                        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
-                            raise DirectoryNotEmpty("folder is not empty", path=key) from None
-                        raise
-        except (FileNotFoundError, NotADirectoryError):
+            d, owned = self._parent(key, parent, create=False)
+        except (InvalidPath, NotFound):
             raise NotFound("folder not found", path=key) from None
+        try:
+            try:
+                st = os.stat(name, dir_fd=d, follow_symlinks=False)
+            except FileNotFoundError:
+                raise NotFound("folder not found", path=key) from None
+            if not stat_mod.S_ISDIR(st.st_mode):
+                raise InvalidPath("not a folder", path=key)
+            if recursive:
+                try:
+                    remove_tree(d, name)
+                except PermissionError:
+                    raise PermissionDenied("a folder below cannot be read or emptied", path=key) from None
+                return
+            try:
+                os.rmdir(name, dir_fd=d)
+            except OSError as exc:
+                if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise DirectoryNotEmpty("folder is not empty", path=key) from None
+                raise
+        finally:
+            if owned:
+                os.close(d)
 
     # ------------------------------------------------------------------ move / copy
     def move(self, src: str, dst: str, *, overwrite: bool) -> None:
-        if not self.exists(src):
-            raise NotFound("source not found", path=src)
-        sp, sn = _path.parent(src), _path.basename(src)
-        dp, dn = _path.parent(dst), _path.basename(dst)
-        with self._dir(sp) as sd, self._dir(dp, create=True) as dd:
+        """Rename file ``src`` to ``dst`` with one ``renameat`` between the confined parents.
+
+        Raises:
+            NotFound: No file at ``src``.
+            AlreadyExists: ``dst`` exists and ``overwrite`` is False.
+            InvalidPath: ``src`` or ``dst`` is a folder, or a parent of ``dst`` is a file.
+        """
+        encode_key(src)
+        encode_key(dst)
+        sp, _, sn = src.rpartition("/")
+        dp, _, dn = dst.rpartition("/")
+        try:
+            sd, s_owned = self._parent(src, sp, create=False)
+        except (InvalidPath, NotFound):
+            raise NotFound("source not found", path=src) from None
+        try:
             try:
-                st = os.stat(dn, dir_fd=dd, follow_symlinks=False)
+                st = os.stat(sn, dir_fd=sd, follow_symlinks=False)
             except FileNotFoundError:
-                st = None
-            if st is not None and stat_mod.S_ISDIR(st.st_mode):
-                raise InvalidPath("destination is a folder", path=dst)
+                raise NotFound("source not found", path=src) from None
+            if stat_mod.S_ISDIR(st.st_mode):
+                raise InvalidPath("source is a folder; move moves files", path=src)
+            if stat_mod.S_ISLNK(st.st_mode):
+                try:
+                    st = self._stat(src)
+                except _NOT_THERE:
+                    raise NotFound("source not found", path=src) from None
+            if not stat_mod.S_ISREG(st.st_mode):
+                raise InvalidPath("source is a folder; move moves files", path=src)
+            dd, d_owned = self._parent(dst, dp, create=True)
+            try:
+                if self._rename(sd, sn, dd, dn, dst, overwrite):
+                    return
+            finally:
+                if d_owned:
+                    os.close(dd)
+        finally:
+            if s_owned:
+                os.close(sd)
+        super().move(src, dst, overwrite=overwrite)  # another filesystem below the root: copy + delete
+
+    def _rename(self, sd: int, sn: str, dd: int, dn: str, dst: str, overwrite: bool) -> bool:
+        """Rename; False when the two folders are on different filesystems (``EXDEV``)."""
+        try:
             if overwrite:
-                try:
-                    os.replace(sn, dn, src_dir_fd=sd, dst_dir_fd=dd)
-                    return
-                except OSError as exc:
-                    if exc.errno != errno.EXDEV:
-                        raise
-            else:
-                try:
-                    os.link(sn, dn, src_dir_fd=sd, dst_dir_fd=dd, follow_symlinks=False)
-                except FileExistsError:
-                    raise AlreadyExists("destination exists", path=dst) from None
-                except OSError as exc:
-                    if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
-                        raise
-                else:
-                    os.unlink(sn, dir_fd=sd)
-                    return
-        super().move(src, dst, overwrite=overwrite)
+                os.rename(sn, dn, src_dir_fd=sd, dst_dir_fd=dd)
+                return True
+            try:
+                if renameat2(sd, sn, dd, dn, RENAME_NOREPLACE):
+                    return True
+            except FileExistsError:
+                raise self._exists_error(dd, dn, dst) from None
+            try:
+                os.link(sn, dn, src_dir_fd=sd, dst_dir_fd=dd, follow_symlinks=False)
+            except FileExistsError:
+                raise self._exists_error(dd, dn, dst) from None
+            except OSError as exc:
+                if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                    return False
+                raise
+            os.unlink(sn, dir_fd=sd)
+            return True
+        except IsADirectoryError:
+            raise InvalidPath("destination is a folder", path=dst) from None
+        except OSError as exc:
+            if exc.errno == errno.EXDEV:
+                return False
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                raise InvalidPath("destination is a folder", path=dst) from None
+            raise
 
     def copy(self, src: str, dst: str, *, overwrite: bool) -> None:
-        with self._open_reader(src) as f:
-            self._write_via_temp(dst, f, overwrite=overwrite, metadata={})
+        with self.open_read(src) as f:
+            self._write(dst, f, overwrite, {})
 
     # ------------------------------------------------------------------ listing
-    def _scan(self, fd: int, prefix: str, recursive: bool, depth: int, max_depth: int | None) -> Iterator[FileInfo]:
-        subdirs: list[str] = []
-        with os.scandir(fd) as it:
-            entries = list(it)
-        for entry in sorted(entries, key=lambda e: e.name):
-            key = f"{prefix}/{entry.name}" if prefix else entry.name
-            if _is_temp(entry.name):
+    def _list_fd(self, prefix: str) -> int | None:
+        """A readable fd of folder ``prefix``; None when it is missing, a file or refused."""
+        root = self._root_fd()
+        if root is None:
+            return None
+        try:
+            if not prefix:
+                return os.open(".", LIST_FLAGS, dir_fd=root)
+            return self._open(prefix, os.O_RDONLY | os.O_DIRECTORY)
+        except _NOT_THERE:
+            return None
+        except PermissionError:
+            raise PermissionDenied("folder cannot be read", path=prefix) from None
+
+    def _link_info(self, key: str) -> FileInfo | None:
+        """FileInfo of the regular file a listed symlink leads to (beneath the root), else None."""
+        try:
+            st = self._stat(key)
+        except (OSError, SymlinkRefused):
+            return None
+        return self._file_info(key, st) if stat_mod.S_ISREG(st.st_mode) else None
+
+    def _files_in(self, key: str, entries: list[os.DirEntry[str]], match: re.Pattern[str] | None) -> Iterator[FileInfo]:
+        follow = self._follow_symlinks == "inside"
+        for entry in entries:
+            ekey = join(key, entry.name)
+            if match is not None and not match.fullmatch(ekey):
                 continue
             try:
                 if entry.is_symlink():
-                    try:
-                        target = self._resolve_link(fd, entry.name, key)
-                        st = os.stat(target)
-                    except (InvalidPath, OSError):
-                        continue
-                    if stat_mod.S_ISREG(st.st_mode):
-                        yield self._file_info(key, st)
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    subdirs.append(entry.name)
+                    if follow:
+                        info = self._link_info(ekey)
+                        if info is not None:
+                            yield info
                 elif entry.is_file(follow_symlinks=False):
-                    yield self._file_info(key, entry.stat(follow_symlinks=False))
+                    yield self._file_info(ekey, entry.stat(follow_symlinks=False))
             except FileNotFoundError:
                 continue
-        if recursive and (max_depth is None or depth < max_depth):
-            for name in subdirs:
-                try:
-                    sub = os.open(name, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fd)
-                except OSError:
-                    continue
-                try:
-                    yield from self._scan(sub, f"{prefix}/{name}" if prefix else name, True, depth + 1, max_depth)
-                finally:
-                    os.close(sub)
 
     def iter_files(self, prefix: str, *, recursive: bool, max_depth: int | None = None) -> Iterator[FileInfo]:
-        try:
-            ctx = self._dir(prefix)
-            d = ctx.__enter__()
-        except (NotFound, InvalidPath, FileNotFoundError, NotADirectoryError):
+        """Yield the files below ``prefix`` depth-first (``scandir`` + ``fstatat`` per folder).
+
+        Raises:
+            PermissionDenied: A folder on the way cannot be read.
+        """
+        fd = self._list_fd(prefix)
+        if fd is None:
             return
-        try:
-            yield from self._scan(d, prefix, recursive, 1, max_depth)
-        finally:
-            ctx.__exit__(None, None, None)
+        depth = (max_depth if recursive else 1) or None
+        for key, _level, _fd, entries in walk_tree(fd, prefix, max_depth=depth):
+            yield from self._files_in(key, entries, None)
 
     def iter_folders(self, prefix: str) -> Iterator[str]:
-        try:
-            with self._dir(prefix) as d, os.scandir(d) as it:
-                names = sorted(e.name for e in it if e.is_dir(follow_symlinks=False))
-        except (NotFound, InvalidPath, FileNotFoundError, NotADirectoryError):
+        """Yield the direct subfolders of ``prefix`` (symlinks to folders are not listed).
+
+        Raises:
+            PermissionDenied: ``prefix`` cannot be read.
+        """
+        fd = self._list_fd(prefix)
+        if fd is None:
             return
+        try:
+            with os.scandir(fd) as it:
+                names = sorted(e.name for e in it if e.is_dir(follow_symlinks=False))
+        except PermissionError:
+            raise PermissionDenied("folder cannot be read", path=prefix) from None
+        finally:
+            os.close(fd)
         for name in names:
-            yield f"{prefix}/{name}" if prefix else name
+            yield join(prefix, name)
 
     def glob(self, pattern: str) -> Iterator[FileInfo]:
-        """Native glob: walks the tree segment by segment, descending only into folders the
-        pattern can match (``**`` walks the whole subtree below it)."""
+        """Native glob: walks from the pattern's literal folder, descending only into folders
+        the pattern can match (``**`` walks the whole subtree below it)."""
         segments = [s for s in pattern.strip("/").split("/") if s not in ("", ".")]
         if not segments:
             return
@@ -547,52 +757,43 @@ class LocalBackend(Backend):
         base = "/".join(literal)
         rest = segments[len(literal) :]
         if len(rest) == 1 and not any(ch in rest[0] for ch in "*?["):
-            key = f"{base}/{rest[0]}" if base else rest[0]
             with contextlib.suppress(NotFound, InvalidPath):
-                yield self.stat(key)
+                yield self.stat(join(base, rest[0]))
             return
-        try:
-            ctx = self._dir(base)
-            d = ctx.__enter__()
-        except (NotFound, InvalidPath, FileNotFoundError, NotADirectoryError):
+        fd = self._list_fd(base)
+        if fd is None:
             return
-        try:
-            yield from self._glob_walk(d, base, rest, regex)
-        finally:
-            ctx.__exit__(None, None, None)
-
-    def _glob_walk(self, fd: int, prefix: str, rest: list[str], regex: re.Pattern[str]) -> Iterator[FileInfo]:
         if "**" in rest:
-            for info in self._scan(fd, prefix, True, 1, None):
-                if regex.fullmatch(info.path):
-                    yield info
-            return
-        seg_re = re.compile(_segment_regex(rest[0]), re.DOTALL)
-        last = len(rest) == 1
-        with os.scandir(fd) as it:
-            entries = sorted((e for e in it if seg_re.fullmatch(e.name) and not _is_temp(e.name)), key=lambda e: e.name)
-        for entry in entries:
-            key = f"{prefix}/{entry.name}" if prefix else entry.name
-            if last:
-                if entry.is_symlink():
-                    try:
-                        st = os.stat(self._resolve_link(fd, entry.name, key))
-                    except (InvalidPath, OSError):
-                        continue
-                    if stat_mod.S_ISREG(st.st_mode):
-                        yield self._file_info(key, st)
-                elif entry.is_file(follow_symlinks=False):
-                    with contextlib.suppress(FileNotFoundError):
-                        yield self._file_info(key, entry.stat(follow_symlinks=False))
-            elif entry.is_dir(follow_symlinks=False):
-                try:
-                    sub = os.open(entry.name, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fd)
-                except OSError:
-                    continue
-                try:
-                    yield from self._glob_walk(sub, key, rest[1:], regex)
-                finally:
-                    os.close(sub)
+            walk = walk_tree(fd, base)
+        else:
+            seg_res = [re.compile(_segment_regex(s), re.DOTALL) for s in rest]
+            walk = walk_tree(
+                fd,
+                base,
+                max_depth=len(rest),
+                descend=lambda level, name: seg_res[level - 1].fullmatch(name) is not None,
+            )
+        for key, _level, _fd, entries in walk:
+            yield from self._files_in(key, entries, regex)
+
+    # ------------------------------------------------------------------ garbage
+    def collect_garbage(self, prefix: str, *, older_than: float) -> int:
+        """Remove temp files of killed writers below folder ``prefix`` (recursively) whose
+        modification time is more than ``older_than`` seconds ago (``scandir`` + ``unlinkat``).
+
+        Returns:
+            How many temp files were removed (0 when ``prefix`` is missing).
+
+        Raises:
+            PermissionDenied: A folder below ``prefix`` cannot be read.
+        """
+        fd = self._list_fd(prefix)
+        if fd is None:
+            return 0
+        try:
+            return sweep_temps(fd, older_than, recursive=True, base_key=prefix)
+        finally:
+            os.close(fd)
 
 
 def _write_all(fd: int, data: Any) -> None:
@@ -603,20 +804,21 @@ def _write_all(fd: int, data: Any) -> None:
 
 
 class _LocalAtomicWriter(AtomicWriter):
-    """Streams into a temp file next to the target; commit = fsync? + link/replace."""
+    """Streams into a temp file next to the target; commit = fsync? + rename / exclusive rename."""
 
     def __init__(self, backend: LocalBackend, key: str, *, overwrite: bool, metadata: Mapping[str, str]) -> None:
         self._b = backend
         self._key = key
         self._overwrite = overwrite
         self._metadata = dict(metadata)
-        self._parent, self._name = _path.parent(key), _path.basename(key)
-        self._dirctx = backend._dir(self._parent, create=True)
-        self._d = self._dirctx.__enter__()
+        encode_key(key)
+        self._parent, _, self._name = key.rpartition("/")
+        self._d, self._owned = backend._parent(key, self._parent, create=True)
         try:
             self._tmp, self._fd = backend._temp(self._d, self._name)
         except BaseException:
-            self._dirctx.__exit__(None, None, None)
+            if self._owned:
+                os.close(self._d)
             raise
         self._done = False
 
@@ -632,6 +834,10 @@ class _LocalAtomicWriter(AtomicWriter):
             os.close(self._fd)
             self._fd = -1
             self._b._publish(self._d, self._tmp, self._name, self._key, self._overwrite)
+            self._tmp = ""
+            if self._b._fsync:
+                self._b._sync_dir(self._d)
+            self._b._maybe_sweep(self._d, self._parent)
             return self._b._result(self._key, st, self._metadata)
         except BaseException:
             self.abort()
@@ -644,7 +850,7 @@ class _LocalAtomicWriter(AtomicWriter):
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._fd = -1
-        if not self._done:
+        if not self._done and self._tmp:
             with contextlib.suppress(OSError):
                 os.unlink(self._tmp, dir_fd=self._d)
         self._finish()
@@ -652,4 +858,5 @@ class _LocalAtomicWriter(AtomicWriter):
     def _finish(self) -> None:
         if not self._done:
             self._done = True
-            self._dirctx.__exit__(None, None, None)
+            if self._owned:
+                os.close(self._d)
