@@ -13,7 +13,6 @@ import random
 import sqlite3
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -25,8 +24,9 @@ import sqlalchemy as sa
 from remote_store import Store
 from remote_store.errors import AlreadyExists, BackendUnavailable, InvalidPath, NotFound
 from remote_store_sql import SQLBlobBackend
+from testing.servers.sql import StallingProxy, unique_prefix
 
-ENGINES = ["sql_blob_sqlite", "sql_blob_postgres", "sql_blob_mysql"]
+ENGINES = ["sql_blob_sqlite", "sql_blob_memory", "sql_blob_postgres", "sql_blob_mysql"]
 SOAK_SECONDS = float(os.environ.get("REMOTE_STORE_SOAK_SECONDS", "0"))
 THREADS = 16
 OPS_PER_THREAD = 64  # 16 x 64 = 1,024 operations per engine at least
@@ -320,7 +320,7 @@ def test_timeouts_reach_the_server_session(request: pytest.FixtureRequest, engin
 
 
 def test_a_statement_past_the_timeout_is_backend_unavailable(postgres_url: str) -> None:
-    backend = SQLBlobBackend(postgres_url, timeout=0.5, table_prefix=f"t{uuid.uuid4().hex[:12]}_")
+    backend = SQLBlobBackend(postgres_url, timeout=0.5, table_prefix=unique_prefix())
     start = time.monotonic()
     with pytest.raises(sa.exc.OperationalError) as info, backend.engine.connect() as conn:
         conn.execute(sa.text("SELECT pg_sleep(30)"))
@@ -414,3 +414,41 @@ def test_queries_on_a_fresh_server_prefix_create_no_tables(make: Callable[..., S
         assert not inspector.has_table(backend.tables.chunks.name)
     store.write("a", b"1")
     assert sa.inspect(backend.engine).has_table(backend.tables.files.name)
+
+
+# ---------------------------------------------------------------------- network stalls
+@pytest.fixture
+def server_url(request: pytest.FixtureRequest, engine_name: str) -> str:
+    return str(request.getfixturevalue("postgres_url" if engine_name == "sql_blob_postgres" else "mysql_url"))
+
+
+def test_a_stalled_network_fails_within_the_timeout_and_recovers(server_url: str) -> None:
+    up = sa.make_url(server_url)
+    with StallingProxy(up.host or "127.0.0.1", up.port or 0) as proxy:
+        backend = SQLBlobBackend(
+            proxy.url_for(server_url), timeout=1.0, connect_timeout=2, table_prefix=unique_prefix()
+        )
+        store = Store(backend)
+        try:
+            store.write("f", b"before")
+            proxy.stall()
+            start = time.monotonic()
+            with pytest.raises(BackendUnavailable):
+                store.read_bytes("f")  # a pooled connection, mid-statement: the socket deadline fires
+            stalled_read = time.monotonic() - start
+            fresh = SQLBlobBackend(proxy.url_for(server_url), timeout=1.0, connect_timeout=2)
+            start = time.monotonic()
+            with pytest.raises(BackendUnavailable):
+                Store(fresh).ping()  # a new connection that gets no handshake: connect_timeout fires
+            stalled_connect = time.monotonic() - start
+            fresh.close()
+            proxy.resume()
+            assert store.read_bytes("f") == b"before"  # the broken connection was discarded
+        finally:
+            proxy.resume()
+            backend.drop_tables()
+            backend.close()
+    print(f"\nstalled read failed after {stalled_read:.1f} s, stalled connect after {stalled_connect:.1f} s")
+    # timeout 1 s + 5 s socket grace; connect_timeout 2 s (libpq rounds up, per host attempt)
+    assert stalled_read < 12, stalled_read
+    assert stalled_connect < 12, stalled_connect

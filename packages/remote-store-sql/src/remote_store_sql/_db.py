@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -56,6 +57,12 @@ class Db:
         self.create = create_tables
         self._ready = False
         self._ready_lock = threading.Lock()
+        # In-memory SQLite only (one connection, private to this process): chunk sets that
+        # open readers still use, and replaced ones whose rows wait for the last reader.
+        self._pins: Counter[str] = Counter()
+        self._deferred: set[str] = set()
+        self._reclaim: list[str] = []
+        self._pin_lock = threading.RLock()  # re-entrant: a reader may be closed by GC anywhere
 
     # ------------------------------------------------------------------ schema
     def ensure_tables(self) -> None:
@@ -153,10 +160,50 @@ class Db:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction (committed on a clean exit); creates the tables first if needed."""
+        """One write transaction (committed on a clean exit); creates the tables first if needed.
+
+        In-memory SQLite: also deletes the chunk sets released by closed readers.
+        """
         self.ensure_tables()
         with self.holder.begin(write=True) as conn:
+            if self._reclaim:
+                with self._pin_lock:
+                    done, self._reclaim = self._reclaim, []
+                for blob_id in done:
+                    conn.execute(self.q.delete_chunks, {"blob_id": blob_id})
             yield conn
+
+    # ------------------------------------------------------------------ chunk-set lifetime (in-memory)
+    def pin(self, blob_id: str) -> None:
+        """Keep ``blob_id``'s chunk rows while a reader uses them (call inside the read that found it)."""
+        with self._pin_lock:
+            self._pins[blob_id] += 1
+
+    def unpin(self, blob_id: str) -> None:
+        """Release a `pin`; a chunk set replaced meanwhile is deleted by the next write."""
+        with self._pin_lock:
+            self._pins[blob_id] -= 1
+            if self._pins[blob_id] <= 0:
+                del self._pins[blob_id]
+                if blob_id in self._deferred:
+                    self._deferred.discard(blob_id)
+                    self._reclaim.append(blob_id)
+
+    def drop_blob(self, conn: Connection, blob_id: str | None) -> None:
+        """Delete a replaced chunk set now, or (pinned by an open reader) once that reader closes."""
+        if blob_id is None:
+            return
+        if self._pins:
+            with self._pin_lock:
+                if blob_id in self._pins:
+                    self._deferred.add(blob_id)
+                    return
+        conn.execute(self.q.delete_chunks, {"blob_id": blob_id})
+
+    @property
+    def pinning(self) -> bool:
+        """Whether open readers pin chunk sets right now (bulk chunk deletes must go one by one)."""
+        return bool(self._pins)
 
     def retrying(self, fn: Callable[[], T], can_retry: Callable[[], bool] = lambda: True) -> T:
         """Run ``fn`` (one whole transaction), again after a deadlock, serialization failure or `Retry`.

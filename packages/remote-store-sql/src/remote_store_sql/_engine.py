@@ -31,7 +31,7 @@ from sqlalchemy.pool import StaticPool
 
 from remote_store._secret import Secret
 from remote_store.errors import BackendUnavailable, ConfigError
-from remote_store_sql._timeouts import engine_kwargs, install_server_limits
+from remote_store_sql._timeouts import engine_kwargs, install_client_timeout, install_server_limits
 
 #: Execution option that marks a connection's next transaction as a writer (SQLite: BEGIN IMMEDIATE).
 WRITE_OPTION = "remote_store_write"
@@ -242,6 +242,7 @@ class EngineHolder:
             raise ConfigError(f"invalid engine options: {exc}") from None
         self._setup(engine)
         install_server_limits(engine, self._timeout)
+        install_client_timeout(engine, self._timeout)
         return engine
 
     def file_exists(self) -> bool:

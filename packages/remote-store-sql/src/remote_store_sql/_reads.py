@@ -6,7 +6,9 @@
   through a connection holding a snapshot transaction (`Db.snapshot`) until the stream is
   closed, so chunk rows replaced or deleted meanwhile are still seen in their old version;
   the stream holds one pooled connection while open. An in-memory SQLite database (one
-  connection shared by every thread) is read whole instead.
+  connection shared by every thread, private to this process) cannot hold a snapshot per
+  reader; its open readers pin their chunk set instead (`Db.pin`): a write that replaces
+  or deletes the file defers deleting the old chunk rows until the last reader closes.
 """
 
 from __future__ import annotations
@@ -162,13 +164,19 @@ def open_read(db: Db, key: str) -> IO[bytes]:
             missing(db, conn, key)
         return row
 
-    row = run_query(db, first, _not_found(key))
+    def first_pinned(conn: Connection) -> Any:
+        row = first(conn)
+        if int(row[1]) > int(row[2]):
+            db.pin(str(row[0]))  # still inside the read: no writer can drop it before this
+        return row
+
+    row = run_query(db, first_pinned if db.holder.is_memory else first, _not_found(key))
     if int(row[1]) <= int(row[2]) and row[3] is not None and len(row[3]) == int(row[1]):
         return io.BytesIO(bytes(row[3]))
     if int(row[1]) == 0:
         return io.BytesIO(b"")
     if db.holder.is_memory:
-        return io.BytesIO(read_bytes(db, key))
+        return _pinned_reader(db, key, row)
     # MariaDB/MySQL: a file of several chunks is opened again, in a snapshot.
     try:
         conn = db.snapshot()
@@ -179,6 +187,19 @@ def open_read(db: Db, key: str) -> IO[bytes]:
     except BaseException:
         conn.close()
         raise
+
+
+def _pinned_reader(db: Db, key: str, row: Any) -> IO[bytes]:
+    """In-memory SQLite: a lazy reader over a pinned chunk set (each fetch is its own read)."""
+    blob_id = str(row[0])
+
+    def fetch(first: int, last: int) -> list[tuple[int, bytes]]:
+        params = {"blob_id": blob_id, "first": first, "last": last}
+        with db.read() as conn:
+            return [(int(seq), bytes(data)) for seq, data in conn.execute(db.q.chunk_range, params)]
+
+    raw = _ChunkReader(fetch, lambda: db.unpin(blob_id), key, int(row[1]), int(row[2]), bytes(row[3]))
+    return io.BufferedReader(raw, buffer_size=min(int(row[2]), 64 * 1024))  # type: ignore[return-value]
 
 
 def _open_in(db: Db, conn: Connection, key: str) -> IO[bytes]:
@@ -193,23 +214,34 @@ def _open_in(db: Db, conn: Connection, key: str) -> IO[bytes]:
         if len(content) != size:  # pragma: no cover - one snapshot
             raise RemoteStoreError("stored chunks do not add up to the file size", path=key)
         return io.BytesIO(content)
-    raw = _ChunkReader(conn, db, blob_id, key, size, chunk_size, bytes(data))
+    stmt = db.q.chunk_range
+
+    def fetch(first: int, last: int) -> list[tuple[int, bytes]]:
+        params = {"blob_id": blob_id, "first": first, "last": last}
+        return [(int(seq), bytes(data)) for seq, data in conn.execute(stmt, params)]
+
+    raw = _ChunkReader(fetch, conn.close, key, size, chunk_size, bytes(data))
     return io.BufferedReader(raw, buffer_size=min(chunk_size, 64 * 1024))  # type: ignore[return-value]
 
 
 class _ChunkReader(SeekableReader):
-    """Lazy, seekable reader over one version's chunk rows, on a held snapshot connection.
+    """Lazy, seekable reader over one version's chunk rows.
 
-    Fetches only the chunks a read touches; closing the reader ends the snapshot and returns
-    the connection to the pool.
+    Fetches only the chunks a read touches (``fetch(first_seq, last_seq)``); closing the
+    reader calls ``release`` once (ends the snapshot / releases the pin).
     """
 
     def __init__(
-        self, conn: Connection, db: Db, blob_id: str, key: str, size: int, chunk_size: int, first: bytes
+        self,
+        fetch: Callable[[int, int], list[tuple[int, bytes]]],
+        release: Callable[[], None],
+        key: str,
+        size: int,
+        chunk_size: int,
+        first: bytes,
     ) -> None:
-        self._conn: Connection | None = conn
-        self._stmt = db.q.chunk_range
-        self._blob_id = blob_id
+        self._fetch = fetch
+        self._release: Callable[[], None] | None = release
         self._key = key
         self._size = size
         self._cs = chunk_size
@@ -217,12 +249,6 @@ class _ChunkReader(SeekableReader):
         self._cache_seq = 0
         self._cache = first
         self._batch = max(1, FETCH_BYTES // chunk_size)
-
-    def _fetch(self, first: int, last: int) -> list[tuple[int, bytes]]:
-        if self._conn is None:  # pragma: no cover - readinto checks `closed` first
-            raise ValueError("I/O operation on closed file")
-        params = {"blob_id": self._blob_id, "first": first, "last": last}
-        return [(int(seq), bytes(data)) for seq, data in self._conn.execute(self._stmt, params)]
 
     def _expected_len(self, seq: int) -> int:
         return min(self._cs, self._size - seq * self._cs)
@@ -268,10 +294,10 @@ class _ChunkReader(SeekableReader):
         return done
 
     def close(self) -> None:
-        conn, self._conn = self._conn, None
+        release, self._release = self._release, None
         self._cache = b""
         try:
-            if conn is not None:
-                conn.close()
+            if release is not None:
+                release()
         finally:
             super().close()

@@ -11,7 +11,9 @@ One vocabulary for every engine (both in seconds, ``None`` = wait forever):
 
     * PostgreSQL (psycopg / psycopg2): ``statement_timeout`` on the server (covers lock
       waits), ``tcp_user_timeout`` plus TCP keepalives on the socket, so a dead peer or
-      a half-open connection is noticed.
+      a half-open connection is noticed. With psycopg 3 the client also waits at most
+      ``timeout`` + 5 s for any answer (a stalled network or proxy, where keepalives are
+      still acknowledged): the connection is then closed and the call fails.
     * MariaDB/MySQL (pymysql / mysqlclient): ``max_statement_time`` (MariaDB) or
       ``max_execution_time`` (MySQL, SELECT only) and ``innodb_lock_wait_timeout`` on the
       server; the driver's ``read_timeout`` / ``write_timeout`` (``timeout`` + 5 s) on the
@@ -110,6 +112,54 @@ def install_server_limits(engine: Engine, timeout: float | None) -> None:
         dbapi_connection.commit()
 
     event.listen(engine, "connect", on_connect)
+
+
+def install_client_timeout(engine: Engine, timeout: float | None) -> None:
+    """psycopg 3: connections wait at most ``timeout`` + `SOCKET_GRACE` seconds for the server.
+
+    Connections are made by a `psycopg.Connection` subclass whose ``wait`` (the loop every
+    query and fetch runs in) gets that deadline; on expiry the connection is closed (its
+    state is unknown) and `psycopg.OperationalError` is raised, which SQLAlchemy treats as
+    a disconnect (the pool discards the connection).
+    """
+    if timeout is None or engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
+        return
+    factory = _timed_connection_class(timeout + SOCKET_GRACE)
+    if factory is None:  # pragma: no cover - psycopg older than 3.2 has no wait timeout
+        return
+
+    def do_connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: Any) -> Any:
+        return factory.connect(*cargs, **cparams)
+
+    event.listen(engine, "do_connect", do_connect)
+
+
+def _timed_connection_class(limit: float) -> Any:
+    import inspect
+
+    import psycopg
+
+    if "timeout" not in inspect.signature(psycopg.Connection.wait).parameters:  # pragma: no cover
+        return None
+
+    class TimedConnection(psycopg.Connection):  # type: ignore[type-arg]
+        """A psycopg connection that gives up on a server silent for ``limit`` seconds."""
+
+        def wait(self, gen: Any, interval: Any = None, timeout: float | None = None) -> Any:
+            kwargs: dict[str, Any] = {"timeout": limit if timeout is None else timeout}
+            if interval is not None:
+                kwargs["interval"] = interval
+            try:
+                return super().wait(gen, **kwargs)
+            except psycopg.OperationalError as exc:
+                if timeout is not None or type(exc).__name__ != "_WaitTimeout":
+                    raise
+                self.pgconn.finish()  # mid-query with no answer: the connection is unusable
+                raise psycopg.OperationalError(
+                    f"no answer from the PostgreSQL server within {limit:g} s (the 'timeout' option)"
+                ) from None
+
+    return TimedConnection
 
 
 def check_seconds(name: str, value: object) -> float | None:

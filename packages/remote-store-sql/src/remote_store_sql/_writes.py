@@ -142,9 +142,8 @@ def claim(db: Db, conn: Connection, key: str, values: dict[str, Any], overwrite:
 
 
 def drop_blob(db: Db, conn: Connection, blob_id: str | None) -> None:
-    """Delete the chunk rows of a replaced version."""
-    if blob_id is not None:
-        conn.execute(db.q.delete_chunks, {"blob_id": blob_id})
+    """Delete the chunk rows of a replaced version (deferred while an in-memory reader uses them)."""
+    db.drop_blob(conn, blob_id)
 
 
 def _check_size(limit: int | None, key: str, size: int) -> None:
@@ -239,7 +238,11 @@ def delete_folder(db: Db, key: str, *, recursive: bool) -> None:
             if not recursive:
                 raise DirectoryNotEmpty("folder is not empty", path=key)
             in_range = sa.and_(files.c.key >= lo, files.c.key < hi)
-            conn.execute(ch.delete().where(ch.c.blob_id.in_(sa.select(files.c.blob_id).where(in_range))))
+            if db.pinning:  # in-memory readers are open: chunk sets they use must outlive the rows
+                for (blob_id,) in conn.execute(sa.select(files.c.blob_id).where(in_range)).all():
+                    drop_blob(db, conn, str(blob_id))
+            else:
+                conn.execute(ch.delete().where(ch.c.blob_id.in_(sa.select(files.c.blob_id).where(in_range))))
             conn.execute(files.delete().where(in_range))
 
     db.retrying(run)
