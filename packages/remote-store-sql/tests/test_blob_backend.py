@@ -580,6 +580,16 @@ def test_open_url_sqlite_with_options_and_root(tmp_path: Path) -> None:
     backend.close()
 
 
+def test_open_url_sets_the_timeouts_and_refuses_bad_values(tmp_path: Path) -> None:
+    store = open_url(f"sqlite:///{tmp_path / 't.db'}?timeout=2.5&connect_timeout=4&busy_timeout=1")
+    options = store.unwrap(SQLBlobBackend).options
+    assert (options["timeout"], options["connect_timeout"], options["busy_timeout"]) == (2.5, 4.0, 1.0)
+    with pytest.raises(ConfigError, match="timeout"):
+        open_url(f"sqlite:///{tmp_path / 't.db'}?timeout=soon")
+    with pytest.raises(ConfigError, match="timeout"):
+        open_url(f"sqlite:///{tmp_path / 't.db'}?timeout=-1")
+
+
 def test_open_url_sql_plus_server_url(postgres_url: str, sql_table_prefix: str) -> None:
     store = open_url(f"sql+{postgres_url}?table_prefix={sql_table_prefix}")
     backend = store.unwrap(SQLBlobBackend)

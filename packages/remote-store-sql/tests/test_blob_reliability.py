@@ -384,6 +384,14 @@ def test_queries_on_a_missing_sqlite_file_create_nothing(tmp_path: Path) -> None
     with pytest.raises(NotFound):
         store.get_file_info("a")
     assert store.get_folder_info("").file_count == 0
+    for mutation in (
+        lambda: store.delete("a"),
+        lambda: store.delete_folder("d", recursive=True),
+        lambda: store.move("a", "b"),
+        lambda: store.copy("a", "b"),
+    ):
+        with pytest.raises(NotFound):
+            mutation()  # nothing to act on: nothing is created either
     assert not (tmp_path / "no").exists()
     store.write("a", b"1")  # the first write creates folder, file and tables
     assert (folder / "x.db").exists()
@@ -408,6 +416,12 @@ def test_queries_on_a_fresh_server_prefix_create_no_tables(make: Callable[..., S
         store.read_bytes("a")
     with pytest.raises(NotFound):
         store.get_file_info("a")
+    with pytest.raises(NotFound):
+        store.read("a")
+    with pytest.raises(NotFound):
+        store.delete("a")
+    with pytest.raises(NotFound):
+        store.move("a", "b")
     if backend.engine.url.get_backend_name() != "sqlite" or Path(str(backend.engine.url.database)).exists():
         inspector = sa.inspect(backend.engine)
         assert not inspector.has_table(backend.tables.files.name)

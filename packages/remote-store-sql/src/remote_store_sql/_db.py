@@ -159,19 +159,35 @@ class Db:
         return not self.holder.is_memory and self.holder.dialect_name not in ("mysql", "mariadb")
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """One write transaction (committed on a clean exit); creates the tables first if needed.
+    def write(self, *, creating: bool = True) -> Iterator[Connection]:
+        """One write transaction (committed on a clean exit).
 
         In-memory SQLite: also deletes the chunk sets released by closed readers.
+
+        Args:
+            creating: The transaction may create a file (write, copy): create the SQLite
+                file and the tables first if needed. False (delete, move): act on what
+                exists and raise `NoStore` when nothing is stored yet, creating nothing.
+
+        Raises:
+            NoStore: ``creating`` is False and nothing is stored yet.
         """
-        self.ensure_tables()
-        with self.holder.begin(write=True) as conn:
-            if self._reclaim:
-                with self._pin_lock:
-                    done, self._reclaim = self._reclaim, []
-                for blob_id in done:
-                    conn.execute(self.q.delete_chunks, {"blob_id": blob_id})
-            yield conn
+        if creating:
+            self.ensure_tables()
+        elif not self._ready:
+            self._check_file()
+        try:
+            with self.holder.begin(write=True) as conn:
+                if self._reclaim:
+                    with self._pin_lock:
+                        done, self._reclaim = self._reclaim, []
+                    for blob_id in done:
+                        conn.execute(self.q.delete_chunks, {"blob_id": blob_id})
+                yield conn
+        except sa_exc.DBAPIError as exc:
+            if not creating and self.create and _errors.is_missing_table(exc):
+                raise NoStore from None
+            raise
 
     # ------------------------------------------------------------------ chunk-set lifetime (in-memory)
     def pin(self, blob_id: str) -> None:

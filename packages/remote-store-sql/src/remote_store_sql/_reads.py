@@ -19,10 +19,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any, NoReturn
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
 from remote_store import FileInfo, SeekableReader
 from remote_store.errors import InvalidPath, NotFound, RemoteStoreError
+from remote_store_sql import _errors
 from remote_store_sql._db import Db, NoStore, run_query
 from remote_store_sql._keys import folder_upper
 
@@ -126,17 +128,26 @@ def read_bytes(db: Db, key: str) -> bytes:
 
 
 def _read_in_snapshot(db: Db, key: str) -> bytes:
+    with _open_snapshot(db, key) as stream:
+        return stream.read()
+
+
+def _open_snapshot(db: Db, key: str) -> IO[bytes]:
+    """`_open_in` on a new snapshot connection; nothing stored yet → `NotFound`."""
     try:
         conn = db.snapshot()
-    except NoStore:  # pragma: no cover - the file row was just read
+    except NoStore:
         raise NotFound("file not found", path=key) from None
     try:
-        stream = _open_in(db, conn, key)
+        return _open_in(db, conn, key)
+    except sa_exc.DBAPIError as exc:
+        conn.close()
+        if db.create and _errors.is_missing_table(exc):
+            raise NotFound("file not found", path=key) from None
+        raise
     except BaseException:
         conn.close()
         raise
-    with stream:
-        return stream.read()
 
 
 def open_read(db: Db, key: str) -> IO[bytes]:
@@ -148,15 +159,7 @@ def open_read(db: Db, key: str) -> IO[bytes]:
     """
 
     if db.cheap_snapshot:  # PostgreSQL / SQLite file: read inside the snapshot from the start
-        try:
-            conn = db.snapshot()
-        except NoStore:
-            raise NotFound("file not found", path=key) from None
-        try:
-            return _open_in(db, conn, key)
-        except BaseException:
-            conn.close()
-            raise
+        return _open_snapshot(db, key)
 
     def first(conn: Connection) -> Any:
         row = conn.execute(db.q.open_read, {"key": key}).first()
@@ -178,15 +181,7 @@ def open_read(db: Db, key: str) -> IO[bytes]:
     if db.holder.is_memory:
         return _pinned_reader(db, key, row)
     # MariaDB/MySQL: a file of several chunks is opened again, in a snapshot.
-    try:
-        conn = db.snapshot()
-    except NoStore:  # pragma: no cover - the file row was just read
-        raise NotFound("file not found", path=key) from None
-    try:
-        return _open_in(db, conn, key)
-    except BaseException:
-        conn.close()
-        raise
+    return _open_snapshot(db, key)
 
 
 def _pinned_reader(db: Db, key: str, row: Any) -> IO[bytes]:

@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any
 
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from remote_store import ContentDigest, WriteResult, WriteSource
 from remote_store.errors import AlreadyExists, DirectoryNotEmpty, InvalidPath, NotFound, RemoteStoreError
-from remote_store_sql._db import Db, Retry
+from remote_store_sql._db import Db, NoStore, Retry
 from remote_store_sql._keys import check_key, folder_upper, parents
 from remote_store_sql._reads import dt, has_below, missing
 
@@ -210,7 +210,7 @@ def delete(db: Db, key: str) -> None:
     files = db.t.files
 
     def run() -> None:
-        with db.write() as conn:
+        with db.write(creating=False) as conn:
             if conn.dialect.delete_returning:
                 row = conn.execute(files.delete().where(files.c.key == key).returning(files.c.blob_id)).first()
             else:
@@ -221,7 +221,15 @@ def delete(db: Db, key: str) -> None:
                 missing(db, conn, key)
             drop_blob(db, conn, str(row[0]))
 
-    db.retrying(run)
+    _nothing_stored(db, run, key, "file not found")
+
+
+def _nothing_stored(db: Db, run: Callable[[], None], key: str, what: str) -> None:
+    """``db.retrying(run)``; a store with nothing written yet raises `NotFound` (creating nothing)."""
+    try:
+        db.retrying(run)
+    except NoStore:
+        raise NotFound(what, path=key) from None
 
 
 def delete_folder(db: Db, key: str, *, recursive: bool) -> None:
@@ -230,7 +238,7 @@ def delete_folder(db: Db, key: str, *, recursive: bool) -> None:
     lo, hi = key + "/", folder_upper(key)
 
     def run() -> None:
-        with db.write() as conn:
+        with db.write(creating=False) as conn:
             if not has_below(db, conn, key):
                 if conn.execute(db.q.exists, {"key": key}).first() is not None:
                     raise InvalidPath("not a folder", path=key)
@@ -245,7 +253,7 @@ def delete_folder(db: Db, key: str, *, recursive: bool) -> None:
                 conn.execute(ch.delete().where(ch.c.blob_id.in_(sa.select(files.c.blob_id).where(in_range))))
             conn.execute(files.delete().where(in_range))
 
-    db.retrying(run)
+    _nothing_stored(db, run, key, "folder not found")
 
 
 def move(db: Db, src: str, dst: str, *, overwrite: bool) -> None:
@@ -259,7 +267,7 @@ def move(db: Db, src: str, dst: str, *, overwrite: bool) -> None:
     files = db.t.files
 
     def run() -> None:
-        with db.write() as conn:
+        with db.write(creating=False) as conn:
             row = conn.execute(db.q.lock_blob_id, {"key": src}).first()
             if row is None:
                 missing(db, conn, src, "source not found (moved or deleted)")
@@ -279,7 +287,7 @@ def move(db: Db, src: str, dst: str, *, overwrite: bool) -> None:
             if result.rowcount == 0:  # pragma: no cover - the row is locked
                 raise NotFound("source not found (moved or deleted)", path=src)
 
-    db.retrying(run)
+    _nothing_stored(db, run, src, "source not found")
 
 
 def copy(db: Db, src: str, dst: str, *, overwrite: bool) -> None:
@@ -288,7 +296,7 @@ def copy(db: Db, src: str, dst: str, *, overwrite: bool) -> None:
     files, ch = db.t.files, db.t.chunks
 
     def run() -> None:
-        with db.write() as conn:
+        with db.write(creating=False) as conn:
             row = conn.execute(
                 sa.select(files.c.blob_id, files.c.size, files.c.chunk_size, files.c.etag, files.c.user_metadata)
                 .where(files.c.key == src)
@@ -316,4 +324,4 @@ def copy(db: Db, src: str, dst: str, *, overwrite: bool) -> None:
             )
             drop_blob(db, conn, old)
 
-    db.retrying(run)
+    _nothing_stored(db, run, src, "source not found")
