@@ -121,7 +121,8 @@ def test_readers_see_one_whole_version_under_concurrent_writers(make: Callable[.
         t.join()
     total = sum(calls.values())
     reads = calls["read_bytes"] + calls["stream"]
-    print(f"\n{backend.engine.dialect.name}: {total} calls ({reads} reads), {dict(expected)}, torn 0, failed 0")
+    name = backend.engine.dialect.name + (" in-memory" if backend.engine.url.database in (None, "") else "")
+    print(f"\n{name}: {total} calls ({reads} reads), {dict(expected)}, torn 0, failed 0")
     assert total >= THREADS * OPS_PER_THREAD
     assert not torn, torn[:5]
     assert not failures, failures[:5]

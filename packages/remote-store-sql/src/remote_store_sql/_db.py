@@ -9,6 +9,7 @@ first write creates the SQLite file (and its folder) and the tables.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections import Counter
@@ -27,8 +28,11 @@ from remote_store_sql._statements import Statements
 
 log = logging.getLogger("remote_store.sql-blob")
 
-#: Attempts of one transaction that hit a deadlock, serialization failure or a raced row.
+#: Attempts of one transaction that hit a deadlock or serialization failure.
 RETRIES = 5
+#: Attempts of one transaction that met a row created or removed concurrently (`Retry`): each
+#: such conflict means another transaction committed, so the store as a whole makes progress.
+RACE_RETRIES = 25
 T = TypeVar("T")
 
 
@@ -224,22 +228,28 @@ class Db:
     def retrying(self, fn: Callable[[], T], can_retry: Callable[[], bool] = lambda: True) -> T:
         """Run ``fn`` (one whole transaction), again after a deadlock, serialization failure or `Retry`.
 
+        Waits a random, growing pause between attempts (so racing writers spread out).
+
         Raises:
-            BackendUnavailable: Still conflicting after `RETRIES` attempts (`Retry` exhausted).
+            BackendUnavailable: Still conflicting after `RACE_RETRIES` attempts (`Retry`).
         """
-        for attempt in range(RETRIES):
+        deadlocks = races = 0
+        while True:
             try:
                 return fn()
             except Retry as exc:
-                if attempt == RETRIES - 1 or not can_retry():
+                races += 1
+                if races >= RACE_RETRIES or not can_retry():
                     raise _errors.contention(str(exc) or "concurrent change") from None
                 log.debug("retrying a transaction after a concurrent change: %s", exc)
+                pause = 0.002 * min(races, 10)
             except sa_exc.DBAPIError as exc:
-                if attempt == RETRIES - 1 or not _errors.is_retryable(exc) or not can_retry():
+                deadlocks += 1
+                if deadlocks >= RETRIES or not _errors.is_retryable(exc) or not can_retry():
                     raise
                 log.debug("retrying a transaction after %s", _errors.describe(exc))
-            time.sleep(0.01 * (attempt + 1))
-        raise AssertionError("unreachable")  # pragma: no cover
+                pause = 0.01 * deadlocks
+            time.sleep(random.uniform(0, pause))
 
 
 def run_query(db: Db, fn: Callable[[Connection], T], empty: Callable[[], T]) -> T:

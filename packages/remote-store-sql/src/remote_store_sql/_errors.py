@@ -77,7 +77,7 @@ def is_missing_table(exc: BaseException) -> bool:
 
 
 def contention(what: str, key: str | None = None) -> BackendUnavailable:
-    """The error after a transaction lost to concurrent writers `RETRIES` times in a row."""
+    """The error after a transaction lost to concurrent writers `RACE_RETRIES` times in a row."""
     return BackendUnavailable(f"gave up after repeated concurrent changes: {what}", path=key)
 
 
