@@ -181,3 +181,111 @@ def sql_blob_postgres(postgres_url: str) -> Iterator[SqlBlobFactory]:
 def sql_blob_mysql(mysql_url: str) -> Iterator[SqlBlobFactory]:
     """``make(**options)`` → `SQLBlobBackend` on the test MariaDB (unique tables, dropped after)."""
     yield from _blob_factory(mysql_url)
+
+
+class StallingProxy:
+    """A TCP proxy on 127.0.0.1 in front of a database server that can stall on demand.
+
+    While stalled it keeps every socket open (TCP keepalives are still answered by the
+    kernel) but forwards no byte in either direction, like a hung middlebox; new
+    connections are accepted and then starved too. Use as a context manager.
+
+    Args:
+        upstream_host: The server's host.
+        upstream_port: The server's port.
+    """
+
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        import socket
+        import threading
+
+        self._upstream = (upstream_host, upstream_port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.port: int = self._listener.getsockname()[1]
+        self._stalled = threading.Event()
+        self._closing = threading.Event()
+        self._sockets: list[Any] = []
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        accept = threading.Thread(target=self._accept, daemon=True)
+        accept.start()
+        self._threads.append(accept)
+
+    def url_for(self, url: str) -> str:
+        """``url`` with its host and port replaced by this proxy's."""
+        import sqlalchemy as sa
+
+        return sa.make_url(url).set(host="127.0.0.1", port=self.port).render_as_string(hide_password=False)
+
+    def stall(self) -> None:
+        """Stop forwarding (sockets stay open)."""
+        self._stalled.set()
+
+    def resume(self) -> None:
+        """Forward again."""
+        self._stalled.clear()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while not self._closing.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            try:
+                server = socket.create_connection(self._upstream, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                t = threading.Thread(target=self._pump, args=(a, b), daemon=True)
+                t.start()
+                self._threads.append(t)
+
+    def _pump(self, src: Any, dst: Any) -> None:
+        src.settimeout(0.1)
+        while not self._closing.is_set():
+            if self._stalled.is_set():
+                self._closing.wait(0.05)
+                continue
+            try:
+                data = src.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            try:
+                dst.sendall(data)
+            except OSError:
+                break
+        for s in (src, dst):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """Close the listener and every proxied socket; join the threads."""
+        self._closing.set()
+        self._listener.close()
+        with self._lock:
+            for s in self._sockets:
+                try:
+                    s.close()
+                except OSError:
+                    pass
+        for t in self._threads:
+            t.join(timeout=2)
+
+    def __enter__(self) -> StallingProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -30,7 +30,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from remote_store._secret import Secret
-from remote_store.errors import ConfigError
+from remote_store.errors import BackendUnavailable, ConfigError
+from remote_store_sql._timeouts import engine_kwargs, install_client_timeout, install_server_limits
 
 #: Execution option that marks a connection's next transaction as a writer (SQLite: BEGIN IMMEDIATE).
 WRITE_OPTION = "remote_store_write"
@@ -133,6 +134,21 @@ def _readonly_on_connect_factory(dialect: str) -> Any:
     return on_connect
 
 
+@contextmanager
+def _timed(lock: threading.Lock, timeout: float) -> Iterator[None]:
+    """Hold ``lock``, waiting at most ``timeout`` seconds for it.
+
+    Raises:
+        BackendUnavailable: Another writer of this process held the lock for ``timeout`` seconds.
+    """
+    if not lock.acquire(timeout=timeout):
+        raise BackendUnavailable(f"another writer held the SQLite database for more than {timeout:g} s (busy_timeout)")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 class EngineHolder:
     """Creates the engine on first use, recreates its pool after ``fork``, serialises in-memory SQLite.
 
@@ -140,7 +156,10 @@ class EngineHolder:
         url: SQLAlchemy URL (text, `Secret` or `sqlalchemy.URL`), or None when ``engine`` is given.
         engine: A ready `sqlalchemy.Engine` to use instead of ``url`` (never disposed by `dispose`).
         engine_options: Extra keyword arguments for `sqlalchemy.create_engine` (``pool_size`` …).
-        busy_timeout: SQLite only: seconds a writer waits for the database lock.
+        busy_timeout: SQLite only: seconds a writer waits for the database lock (also for the
+            in-process writer queue).
+        connect_timeout: Seconds to open a connection, or None (see ``_timeouts``).
+        timeout: Seconds one statement / server answer may take, or None (see ``_timeouts``).
         read_only: Make every session read-only (``PRAGMA query_only`` / ``SET SESSION … READ ONLY``).
 
     Raises:
@@ -155,6 +174,8 @@ class EngineHolder:
         *,
         busy_timeout: float = 30.0,
         read_only: bool = False,
+        connect_timeout: float | None = None,
+        timeout: float | None = None,
     ) -> None:
         if (url is None) == (engine is None):
             raise ConfigError("give exactly one of 'url' or 'engine'")
@@ -163,6 +184,8 @@ class EngineHolder:
         self._engine_options = dict(engine_options or {})
         self._busy_timeout = float(busy_timeout)
         self._read_only = read_only
+        self._connect_timeout = connect_timeout
+        self._timeout = timeout
         self._engine: Engine | None = None
         self._pid = os.getpid()
         self._create_lock = threading.Lock()
@@ -204,12 +227,12 @@ class EngineHolder:
             kwargs["connect_args"] = {"check_same_thread": False}
         elif backend in ("mysql", "mariadb"):
             kwargs["isolation_level"] = "READ COMMITTED"
-        kwargs.update(self._engine_options)
-        if backend == "sqlite" and not self._memory:
-            db = self._url.database or ""
-            folder = os.path.dirname(db) if db and not db.startswith("file:") else ""
-            if folder:
-                os.makedirs(folder, exist_ok=True)  # like a local store's root: create the folder
+        if not self._memory:
+            kwargs.update(engine_kwargs(self._url, self._connect_timeout, self._timeout, self._engine_options))
+        for name, value in self._engine_options.items():
+            if name == "connect_args" and "connect_args" in kwargs:
+                value = {**dict(value or {}), **kwargs["connect_args"]}  # already merged with the caller's
+            kwargs[name] = value
         try:
             engine = sa.create_engine(self._url, **kwargs)
         except (ImportError, sa.exc.NoSuchModuleError) as exc:
@@ -218,7 +241,31 @@ class EngineHolder:
         except (TypeError, sa.exc.ArgumentError) as exc:
             raise ConfigError(f"invalid engine options: {exc}") from None
         self._setup(engine)
+        install_server_limits(engine, self._timeout)
+        install_client_timeout(engine, self._timeout)
         return engine
+
+    def file_exists(self) -> bool:
+        """False only for a SQLite database file that does not exist (yet); True for everything else."""
+        db = self._sqlite_file()
+        return db is None or os.path.exists(db)
+
+    def sqlite_file(self) -> str | None:
+        """The path of a SQLite database file, or None (in-memory, ``file:`` URI, other databases)."""
+        return self._sqlite_file()
+
+    def _sqlite_file(self) -> str | None:
+        if self._url.get_backend_name() != "sqlite" or self._memory:
+            return None
+        db = self._url.database or ""
+        return db if db and not db.startswith("file:") else None
+
+    def prepare_file(self) -> None:
+        """Before the first write: create the folder of a SQLite database file (like a local store's root)."""
+        db = self._sqlite_file()
+        folder = os.path.dirname(db) if db else ""
+        if folder:
+            os.makedirs(folder, exist_ok=True)
 
     def _setup(self, engine: Engine) -> None:
         name = engine.dialect.name
@@ -263,7 +310,7 @@ class EngineHolder:
         engine = self.engine()
         writer_lock: Any = nullcontext()
         if write and self._writer_lock is not None:
-            writer_lock = self._writer_lock
+            writer_lock = _timed(self._writer_lock, self._busy_timeout)
         with writer_lock, self._serial if self._serial is not None else nullcontext(), engine.connect() as conn:
             if write:
                 conn.execution_options(**{WRITE_OPTION: True})

@@ -27,7 +27,12 @@ _PG_RETRYABLE = {"40001", "40P01"}
 _MYSQL_PERMISSION = {1044, 1142, 1143, 1227}
 _MYSQL_AUTH = {1045, 1698}
 _MYSQL_UNDEFINED_TABLE = {1146, 1049}
-_MYSQL_RETRYABLE = {1213, 1205}
+_MYSQL_RETRYABLE = {1213}
+# Statement / lock-wait limits (the ``timeout`` option): fail now, never retried.
+_PG_TIMEOUT = {"57014", "55P03"}
+_MYSQL_TIMEOUT = {1205, 1969, 3024}
+# SQLite refusing a statement's shape: the same input can never succeed, so not "unavailable".
+_SQLITE_TOO_BIG = ("expression tree is too large", "too many sql variables", "string or blob too big")
 _MYSQL_TOO_LONG = {1406}
 
 
@@ -71,6 +76,11 @@ def is_missing_table(exc: BaseException) -> bool:
     return "no such table" in str(orig)
 
 
+def contention(what: str, key: str | None = None) -> BackendUnavailable:
+    """The error after a transaction lost to concurrent writers `RACE_RETRIES` times in a row."""
+    return BackendUnavailable(f"gave up after repeated concurrent changes: {what}", path=key)
+
+
 def translate(exc: BaseException, key: str | None) -> RemoteStoreError | None:
     """Map a SQLAlchemy / DBAPI exception to a `remote_store.errors` class, or None if foreign.
 
@@ -80,6 +90,10 @@ def translate(exc: BaseException, key: str | None) -> RemoteStoreError | None:
     * Privilege errors (SQLSTATE 42501, MySQL 1142 …) → `PermissionDenied`.
     * A missing table (``create_tables=False`` on an empty database) → `BackendUnavailable`.
     * A key too long for the column → `InvalidPath`.
+    * A statement or lock wait exceeding the ``timeout`` option (PostgreSQL 57014 / 55P03,
+      MariaDB 1969, MySQL 3024, InnoDB 1205) → `BackendUnavailable` saying so.
+    * SQLite refusing a statement's size ("Expression tree is too large" …) → `RemoteStoreError`
+      (never `BackendUnavailable`: retrying cannot help).
     * A bad URL or missing driver → `ConfigError`; anything else from SQLAlchemy → `RemoteStoreError`.
     * ``UnicodeEncodeError`` (a key that is not valid UTF-8 text) → `InvalidPath`.
     """
@@ -110,6 +124,10 @@ def translate(exc: BaseException, key: str | None) -> RemoteStoreError | None:
             )
         if code in _MYSQL_TOO_LONG or state == "22001":
             return InvalidPath(f"value too long for the database column: {text}", path=key)
+        if state in _PG_TIMEOUT or code in _MYSQL_TIMEOUT:
+            return BackendUnavailable(f"statement timed out (the 'timeout' option): {text}", path=key)
+        if any(marker in text.lower() for marker in _SQLITE_TOO_BIG):
+            return RemoteStoreError(f"the database refused the statement's size: {text}", path=key)
         if exc.connection_invalidated or isinstance(
             exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError)
         ):

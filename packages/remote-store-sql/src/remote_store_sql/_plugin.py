@@ -7,9 +7,19 @@ from collections.abc import Callable
 
 from remote_store import hookimpl
 from remote_store._plugins._specs import BackendSpec, UrlResolution
+from remote_store.errors import ConfigError
 
 #: Query parameters of a store URL that configure the backend (removed from the database URL).
-URL_OPTIONS = {"table_prefix": str, "schema": str, "chunk_size": int, "max_file_size": int, "create_tables": bool}
+URL_OPTIONS = {
+    "table_prefix": str,
+    "schema": str,
+    "chunk_size": int,
+    "max_file_size": int,
+    "create_tables": bool,
+    "connect_timeout": float,
+    "timeout": float,
+    "busy_timeout": float,
+}
 
 
 @hookimpl
@@ -46,11 +56,15 @@ def parse_store_url(url: str) -> tuple[dict[str, object], str]:
     ``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``sqlite://`` (in-memory), and
     ``sql+<SQLAlchemy URL>`` (``sql+postgresql+psycopg://user:pw@host/db``,
     ``sql+mysql+pymysql://root@host/db``). Query parameters ``table_prefix``, ``schema``,
-    ``chunk_size``, ``max_file_size``, ``create_tables`` set those options and ``root``
+    ``chunk_size``, ``max_file_size``, ``create_tables``, ``connect_timeout``, ``timeout``
+    (seconds) and ``busy_timeout`` set those options and ``root``
     sets the store's root folder; other parameters stay in the database URL.
 
     Returns:
         ``(options, root_path)``.
+
+    Raises:
+        ConfigError: A configuring parameter has a value of the wrong type (``timeout=abc``).
     """
     text = url[len("sql+") :] if url.startswith("sql+") else url
     base, _, query = text.partition("?")
@@ -62,7 +76,10 @@ def parse_store_url(url: str) -> tuple[dict[str, object], str]:
             root = value
         elif name in URL_OPTIONS:
             kind = URL_OPTIONS[name]
-            options[name] = _as_bool(value) if kind is bool else kind(value)
+            try:
+                options[name] = _as_bool(value) if kind is bool else kind(value)
+            except ValueError:
+                raise ConfigError(f"URL parameter {name!r} must be a {kind.__name__}, got {value!r}") from None
         else:
             kept.append((name, value))
     options["url"] = base + ("?" + urllib.parse.urlencode(kept) if kept else "")

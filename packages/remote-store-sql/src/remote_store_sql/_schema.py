@@ -30,8 +30,7 @@ from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
-#: Longest key accepted, in UTF-8 bytes (the index limits of every supported database fit it).
-MAX_KEY_BYTES = 1024
+from remote_store_sql._keys import MAX_KEY_BYTES
 
 _MYSQL = ("mysql", "mariadb")
 
