@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -262,3 +263,15 @@ def azure_fault_proxy(azurite: AzuriteServer) -> Iterator[FaultProxy]:
         yield proxy
     finally:
         proxy.close()
+
+
+@pytest.fixture
+def azure_raw(azurite: AzuriteServer, azure_container: str) -> Iterator[Any]:
+    """The raw SDK `ContainerClient` of ``azure_container`` (to write or inspect blobs directly)."""
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    try:
+        yield service.get_container_client(azure_container)
+    finally:
+        service.close()

@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
+from azure.storage.blob import ContainerClient, ContentSettings
 
 from remote_store import Store
 from remote_store.errors import InvalidPath, NotFound
@@ -21,10 +21,8 @@ FOLDER = {"hdi_isfolder": "true"}
 
 
 @pytest.fixture
-def raw(azurite: AzuriteServer, azure_container: str) -> Iterator[ContainerClient]:
-    service = BlobServiceClient.from_connection_string(azurite.connection_string)
-    yield service.get_container_client(azure_container)
-    service.close()
+def raw(azure_raw: ContainerClient) -> ContainerClient:
+    return azure_raw
 
 
 @pytest.fixture(params=[False, True], ids=["flat", "hierarchical"])

@@ -700,8 +700,8 @@ class AzureBackend(Backend):
 
     # ------------------------------------------------------------------ native overrides
     def copy(self, src: str, dst: str, *, overwrite: bool) -> None:
-        """Server-side Copy Blob of the version seen by Get Blob Properties (``If-None-Match: *``
-        without ``overwrite``), waiting until it completes.
+        """Server-side Copy Blob (``If-None-Match: *`` without ``overwrite``), waiting until it
+        completes. The copy is of the source's state when the service starts it.
 
         Raises:
             NotFound: ``src`` does not exist.
@@ -711,9 +711,9 @@ class AzureBackend(Backend):
         """
         source = self._blob(src)
         target = self._blob(dst)
-        props = self._props(src)
+        self._props(src)  # NotFound / InvalidPath for a folder
         self._check_target(dst)
-        kwargs: dict[str, Any] = {"source_etag": props.etag, "source_match_condition": MatchConditions.IfNotModified}
+        kwargs: dict[str, Any] = {}
         if not overwrite:
             kwargs["match_condition"] = MatchConditions.IfMissing
         try:

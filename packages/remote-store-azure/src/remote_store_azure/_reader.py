@@ -162,6 +162,7 @@ class BlobReader(SeekableReader):
         if self._pos >= self._size:
             return 0
         view = memoryview(b).cast("B")
+        start, generation = self._pos, self._restarts
         want = min(len(view), self._size - self._pos)
         done = 0
         while done < want:
@@ -169,6 +170,12 @@ class BlobReader(SeekableReader):
             if not (0 <= offset < len(self._buf)):
                 self._load(self._pos)
                 offset = 0
+                if self._restarts != generation:
+                    # Followed the blob to a new version (nothing had been returned): copy again from
+                    # ``start``, so ``b`` never mixes two versions.
+                    generation, done, self._pos = self._restarts, 0, start
+                    want = min(len(view), self._size - self._pos)
+                    continue
                 if not self._buf:
                     break
             n = min(want - done, len(self._buf) - offset)
