@@ -181,6 +181,7 @@ class FaultProxy:
         self.dropped: list[tuple[str, str]] = []
         #: ``(method, path?query)`` of every request forwarded, in arrival order.
         self.requests: list[tuple[str, str]] = []
+        self._headers: list[tuple[str, str]] = []
         self._closed = False
         self._thread = threading.Thread(target=self._serve, name="azure-fault-proxy", daemon=True)
         self._thread.start()
@@ -195,6 +196,13 @@ class FaultProxy:
         ``path_contains`` (and whose query string contains ``query_contains``)."""
         with self._lock:
             self._rules.append([method.upper(), path_contains, query_contains, times])
+
+    def add_response_header(self, query_contains: str, header: str) -> None:
+        """Add ``header`` (``"Name: value"``) to every response to a request whose query string
+        contains ``query_contains`` — e.g. to make Get Account Information report a
+        hierarchical namespace, which Azurite never does."""
+        with self._lock:
+            self._headers.append((query_contains, header))
 
     def close(self) -> None:
         """Stop accepting connections."""
@@ -251,6 +259,15 @@ class FaultProxy:
             if self._match(method, target):
                 upstream.recv(1)  # Azurite has processed the request; the client never hears back
                 return
+            query = target.partition("?")[2]
+            with self._lock:
+                extra = [h for q, h in self._headers if q in query]
+            if extra:
+                answer = b""
+                while b"\r\n" not in answer and (chunk := upstream.recv(65536)):
+                    answer += chunk
+                status, _, rest = answer.partition(b"\r\n")
+                client.sendall(status + b"\r\n" + "".join(h + "\r\n" for h in extra).encode("latin-1") + rest)
             while chunk := upstream.recv(65536):
                 client.sendall(chunk)
 

@@ -651,3 +651,29 @@ def test_concurrent_staged_creates_have_one_winner(azurite: AzuriteServer, raw: 
             outcomes = list(pool.map(create, range(6)))
         assert outcomes.count("won") == 1, outcomes
         assert len(set(store.read_bytes("once.bin"))) == 1
+
+
+# ---------------------------------------------------------------------- hierarchical namespace accounts
+def test_flat_account_is_detected_as_flat(backend: AzureBackend) -> None:
+    Store(backend).write("x.txt", b"x")
+    assert not backend.hierarchical  # Azurite reports no hierarchical namespace
+    assert Capability.HIERARCHICAL not in backend.capabilities
+
+
+def test_account_reporting_a_hierarchical_namespace_is_treated_as_hierarchical(
+    azurite: AzuriteServer, azure_container: str, azure_fault_proxy: FaultProxy, raw: ContainerClient
+) -> None:
+    azure_fault_proxy.add_response_header("comp=properties", "x-ms-is-hns-enabled: true")
+    with _proxied(azurite, azure_fault_proxy, azure_container) as b:
+        store = Store(b)
+        store.write("dir/f.txt", b"f")
+        assert b.hierarchical and Capability.HIERARCHICAL in b.capabilities
+        with pytest.raises(InvalidPath):
+            store.write("dir/f.txt/below", b"refused")
+        with pytest.raises(InvalidPath):
+            store.write("dir", b"refused", overwrite=True)
+        for i in range(3):
+            store.write(f"dir/sub/{i}.txt", b"x")
+        store.delete_folder("dir", recursive=True)
+    assert [n.name for n in raw.list_blobs()] == []
+    assert not [t for m, t in azure_fault_proxy.requests if "comp=batch" in t]  # HNS accounts take no Blob Batch
