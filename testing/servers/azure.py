@@ -158,6 +158,14 @@ def azure_container(azurite: AzuriteServer) -> Iterator[str]:
         service.close()
 
 
+@dataclass
+class _DropRule:
+    method: str
+    path: str
+    query: str
+    times: int
+
+
 class FaultProxy:
     """A TCP proxy on 127.0.0.1 in front of Azurite that can drop chosen responses.
 
@@ -175,7 +183,7 @@ class FaultProxy:
         self._upstream = upstream
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
-        self._rules: list[list[object]] = []
+        self._rules: list[_DropRule] = []
         self._lock = threading.Lock()
         #: ``(method, path)`` of every response dropped so far.
         self.dropped: list[tuple[str, str]] = []
@@ -195,7 +203,7 @@ class FaultProxy:
         """Swallow the response of the next ``times`` ``method`` requests whose path contains
         ``path_contains`` (and whose query string contains ``query_contains``)."""
         with self._lock:
-            self._rules.append([method.upper(), path_contains, query_contains, times])
+            self._rules.append(_DropRule(method.upper(), path_contains, query_contains, times))
 
     def add_response_header(self, query_contains: str, header: str) -> None:
         """Add ``header`` (``"Name: value"``) to every response to a request whose query string
@@ -215,8 +223,8 @@ class FaultProxy:
         with self._lock:
             self.requests.append((method, target))
             for rule in self._rules:
-                if rule[0] == method and str(rule[1]) in path and str(rule[2]) in query and int(rule[3]) > 0:  # type: ignore[call-overload]
-                    rule[3] = int(rule[3]) - 1  # type: ignore[call-overload]
+                if rule.method == method and rule.path in path and rule.query in query and rule.times > 0:
+                    rule.times -= 1
                     self.dropped.append((method, path))
                     return True
         return False
