@@ -12,6 +12,9 @@ from remote_store import SeekableReader
 FIRST_RANGE = 256 * 1024
 #: How many times a read that has delivered no byte yet follows the blob to a new version.
 MAX_RESTARTS = 8
+#: After `readall` had to follow a new version, it asks for up to this many bytes per range
+#: (one ranged GET is one version; a blob that changes faster than sequential ranges still reads).
+WHOLE_RANGE = 32 * 1024 * 1024
 
 
 class VersionChanged(Exception):
@@ -90,6 +93,7 @@ class BlobReader(SeekableReader):
         self._buf_start = 0
         self._next_len = min(FIRST_RANGE, self._block)
         self._ahead: dict[int, Future[bytes]] = {}
+        self._whole = False  # readall after a restart: one range for the rest
         self._pool: ThreadPoolExecutor | None = None
 
     def _drop_ahead(self) -> None:
@@ -145,6 +149,8 @@ class BlobReader(SeekableReader):
             except VersionChanged:
                 self._restart()
                 data = self._fetch(pos, min(self._next_len, self._size - pos))
+        elif self._whole:
+            data = self._fetch(pos, min(WHOLE_RANGE, self._size - pos))
         else:
             self._drop_ahead()
             if sequential:
@@ -153,7 +159,7 @@ class BlobReader(SeekableReader):
                 self._next_len = min(FIRST_RANGE, self._block)
             data = self._fetch(pos, min(self._next_len, self._size - pos))
         self._buf, self._buf_start = data, pos
-        if data:
+        if data and not self._whole:
             self._schedule_ahead(pos + len(data))
 
     def readinto(self, b: Any) -> int:
@@ -228,11 +234,13 @@ class BlobReader(SeekableReader):
         start, generation = self._pos, self._restarts
         out = bytearray()
         while True:
-            chunk = self._read(self._block)
+            chunk = self._read(WHOLE_RANGE if self._whole else self._block)
             if self._restarts != generation:
                 # Followed the blob to a new version: what was gathered belongs to the old one.
+                # Read the rest in as few ranges as possible, so it all comes from one version.
                 out, generation = bytearray(), self._restarts
-                self._pos = start
+                self._pos, self._whole = start, True
+                self._drop_ahead()
                 continue
             if not chunk:
                 if out:
