@@ -583,6 +583,23 @@ def test_a_real_conflict_after_a_retry_is_still_already_exists(
     assert raw.download_blob("taken.bin").readall() == b"someone else's"
 
 
+def test_retried_conditional_copy_that_had_succeeded_is_a_success(
+    azurite: AzuriteServer, azure_container: str, azure_fault_proxy: FaultProxy, raw: ContainerClient
+) -> None:
+    raw.upload_blob("orig.bin", b"copied once")
+    raw.upload_blob("other.bin", b"not a copy")
+    azure_fault_proxy.drop_response("PUT", "/copied.bin")
+    with _proxied(azurite, azure_fault_proxy, azure_container) as b:
+        store = Store(b)
+        store.copy("orig.bin", "copied.bin")
+        assert azure_fault_proxy.dropped
+        assert store.read_bytes("copied.bin") == b"copied once"
+        azure_fault_proxy.drop_response("PUT", "/other.bin")
+        with pytest.raises(AlreadyExists):
+            store.copy("orig.bin", "other.bin")  # retried, but other.bin is no copy of orig.bin
+    assert raw.download_blob("other.bin").readall() == b"not a copy"
+
+
 def test_retried_delete_inside_move_is_a_success(
     azurite: AzuriteServer, azure_container: str, azure_fault_proxy: FaultProxy, raw: ContainerClient
 ) -> None:

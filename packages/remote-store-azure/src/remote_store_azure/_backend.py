@@ -703,6 +703,9 @@ class AzureBackend(Backend):
         """Server-side Copy Blob (``If-None-Match: *`` without ``overwrite``), waiting until it
         completes. The copy is of the source's state when the service starts it.
 
+        A conditional copy resent by azure-core that meets an existing ``dst`` which is a copy
+        of ``src`` (copy source, size and MD5 agree) was this call's own first attempt: success.
+
         Raises:
             NotFound: ``src`` does not exist.
             InvalidPath: ``src`` is a folder, or (hierarchical mode) ``dst`` breaks the folder rules.
@@ -711,15 +714,22 @@ class AzureBackend(Backend):
         """
         source = self._blob(src)
         target = self._blob(dst)
-        self._props(src)  # NotFound / InvalidPath for a folder
+        src_props = self._props(src)  # NotFound / InvalidPath for a folder
         self._check_target(dst)
         kwargs: dict[str, Any] = {}
         if not overwrite:
             kwargs["match_condition"] = MatchConditions.IfMissing
+        attempts = Attempts()
+        result: dict[str, Any]
         try:
-            result = target.start_copy_from_url(source.url, **kwargs)
+            result = target.start_copy_from_url(source.url, retry_hook=attempts, **kwargs)
         except ResourceNotFoundError as exc:
             raise self._missing(src, exc) from exc
+        except (ResourceExistsError, ResourceModifiedError):
+            if not (attempts.retried and not overwrite and self._copied_from(target, source.url, src_props)):
+                raise
+            log.debug("azure copy %r -> %r: a retried create met its own first attempt", src, dst)
+            result = {"copy_status": target.get_blob_properties().copy.status}
         status = result.get("copy_status")
         if status == "pending":
             log.debug("azure copy %r -> %r pending; polling", src, dst)
@@ -735,6 +745,20 @@ class AzureBackend(Backend):
                 )
         if status not in (None, "success"):
             raise RemoteStoreError(f"server-side copy {status}", path=dst, backend=BACKEND)
+
+    @staticmethod
+    def _copied_from(target: BlobClient, source_url: str, source: BlobProperties) -> bool:
+        """Whether ``target`` is a copy of ``source`` (copy source path, size and MD5 agree)."""
+        try:
+            props = target.get_blob_properties()
+        except ResourceNotFoundError:
+            return False
+        copied = props.copy.source if props.copy else None
+        if not copied or urllib.parse.urlsplit(copied).path != urllib.parse.urlsplit(source_url).path:
+            return False
+        md5 = props.content_settings.content_md5 if props.content_settings else None
+        src_md5 = source.content_settings.content_md5 if source.content_settings else None
+        return int(props.size or 0) == int(source.size or 0) and md5 == src_md5
 
     def _own_folder_blob(self, key: str) -> str | None:
         """The ETag of the ADLS folder blob named ``key`` itself, or None."""
