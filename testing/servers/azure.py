@@ -6,6 +6,9 @@ benchmarks too). The pytest fixtures are:
 
 * ``azurite`` (session): the running server, or a skip/fail via `server_missing`.
 * ``azure_container`` (function): a fresh, empty container name, deleted afterwards.
+* ``azure_fault_proxy`` (function): a `FaultProxy` in front of the session's Azurite that
+  can swallow the response of chosen requests (the service did the work, the client never
+  hears), to make azure-core resend a request whose first attempt succeeded.
 
 Azurite is looked up at ``$REMOTE_STORE_AZURITE`` (path of ``main.js``), then
 ``<repo>/.tools/azurite/node_modules/azurite/dist/src/blob/main.js`` and
@@ -19,12 +22,15 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,4 +155,148 @@ def azure_container(azurite: AzuriteServer) -> Iterator[str]:
     finally:
         with contextlib.suppress(Exception):
             service.delete_container(name)
+        service.close()
+
+
+@dataclass
+class _DropRule:
+    method: str
+    path: str
+    query: str
+    times: int
+
+
+class FaultProxy:
+    """A TCP proxy on 127.0.0.1 in front of Azurite that can drop chosen responses.
+
+    Every request is forwarded with ``Connection: close`` (one request per connection), so
+    requests are told apart without parsing responses. `drop_response` arms a rule: the
+    next ``times`` requests whose method and path match are forwarded to Azurite, which
+    processes them; the proxy then closes the client's connection as soon as Azurite starts
+    answering, so the client sees a lost response (and azure-core retries the request).
+
+    Args:
+        upstream: The Azurite server to forward to.
+    """
+
+    def __init__(self, upstream: AzuriteServer) -> None:
+        self._upstream = upstream
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._rules: list[_DropRule] = []
+        self._lock = threading.Lock()
+        #: ``(method, path)`` of every response dropped so far.
+        self.dropped: list[tuple[str, str]] = []
+        #: ``(method, path?query)`` of every request forwarded, in arrival order.
+        self.requests: list[tuple[str, str]] = []
+        self._headers: list[tuple[str, str]] = []
+        self._closed = False
+        self._thread = threading.Thread(target=self._serve, name="azure-fault-proxy", daemon=True)
+        self._thread.start()
+
+    @property
+    def account_url(self) -> str:
+        """Blob endpoint through the proxy."""
+        return f"http://127.0.0.1:{self.port}/{self._upstream.account_name}"
+
+    def drop_response(self, method: str, path_contains: str, *, times: int = 1, query_contains: str = "") -> None:
+        """Swallow the response of the next ``times`` ``method`` requests whose path contains
+        ``path_contains`` (and whose query string contains ``query_contains``)."""
+        with self._lock:
+            self._rules.append(_DropRule(method.upper(), path_contains, query_contains, times))
+
+    def add_response_header(self, query_contains: str, header: str) -> None:
+        """Add ``header`` (``"Name: value"``) to every response to a request whose query string
+        contains ``query_contains`` — e.g. to make Get Account Information report a
+        hierarchical namespace, which Azurite never does."""
+        with self._lock:
+            self._headers.append((query_contains, header))
+
+    def close(self) -> None:
+        """Stop accepting connections."""
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self._listener.close()
+
+    def _match(self, method: str, target: str) -> bool:
+        path, _, query = target.partition("?")
+        with self._lock:
+            self.requests.append((method, target))
+            for rule in self._rules:
+                if rule.method == method and rule.path in path and rule.query in query and rule.times > 0:
+                    rule.times -= 1
+                    self.dropped.append((method, path))
+                    return True
+        return False
+
+    def _serve(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(client,), daemon=True).start()
+
+    def _handle(self, client: socket.socket) -> None:
+        with contextlib.ExitStack() as stack:
+            stack.callback(client.close)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = client.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            method, target = lines[0].split(" ")[:2]
+            headers = [h for h in lines[1:] if not h.lower().startswith("connection:")]
+            length = 0
+            for h in headers:
+                name, _, value = h.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value.strip())
+            while len(body) < length:
+                chunk = client.recv(65536)
+                if not chunk:
+                    return
+                body += chunk
+            upstream = socket.create_connection(("127.0.0.1", self._upstream.port))
+            stack.callback(upstream.close)
+            request = "\r\n".join([lines[0], *headers, "Connection: close"]).encode("latin-1") + b"\r\n\r\n" + body
+            upstream.sendall(request)
+            if self._match(method, target):
+                upstream.recv(1)  # Azurite has processed the request; the client never hears back
+                return
+            query = target.partition("?")[2]
+            with self._lock:
+                extra = [h for q, h in self._headers if q in query]
+            if extra:
+                answer = b""
+                while b"\r\n" not in answer and (chunk := upstream.recv(65536)):
+                    answer += chunk
+                status, _, rest = answer.partition(b"\r\n")
+                client.sendall(status + b"\r\n" + "".join(h + "\r\n" for h in extra).encode("latin-1") + rest)
+            while chunk := upstream.recv(65536):
+                client.sendall(chunk)
+
+
+@pytest.fixture
+def azure_fault_proxy(azurite: AzuriteServer) -> Iterator[FaultProxy]:
+    """A `FaultProxy` in front of the session's Azurite, closed after the test."""
+    proxy = FaultProxy(azurite)
+    try:
+        yield proxy
+    finally:
+        proxy.close()
+
+
+@pytest.fixture
+def azure_raw(azurite: AzuriteServer, azure_container: str) -> Iterator[Any]:
+    """The raw SDK `ContainerClient` of ``azure_container`` (to write or inspect blobs directly)."""
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    try:
+        yield service.get_container_client(azure_container)
+    finally:
         service.close()

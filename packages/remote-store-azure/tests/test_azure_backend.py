@@ -20,18 +20,19 @@ from azure.storage.blob import (
     generate_container_sas,
 )
 
-from remote_store import Store, open_url
+from remote_store import Capability, Store, open_url
 from remote_store.errors import (
     AlreadyExists,
     BackendUnavailable,
     ConfigError,
+    ContentChanged,
+    InvalidPath,
     NotFound,
     PermissionDenied,
-    RemoteStoreError,
 )
 from remote_store_azure import AzureBackend
 from testing.servers._common import free_port
-from testing.servers.azure import AzuriteServer
+from testing.servers.azure import AzuriteServer, FaultProxy
 
 MiB = 1024 * 1024
 _PATTERN = bytes(range(251)) * 1045  # ~256 KiB, period 251 so blocks differ
@@ -190,14 +191,53 @@ def test_write_result_is_native(backend: AzureBackend, raw: ContainerClient) -> 
 
 # ---------------------------------------------------------------------- reads
 def test_read_is_pinned_to_the_etag_seen_at_open(backend: AzureBackend) -> None:
-    store = Store(backend)
+    store = Store(backend).child("root")
     store.write("moving.bin", b"a" * (2 * MiB))
     with store.read("moving.bin") as f:
         assert f.read(10) == b"a" * 10
         store.write("moving.bin", b"b" * (2 * MiB), overwrite=True)
-        with pytest.raises(RemoteStoreError, match="changed"):
+        with pytest.raises(ContentChanged) as info:
             f.seek(MiB + 500_000)
             f.read(10)
+    assert info.value.path == "moving.bin"  # store-relative, without the store root
+
+
+@pytest.mark.parametrize("how", ["read", "read-chunks", "readall-after-seek"])
+def test_read_that_returned_nothing_follows_a_replaced_blob(backend: AzureBackend, how: str) -> None:
+    store = Store(backend)
+    old, new = b"a" * (3 * MiB), b"b" * (2 * MiB + 7)
+    store.write("moving.bin", old)
+    with store.read("moving.bin") as f:
+        store.write("moving.bin", new, overwrite=True)  # replaced between open and the first read
+        if how == "read":
+            assert f.read() == new
+        elif how == "read-chunks":
+            got = b""
+            while chunk := f.read(300_000):
+                got += chunk
+            assert got == new
+        else:
+            f.seek(MiB)
+            assert f.read() == new[MiB:]
+
+
+def test_readall_restarts_when_the_blob_changes_midway(backend: AzureBackend) -> None:
+    """``read()`` returns nothing until the end, so a change between its ranges restarts it."""
+    store = Store(backend)
+    store.write("mid.bin", b"a" * (4 * MiB))
+    raw_reader = backend.open_read("mid.bin")
+    original = raw_reader._get  # type: ignore[attr-defined]
+    calls = [0]
+
+    def replace_after_first(start: int, length: int, etag: str) -> bytes:
+        calls[0] += 1
+        if calls[0] == 2:
+            store.write("mid.bin", b"c" * (3 * MiB), overwrite=True)
+        return original(start, length, etag)  # type: ignore[no-any-return]
+
+    raw_reader._get = replace_after_first  # type: ignore[attr-defined]
+    with raw_reader:
+        assert raw_reader.read() == b"c" * (3 * MiB)
 
 
 def test_streaming_read_uses_parallel_read_ahead(backend: AzureBackend) -> None:
@@ -212,16 +252,18 @@ def test_streaming_read_uses_parallel_read_ahead(backend: AzureBackend) -> None:
 
 
 # ---------------------------------------------------------------------- metadata
-def test_metadata_names_that_are_not_identifiers_round_trip(backend: AzureBackend, raw: ContainerClient) -> None:
+def test_metadata_is_stored_as_given_and_refused_when_azure_cannot(backend: AzureBackend, raw: ContainerClient) -> None:
     store = Store(backend)
-    meta = {"plain_key": "plain value", "x-dashed": "ünïcode", "rsmeta_tricky": "v", "Case": " spaced "}
+    meta = {"plain_key": "plain value", "Case": "v"}
     store.write("m.txt", b"m", metadata=meta)
     assert dict(store.get_file_info("m.txt").metadata) == meta
-    stored = raw.get_blob_client("m.txt").get_blob_properties().metadata
-    assert stored["plain_key"] == "plain value"  # identifiers stay readable to other Azure tools
-    assert all(k.isidentifier() for k in stored)
+    assert raw.get_blob_client("m.txt").get_blob_properties().metadata == meta
     store.copy("m.txt", "copy.txt")
     assert dict(store.get_file_info("copy.txt").metadata) == meta
+    for bad in ({"x-dashed": "v"}, {"k": "ünïcode"}, {"k": " spaced "}):
+        with pytest.raises(InvalidPath, match="Azure"):
+            store.write("m.txt", b"other", metadata=bad, overwrite=True)
+    assert store.read_bytes("m.txt") == b"m"
 
 
 # ---------------------------------------------------------------------- copy
@@ -374,6 +416,9 @@ def test_create_container_option(azurite: AzuriteServer, raw: ContainerClient) -
         ({"container": "ok-name", "api_version": "latest"}, "api_version"),
         ({"container": "ok-name", "account_url": "ftp://x"}, "account_url"),
         ({"container": "ok-name", "retry_total": -1}, "retry_total"),
+        ({"container": "ok-name", "hierarchical": "yes"}, "hierarchical"),
+        ({"container": "ok-name", "strict_paths": 1}, "strict_paths"),
+        ({"container": "ok-name", "hierarchical": True, "strict_paths": False}, "strict_paths"),
     ],
 )
 def test_bad_options_raise_config_error_naming_the_key(options: dict[str, object], key: str) -> None:
@@ -431,3 +476,221 @@ def test_glob_pushes_the_literal_prefix(backend: AzureBackend, monkeypatch: pyte
     monkeypatch.setattr(type(cc), "walk_blobs", spy)
     assert sorted(i.path for i in store.glob("logs/2024-*.txt")) == ["logs/2024-01.txt"]
     assert seen == ["logs/2024-"]
+
+
+# ---------------------------------------------------------------------- flat vs hierarchical
+def test_strict_paths_is_an_alias_of_hierarchical() -> None:
+    assert AzureBackend("c-one", account_name="acct", strict_paths=True).options["hierarchical"] is True
+    assert AzureBackend("c-one", account_name="acct", strict_paths=True).hierarchical
+    flat = AzureBackend("c-one", account_name="acct", strict_paths=False)
+    assert not flat.hierarchical and "strict_paths" not in flat.options and "hierarchical" not in flat.options
+    assert Capability.HIERARCHICAL not in AzureBackend("c-one", account_name="acct").capabilities
+    assert Capability.HIERARCHICAL in AzureBackend("c-one", account_name="acct", hierarchical=True).capabilities
+
+
+def _proxied(azurite: AzuriteServer, proxy: FaultProxy, container: str, **extra: object) -> AzureBackend:
+    return AzureBackend(
+        container,
+        account_url=proxy.account_url,
+        account_key=azurite.account_key,
+        retry_total=2,
+        retry_backoff=0.05,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _sent(proxy: FaultProxy, key: str) -> list[str]:
+    return [m for m, target in proxy.requests if key in target]
+
+
+def test_flat_mode_sends_one_request_per_put_and_delete(
+    azurite: AzuriteServer, azure_container: str, azure_fault_proxy: FaultProxy
+) -> None:
+    with _proxied(azurite, azure_fault_proxy, azure_container) as b:
+        store = Store(b)
+        store.write("one.txt", b"1 KiB" * 200, overwrite=True)
+        assert _sent(azure_fault_proxy, "one.txt") == ["PUT"]
+        store.delete("one.txt", missing_ok=True)
+        assert _sent(azure_fault_proxy, "one.txt") == ["PUT", "DELETE"]
+        store.write("two.txt", b"x")
+        store.delete("two.txt")
+        assert _sent(azure_fault_proxy, "two.txt") == ["PUT", "DELETE"]
+        store.delete("missing.txt", missing_ok=True)
+        assert _sent(azure_fault_proxy, "missing.txt")[0] == "DELETE"
+        with pytest.raises(NotFound):
+            store.delete("missing2.txt")
+        assert len(_sent(azure_fault_proxy, "missing2.txt")) <= 2  # Delete Blob + at most one listing
+
+
+def test_hierarchical_mode_checks_before_publishing(
+    azurite: AzuriteServer, azure_container: str, azure_fault_proxy: FaultProxy
+) -> None:
+    with _proxied(azurite, azure_fault_proxy, azure_container, hierarchical=True) as b:
+        Store(b).write("a/b.txt", b"x")
+    sent = [m for m, t in azure_fault_proxy.requests if "b.txt" in t or "restype=container" in t or "/a" in t]
+    assert sent[-1] == "PUT" and len(sent) >= 3  # listing + parent HEAD, then Put Blob
+
+
+@pytest.mark.parametrize("size", [100, 3 * MiB], ids=["put-blob", "staged"])
+def test_failed_placement_check_keeps_the_previous_content(
+    azurite: AzuriteServer, raw: ContainerClient, size: int
+) -> None:
+    raw.upload_blob("both", b"previous content")
+    raw.upload_blob("both/child.txt", b"makes 'both' a folder too")
+    raw.upload_blob("file.txt", b"a file")
+    with AzureBackend(
+        raw.container_name,
+        connection_string=azurite.connection_string,
+        hierarchical=True,
+        max_single_put_size=1 * MiB,
+        block_size=1 * MiB,
+    ) as b:
+        store = Store(b)
+        with pytest.raises(InvalidPath):
+            store.write("both", _Source(size), overwrite=True)
+        with pytest.raises(InvalidPath):
+            store.write("file.txt/below.bin", _Source(size))
+    assert raw.download_blob("both").readall() == b"previous content"
+    assert sorted(n.name for n in raw.list_blobs()) == ["both", "both/child.txt", "file.txt"]
+
+
+# ---------------------------------------------------------------------- retried non-idempotent calls
+@pytest.mark.parametrize("size", [100, 3 * MiB], ids=["put-blob", "staged"])
+def test_retried_create_that_had_succeeded_is_a_success(
+    azurite: AzuriteServer, azure_container: str, azure_fault_proxy: FaultProxy, raw: ContainerClient, size: int
+) -> None:
+    staged = size > MiB
+    azure_fault_proxy.drop_response("PUT", "/created.bin", query_contains="comp=blocklist" if staged else "")
+    with _proxied(azurite, azure_fault_proxy, azure_container, max_single_put_size=MiB, block_size=MiB) as b:
+        source = _Source(size)
+        result = Store(b).write("created.bin", source)
+    assert azure_fault_proxy.dropped, "the proxy dropped nothing"
+    assert result.size == size
+    props = raw.get_blob_client("created.bin").get_blob_properties()
+    assert result.etag == props.etag.strip('"')
+    assert hashlib.md5(raw.download_blob("created.bin").readall(), usedforsecurity=False).digest() == (
+        source.md5.digest()
+    )
+
+
+def test_a_real_conflict_after_a_retry_is_still_already_exists(
+    azurite: AzuriteServer, azure_container: str, azure_fault_proxy: FaultProxy, raw: ContainerClient
+) -> None:
+    raw.upload_blob("taken.bin", b"someone else's")
+    azure_fault_proxy.drop_response("PUT", "/taken.bin")
+    with _proxied(azurite, azure_fault_proxy, azure_container) as b, pytest.raises(AlreadyExists):
+        Store(b).write("taken.bin", b"mine")
+    assert raw.download_blob("taken.bin").readall() == b"someone else's"
+
+
+def test_retried_conditional_copy_that_had_succeeded_is_a_success(
+    azurite: AzuriteServer, azure_container: str, azure_fault_proxy: FaultProxy, raw: ContainerClient
+) -> None:
+    raw.upload_blob("orig.bin", b"copied once")
+    raw.upload_blob("other.bin", b"not a copy")
+    azure_fault_proxy.drop_response("PUT", "/copied.bin")
+    with _proxied(azurite, azure_fault_proxy, azure_container) as b:
+        store = Store(b)
+        store.copy("orig.bin", "copied.bin")
+        assert azure_fault_proxy.dropped
+        assert store.read_bytes("copied.bin") == b"copied once"
+        azure_fault_proxy.drop_response("PUT", "/other.bin")
+        with pytest.raises(AlreadyExists):
+            store.copy("orig.bin", "other.bin")  # retried, but other.bin is no copy of orig.bin
+    assert raw.download_blob("other.bin").readall() == b"not a copy"
+
+
+def test_retried_delete_inside_move_is_a_success(
+    azurite: AzuriteServer, azure_container: str, azure_fault_proxy: FaultProxy, raw: ContainerClient
+) -> None:
+    raw.upload_blob("src.bin", b"moving")
+    azure_fault_proxy.drop_response("DELETE", "/src.bin")
+    with _proxied(azurite, azure_fault_proxy, azure_container) as b:
+        Store(b).move("src.bin", "dst.bin")
+    assert azure_fault_proxy.dropped == [("DELETE", f"/devstoreaccount1/{azure_container}/src.bin")]
+    assert sorted(n.name for n in raw.list_blobs()) == ["dst.bin"]
+
+
+# ---------------------------------------------------------------------- concurrent writers of one blob
+@pytest.mark.parametrize("hierarchical", [False, True], ids=["flat", "hierarchical"])
+def test_concurrent_staged_writers_of_one_blob_all_succeed_last_commit_wins(
+    azurite: AzuriteServer, raw: ContainerClient, hierarchical: bool
+) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    payloads = [bytes([65 + i]) * (400 * 1024 + i) for i in range(8)]
+    with AzureBackend(
+        raw.container_name,
+        connection_string=azurite.connection_string,
+        max_single_put_size=64 * 1024,
+        block_size=64 * 1024,
+        hierarchical=hierarchical,
+    ) as b:
+        store = Store(b)
+        barrier = threading.Barrier(len(payloads))
+
+        def write(i: int) -> None:
+            barrier.wait()
+            for _ in range(3):
+                store.write("same.bin", payloads[i], overwrite=True)
+
+        with ThreadPoolExecutor(len(payloads)) as pool:
+            list(pool.map(write, range(len(payloads))))  # raises if any call failed
+        final = store.read_bytes("same.bin")
+    assert final in payloads
+    committed, _ = raw.get_blob_client("same.bin").get_block_list("committed")
+    assert sum(b.size for b in committed) == len(final)
+
+
+def test_concurrent_staged_creates_have_one_winner(azurite: AzuriteServer, raw: ContainerClient) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    with AzureBackend(
+        raw.container_name,
+        connection_string=azurite.connection_string,
+        max_single_put_size=64 * 1024,
+        block_size=64 * 1024,
+    ) as b:
+        store = Store(b)
+        barrier = threading.Barrier(6)
+
+        def create(i: int) -> str:
+            barrier.wait()
+            try:
+                store.write("once.bin", bytes([i]) * 300_000)
+            except AlreadyExists:
+                return "lost"
+            return "won"
+
+        with ThreadPoolExecutor(6) as pool:
+            outcomes = list(pool.map(create, range(6)))
+        assert outcomes.count("won") == 1, outcomes
+        assert len(set(store.read_bytes("once.bin"))) == 1
+
+
+# ---------------------------------------------------------------------- hierarchical namespace accounts
+def test_flat_account_is_detected_as_flat(backend: AzureBackend) -> None:
+    Store(backend).write("x.txt", b"x")
+    assert not backend.hierarchical  # Azurite reports no hierarchical namespace
+    assert Capability.HIERARCHICAL not in backend.capabilities
+
+
+def test_account_reporting_a_hierarchical_namespace_is_treated_as_hierarchical(
+    azurite: AzuriteServer, azure_container: str, azure_fault_proxy: FaultProxy, raw: ContainerClient
+) -> None:
+    azure_fault_proxy.add_response_header("comp=properties", "x-ms-is-hns-enabled: true")
+    with _proxied(azurite, azure_fault_proxy, azure_container) as b:
+        store = Store(b)
+        store.write("dir/f.txt", b"f")
+        assert b.hierarchical and Capability.HIERARCHICAL in b.capabilities
+        with pytest.raises(InvalidPath):
+            store.write("dir/f.txt/below", b"refused")
+        with pytest.raises(InvalidPath):
+            store.write("dir", b"refused", overwrite=True)
+        for i in range(3):
+            store.write(f"dir/sub/{i}.txt", b"x")
+        store.delete_folder("dir", recursive=True)
+    assert [n.name for n in raw.list_blobs()] == []
+    assert not [t for m, t in azure_fault_proxy.requests if "comp=batch" in t]  # HNS accounts take no Blob Batch

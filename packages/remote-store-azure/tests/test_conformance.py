@@ -1,4 +1,10 @@
-"""The remote-store conformance suite against Azurite (a fresh container per test)."""
+"""The remote-store conformance suite against Azurite (a fresh container per test), in both modes.
+
+Flat (the default: no placement requests, `Capability.HIERARCHICAL` not declared) and
+hierarchical (``hierarchical=True``: "a key is a file or a folder, never both" enforced and
+declared). The suite gates its placement tests on the flag, so each mode runs the tests that
+describe it.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,27 @@ from collections.abc import Iterator
 
 import pytest
 
+from remote_store import Capability
 from remote_store_azure import AzureBackend
 from remote_store_conformance import BackendConformance
 from testing.servers.azure import AzuriteServer
 
+#: Placement tests the suite does not yet gate on `Capability.HIERARCHICAL`; in flat mode
+#: (the contract's documented default for object stores) such writes succeed by design.
+FLAT_XFAIL = {
+    name: "flat mode: a write onto a folder / below a file succeeds (suite does not gate this on HIERARCHICAL)"
+    for name in (
+        "test_invalid_path_error_has_no_secret",
+        "test_write_atomic_onto_folder_raises_invalid_path",
+        "test_write_atomic_below_file_raises_invalid_path",
+    )
+}
+
 
 class TestAzureConformance(BackendConformance):
-    """Whole-container root: keys are blob names."""
+    """Flat mode at the defaults, whole-container root: keys are blob names."""
+
+    xfail_tests = FLAT_XFAIL
 
     @pytest.fixture
     def backend(self, azurite: AzuriteServer, azure_container: str) -> Iterator[AzureBackend]:
@@ -23,19 +43,33 @@ class TestAzureConformance(BackendConformance):
             retry_total=1,
             retry_backoff=0.1,
         )
+        assert Capability.HIERARCHICAL not in b.capabilities
         yield b
         b.close()
 
 
-class TestAzurePrefixConformance(BackendConformance):
-    """Backend rooted at a prefix inside the container, with small blocks so the suite's larger
-    files (1 MiB and up) go through staged uploads (Put Block + Put Block List).
+class TestAzureHierarchicalConformance(BackendConformance):
+    """Hierarchical mode, whole-container root."""
 
-    ``max_single_put_size`` stays above the 256 KiB payload of the racing-overwrites test:
-    on Azure, committing a block list discards every other uncommitted block of that blob,
-    so two *staged* uploads racing on one blob name can make the later commit fail with
-    ``InvalidBlockList`` (documented in the README). Single Put Blob writes are unaffected.
-    """
+    @pytest.fixture
+    def backend(self, azurite: AzuriteServer, azure_container: str) -> Iterator[AzureBackend]:
+        b = AzureBackend(
+            azure_container,
+            account_url=azurite.account_url,
+            account_key=azurite.account_key,
+            hierarchical=True,
+            retry_total=1,
+            retry_backoff=0.1,
+        )
+        assert Capability.HIERARCHICAL in b.capabilities
+        yield b
+        b.close()
+
+
+class TestAzurePrefixStagedConformance(BackendConformance):
+    """Hierarchical mode (through the former option name ``strict_paths``) below a prefix, with
+    small blocks so every write above 64 KiB — the racing-overwrites test's 256 KiB payloads
+    included — is a staged upload (Put Block + Put Block List)."""
 
     @pytest.fixture
     def backend(self, azurite: AzuriteServer, azure_container: str) -> Iterator[AzureBackend]:
@@ -43,11 +77,13 @@ class TestAzurePrefixConformance(BackendConformance):
             azure_container,
             prefix="base/dir",
             connection_string=azurite.connection_string,
-            max_single_put_size=512 * 1024,
-            block_size=128 * 1024,
+            max_single_put_size=64 * 1024,
+            block_size=64 * 1024,
             max_concurrency=3,
+            strict_paths=True,
             retry_total=1,
             retry_backoff=0.1,
         )
+        assert b.hierarchical and b.options.get("hierarchical") is True and "strict_paths" not in b.options
         yield b
         b.close()

@@ -12,7 +12,7 @@ import pytest
 import remote_store_azure
 from remote_store import Capability, Secret, get_plugin_host
 from remote_store_azure._errors import redact
-from remote_store_azure._metadata import decode_metadata, encode_metadata
+from remote_store_azure._metadata import reported_metadata, split_metadata
 from remote_store_azure._plugin import azure_from_url
 
 
@@ -73,27 +73,60 @@ def test_options_wrap_secrets_and_omit_defaults() -> None:
     assert remote_store_azure.AzureBackend.from_options(opts).azure_options == opts
 
 
+@pytest.mark.parametrize("meta", [{}, {"a": "1", "B_2": "x y"}, {"_under": "v=1;w=2", "Owner": "~!@#$%^&*()"}])
+def test_metadata_that_fits_azure_is_stored_unchanged(meta: dict[str, str]) -> None:
+    stored, encoding = split_metadata(meta)
+    assert stored == meta and encoding is None
+    assert reported_metadata(stored, None) == meta
+
+
 @pytest.mark.parametrize(
-    "meta",
+    ("meta", "rule"),
     [
-        {},
-        {"a": "1", "B_2": "x y"},
-        {"with-dash": "v", "ünï": "çödé", "": "empty name", "sp": " lead", "rsmeta_x": "reserved"},
-        {"k": "multi\nline", "tab": "a\tb"},
+        ({"with-dash": "v"}, "C# identifiers"),
+        ({"ünï": "v"}, "C# identifiers"),
+        ({"": "empty name"}, "C# identifiers"),
+        ({"9lives": "v"}, "C# identifiers"),
+        ({"k": "çödé"}, "printable ASCII"),
+        ({"k": " lead"}, "leading or trailing whitespace"),
+        ({"k": "multi\nline"}, "printable ASCII"),
+        ({"Owner": "a", "owner": "b"}, "case"),
+        ({"big": "x" * 9000}, "8 KiB"),
     ],
 )
-def test_metadata_codec_round_trips(meta: dict[str, str]) -> None:
-    stored = encode_metadata(meta)
-    assert all(k.isidentifier() and k.isascii() for k in stored)
-    assert all(v.isascii() and v == v.strip() for v in stored.values())
-    assert decode_metadata(stored) == meta
-
-
-def test_metadata_names_differing_in_case_are_refused() -> None:
+def test_metadata_azure_cannot_store_is_refused_naming_the_rule(meta: dict[str, str], rule: str) -> None:
     from remote_store.errors import InvalidPath
 
-    with pytest.raises(InvalidPath, match="case"):
-        encode_metadata({"Owner": "a", "owner": "b"})
+    with pytest.raises(InvalidPath, match=rule):
+        split_metadata(meta, key="k.txt")
+
+
+def test_content_encoding_is_a_property_not_user_metadata() -> None:
+    stored, encoding = split_metadata({"owner": "me", "Content-Encoding": "gzip"})
+    assert stored == {"owner": "me"} and encoding == "gzip"
+    assert reported_metadata(stored, encoding) == {"owner": "me", "Content-Encoding": "gzip"}
+
+
+@pytest.mark.parametrize(
+    ("key", "odd"),
+    [
+        ("a/b.txt", False),
+        ("..x/y", False),
+        ("a/.hidden", False),
+        ("a//b", True),
+        ("/lead", True),
+        ("dir/", True),
+        ("a/./b", True),
+        ("a/../b", True),
+        ("..", True),
+        (".", True),
+        ("a/..", True),
+    ],
+)
+def test_unaddressable_blob_names(key: str, odd: bool) -> None:
+    from remote_store_azure._names import unaddressable
+
+    assert unaddressable(key) is odd
 
 
 def test_redact_removes_sas_and_keys() -> None:

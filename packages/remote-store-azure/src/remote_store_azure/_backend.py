@@ -2,47 +2,40 @@
 
 from __future__ import annotations
 
-import hashlib
+import io
 import logging
-import mimetypes
 import os
 import threading
 import time
 import urllib.parse
-import uuid
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import (
-    BlobBlock,
     BlobPrefix,
     BlobProperties,
     BlobServiceClient,
-    BlobType,
     ContainerClient,
-    ContentSettings,
     ExponentialRetry,
 )
 
-from remote_store import _path
-from remote_store._backend import AtomicWriter, Backend, compile_glob
-from remote_store._capabilities import Capability, CapabilitySet
-from remote_store._models import ContentDigest, FileInfo, WriteResult, WriteSource
-from remote_store._secret import Secret
+from remote_store import AtomicWriter, Backend, Capability, CapabilitySet, FileInfo, Secret, WriteResult
+from remote_store._backend import compile_glob
 from remote_store.errors import (
     BackendUnavailable,
     ConfigError,
+    ContentChanged,
     DirectoryNotEmpty,
     InvalidPath,
     NotFound,
     RemoteStoreError,
 )
 from remote_store_azure._errors import BACKEND, error_code, translate
-from remote_store_azure._metadata import decode_metadata, encode_metadata
+from remote_store_azure._metadata import is_folder_blob, reported_metadata
+from remote_store_azure._names import Attempts, unaddressable
 from remote_store_azure._options import (
     ENV_ACCOUNT_KEY,
     ENV_ACCOUNT_NAME,
@@ -52,7 +45,8 @@ from remote_store_azure._options import (
     MiB,
     _env,
 )
-from remote_store_azure._reader import BlobReader
+from remote_store_azure._reader import MAX_RESTARTS, BlobReader, VersionChanged
+from remote_store_azure._upload import BlockUpload, _etag
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient
@@ -66,29 +60,46 @@ _COPY_POLL_MAX = 2.0
 _BATCH_DELETE = 256
 
 
-def _etag(value: str | None) -> str | None:
-    return value.strip('"') if value else None
+#: Blob metadata is fetched with every listing (ADLS folder blobs are recognised by it).
+_INCLUDE = ["metadata"]
+#: Distinct unaddressable blob names warned about per backend (later ones are only counted).
+_WARN_LIMIT = 1000
 
 
-def _hex(value: Any) -> str | None:
-    return bytes(value).hex() if value else None
+def _basename(key: str) -> str:
+    return key.rsplit("/", 1)[-1]
 
 
-def _content_type(key: str) -> str:
-    return mimetypes.guess_type(key)[0] or "application/octet-stream"
+def _parent(key: str) -> str:
+    return key.rsplit("/", 1)[0] if "/" in key else ""
 
 
 class AzureBackend(Backend):
     """Files as block blobs in one Azure Storage container (optionally below a prefix).
 
     Keys map to blob names ``<prefix>/<key>``; folders are virtual (a folder exists while a
-    blob lies below it; ``name/`` marker blobs from other tools count as folders and never
-    show up as files). Writes up to ``max_single_put_size`` bytes are one Put Blob; larger
+    blob lies below it). Folder blobs made by other tools — ``name/`` markers and ADLS-style
+    blobs with ``hdi_isfolder=true`` metadata — are folders, never files. Blob names no store
+    path can address (an empty, ``.`` or ``..`` segment, or a non-empty name ending in ``/``)
+    are skipped by listings but never silently: each is logged once at WARNING with its
+    native name and counted in `unaddressable_count`. Writes up to ``max_single_put_size`` bytes are one Put Blob; larger
     ones are staged blocks (Put Block, ``max_concurrency`` in flight, bounded memory)
     committed by one Put Block List, so readers never see a partial blob and a failed upload
     commits nothing. ``overwrite=False`` sends ``If-None-Match: *``. Reads are lazy and
-    seekable ranged GETs pinned to the blob's ETag. Copy is the service's Copy Blob; move is
-    copy + delete (not atomic: ATOMIC_MOVE is not declared).
+    seekable ranged GETs pinned to the blob's ETag (a blob replaced before any byte was
+    returned is followed to its new version; after that, `ContentChanged`). Blobs are read
+    as stored: a blob with ``Content-Encoding: gzip`` reads as its compressed bytes, its size
+    agrees with what reads return, and ``FileInfo.metadata["Content-Encoding"]`` reports the
+    encoding. Copy is the service's Copy Blob; move is copy + delete (not atomic:
+    ATOMIC_MOVE is not declared).
+
+    Flat (the default) or hierarchical: see ``hierarchical``. `Capability.HIERARCHICAL` is
+    declared only when the option is on or the account has a hierarchical namespace
+    (detected with one Get Account Information request when the client is first created).
+
+    Attributes:
+        unaddressable_count: How many times a listing skipped a blob name that no store path
+            can address (see above); `delete_folder` still deletes such blobs.
 
     Args:
         container: Container name.
@@ -110,8 +121,9 @@ class AzureBackend(Backend):
         connection_timeout: TCP connect timeout, seconds.
         read_timeout: Socket read timeout, seconds.
         create_container: Create the container on first use if it is missing.
-        strict_paths: Enforce the file-vs-folder rules on writes (extra requests; see `AzureOptions`).
+        hierarchical: Enforce "a key is a file or a folder, never both" (extra requests; see `AzureOptions`).
         compute_md5: Store a client-computed Content-MD5 on staged uploads (off by default).
+        strict_paths: Former name of ``hierarchical`` (still accepted).
 
     Raises:
         ConfigError: An option is invalid (the message names the key).
@@ -120,7 +132,7 @@ class AzureBackend(Backend):
     """
 
     TYPE = "azure"
-    CAPABILITIES = CapabilitySet.all() - {Capability.ATOMIC_MOVE}
+    CAPABILITIES = CapabilitySet.all() - {Capability.ATOMIC_MOVE, Capability.HIERARCHICAL}
 
     def __init__(
         self,
@@ -144,8 +156,9 @@ class AzureBackend(Backend):
         connection_timeout: float = 20.0,
         read_timeout: float = 60.0,
         create_container: bool = False,
-        strict_paths: bool = True,
+        hierarchical: bool = False,
         compute_md5: bool = False,
+        strict_paths: bool | None = None,
     ) -> None:
         self._opts = AzureOptions(
             container=container,
@@ -167,8 +180,9 @@ class AzureBackend(Backend):
             connection_timeout=connection_timeout,
             read_timeout=read_timeout,
             create_container=create_container,
-            strict_paths=strict_paths,
+            hierarchical=hierarchical,
             compute_md5=compute_md5,
+            strict_paths=strict_paths,
         )
         self._lock = threading.Lock()
         self._service: BlobServiceClient | None = None
@@ -179,6 +193,22 @@ class AzureBackend(Backend):
         self._root = self._opts.prefix + "/" if self._opts.prefix else ""
         #: Largest ranged GET of a streaming read: ``block_size``, capped at 32 MiB.
         self._read_block = min(self._opts.block_size, 32 * MiB)
+        #: Whether the account has a hierarchical namespace (set when the client is created).
+        self._hns = False
+        self._warned: set[str] = set()
+        self.unaddressable_count = 0
+
+    @property
+    def hierarchical(self) -> bool:
+        """Whether "a key is a file or a folder, never both" is enforced (option or HNS account)."""
+        return self._opts.hierarchical or self._hns
+
+    @property
+    def capabilities(self) -> CapabilitySet:
+        """The class's capabilities, plus `Capability.HIERARCHICAL` when `hierarchical` is True."""
+        if self.hierarchical:
+            return self.CAPABILITIES | {Capability.HIERARCHICAL}
+        return self.CAPABILITIES
 
     @classmethod
     def from_options(cls, options: AzureOptions) -> AzureBackend:
@@ -299,6 +329,8 @@ class AzureBackend(Backend):
                         cc.create_container()
                     except ResourceExistsError:
                         pass
+                if not self._opts.hierarchical:
+                    self._hns = _detect_hns(cc)
                 self._service, self._container, self._pid = service, cc, os.getpid()
             return self._container
 
@@ -335,42 +367,96 @@ class AzureBackend(Backend):
         return translate(exc, key, container=self._opts.container)
 
     # ------------------------------------------------------------------ helpers
-    def _info(self, key: str, props: BlobProperties, *, with_metadata: bool) -> FileInfo:
+    def _info(self, key: str, props: BlobProperties) -> FileInfo:
         settings = props.content_settings
         return FileInfo(
             path=key,
-            name=_path.basename(key),
+            name=_basename(key),
             size=int(props.size or 0),
             modified_at=props.last_modified,
             etag=_etag(props.etag),
             version_id=props.version_id,
             content_type=settings.content_type if settings else None,
-            metadata=decode_metadata(props.metadata) if with_metadata else {},
+            metadata=reported_metadata(props.metadata, settings.content_encoding if settings else None),
         )
 
+    def _report(self, name: str) -> None:
+        """Count (and warn once about) a blob name no store path can address."""
+        with self._lock:
+            self.unaddressable_count += 1
+            first = name not in self._warned and len(self._warned) < _WARN_LIMIT
+            if first:
+                self._warned.add(name)
+        if first:
+            log.warning(
+                "azure: blob %r in container %r has a name no store path can address (an empty, '.' or "
+                "'..' segment, or a non-empty name ending in '/'); listings skip it, delete_folder removes it "
+                "(counted in AzureBackend.unaddressable_count)",
+                name,
+                self._opts.container,
+            )
+
+    def _file_key(self, item: BlobProperties, start: str) -> str | None:
+        """The key of a listed blob if it is a file below ``start``; None for folder blobs and others."""
+        name: str = item.name
+        if not name.startswith(start) or name == start:
+            return None
+        if name.endswith("/") and not item.size:
+            return None  # "name/" folder marker
+        if is_folder_blob(item.metadata):
+            return None  # ADLS-style folder blob
+        key = name[len(self._root) :]
+        if unaddressable(key):
+            self._report(name)
+            return None
+        return key
+
+    def _has_children(self, key: str) -> bool:
+        pages = self._cc().list_blobs(name_starts_with=self._root + key + "/", results_per_page=1).by_page()
+        for page in pages:
+            for _ in page:
+                return True
+            break
+        return False
+
     def _missing(self, key: str, exc: BaseException) -> RemoteStoreError:
-        """The error for a 404 on ``key``: InvalidPath for a folder, NotFound otherwise."""
+        """The error for a 404 on ``key``: InvalidPath for a folder, NotFound otherwise (one listing)."""
         if error_code(exc) == "ContainerNotFound":
             return NotFound(f"container {self._opts.container!r} does not exist", path=key, backend=BACKEND)
-        if self.is_folder(key):
+        if self._has_children(key):
             return InvalidPath("is a folder", path=key, backend=BACKEND)
         return NotFound("file not found", path=key, backend=BACKEND)
 
+    def _props(self, key: str) -> BlobProperties:
+        """Get Blob Properties of the *file* ``key``.
+
+        Raises:
+            NotFound: No blob (and no folder) at ``key``.
+            InvalidPath: ``key`` is a folder (an ADLS folder blob, or blobs below it).
+        """
+        try:
+            props = self._blob(key).get_blob_properties()
+        except ResourceNotFoundError as exc:
+            raise self._missing(key, exc) from exc
+        if is_folder_blob(props.metadata):
+            raise InvalidPath("is a folder", path=key, backend=BACKEND)
+        return props
+
     def _check_target(self, key: str) -> None:
-        """Refuse a write where a folder is or below a file (only with ``strict_paths``)."""
-        if not self._opts.strict_paths:
+        """Refuse a write where a folder is or below a file (hierarchical mode only)."""
+        if not self.hierarchical:
             return
         if self.is_folder(key):
             raise InvalidPath("a folder exists at the path", path=key, backend=BACKEND)
-        parent = _path.parent(key)
+        parent = _parent(key)
         while parent:
             if self.exists(parent):
                 raise InvalidPath("a parent of the path is a file", path=key, backend=BACKEND)
-            parent = _path.parent(parent)
+            parent = _parent(parent)
 
     def _check_target_async(self, key: str) -> Future[None] | None:
-        """Run `_check_target` on the backend's helper thread (None without ``strict_paths``)."""
-        if not self._opts.strict_paths:
+        """Run `_check_target` on the backend's helper thread (None in flat mode)."""
+        if not self.hierarchical:
             return None
         with self._lock:
             if self._helper is None or self._helper_pid != os.getpid():
@@ -381,64 +467,71 @@ class AzureBackend(Backend):
             helper = self._helper
         return helper.submit(self._check_target, key)
 
-    def _key_of(self, name: str) -> str:
-        return name[len(self._root) :]
+    def _upload(self, key: str, *, overwrite: bool, metadata: Mapping[str, str]) -> BlockUpload:
+        o = self._opts
+        blob = self._blob(key)
+        return BlockUpload(
+            blob,
+            key,
+            overwrite=overwrite,
+            metadata=metadata,
+            single_put=o.max_single_put_size,
+            block_size=o.block_size,
+            concurrency=o.max_concurrency,
+            compute_md5=o.compute_md5,
+            check=(lambda: self._check_target_async(key)) if self.hierarchical else None,
+        )
 
     # ------------------------------------------------------------------ required
     def exists(self, key: str) -> bool:
-        """Whether a blob named ``key`` exists (Get Blob Properties)."""
+        """Whether a blob named ``key`` exists and is a file (Get Blob Properties)."""
         try:
-            self._blob(key).get_blob_properties()
+            props = self._blob(key).get_blob_properties()
         except ResourceNotFoundError as exc:
             if error_code(exc) == "ContainerNotFound":
                 raise
             return False
-        return True
+        return not is_folder_blob(props.metadata)
 
     def is_folder(self, key: str) -> bool:
-        """Whether some blob name starts with ``key/`` (List Blobs, one result)."""
+        """Whether ``key`` is a folder: some blob name starts with ``key/`` (List Blobs, one
+        result), or else the blob ``key`` is an ADLS folder blob (one Get Blob Properties more)."""
         if not key:
             return True
-        pages = self._cc().list_blobs(name_starts_with=self._root + key + "/", results_per_page=1).by_page()
-        for page in pages:
-            for _ in page:
-                return True
-            break
-        return False
+        if self._has_children(key):
+            return True
+        try:
+            props = self._blob(key).get_blob_properties()
+        except ResourceNotFoundError as exc:
+            if error_code(exc) == "ContainerNotFound":
+                raise
+            return False
+        return is_folder_blob(props.metadata)
 
     def stat(self, key: str) -> FileInfo:
-        """Get Blob Properties of ``key``, with decoded user metadata.
+        """Get Blob Properties of ``key``: user metadata as stored, plus ``Content-Encoding`` if set.
 
         Raises:
             NotFound: No blob at ``key``.
             InvalidPath: ``key`` is a folder.
         """
-        try:
-            props = self._blob(key).get_blob_properties()
-        except ResourceNotFoundError as exc:
-            raise self._missing(key, exc) from exc
-        return self._info(key, props, with_metadata=True)
+        return self._info(key, self._props(key))
 
     def open_read(self, key: str) -> IO[bytes]:
         """Lazy, seekable stream: Get Blob Properties now, ranged Get Blob calls on read (see `BlobReader`).
 
-        Every range is pinned to the ETag seen at open (``If-Match``), so a blob replaced
-        while it is read raises instead of mixing two versions.
+        Every range is pinned to one version (``If-Match``); bytes come as stored (no
+        transparent decompression of ``Content-Encoding: gzip`` blobs).
 
         Raises:
             NotFound: No blob at ``key``.
             InvalidPath: ``key`` is a folder.
-            RemoteStoreError: The blob changed while it was being read.
+            ContentChanged: (from the stream) the blob was replaced after bytes were returned.
         """
         blob = self._blob(key)
-        try:
-            props = blob.get_blob_properties()
-        except ResourceNotFoundError as exc:
-            raise self._missing(key, exc) from exc
-        etag = props.etag
-        size = int(props.size or 0)
+        props = self._props(key)
 
-        def fetch(start: int, length: int) -> bytes:
+        def fetch(start: int, length: int, etag: str) -> bytes:
             try:
                 downloader = blob.download_blob(
                     offset=start,
@@ -446,44 +539,79 @@ class AzureBackend(Backend):
                     etag=etag,
                     match_condition=MatchConditions.IfNotModified,
                     max_concurrency=1,
+                    decompress=False,
                 )
                 return downloader.readall()
             except ResourceModifiedError as exc:
-                raise RemoteStoreError("file changed while it was being read", path=key, backend=BACKEND) from exc
+                raise VersionChanged() from exc
 
-        reader = BlobReader(fetch, size, block_size=self._read_block, concurrency=self._opts.max_concurrency)
-        return reader  # type: ignore[return-value]
+        def head() -> tuple[str, int]:
+            current = self._props(key)
+            return current.etag, int(current.size or 0)
+
+        return BlobReader(  # type: ignore[return-value]
+            fetch,
+            head,
+            props.etag,
+            int(props.size or 0),
+            key=key,
+            block_size=self._read_block,
+            concurrency=self._opts.max_concurrency,
+        )
 
     def read_bytes(self, key: str) -> bytes:
-        """The whole blob in one Get Blob (parallel ranges when it is large).
+        """The whole blob as stored, in one Get Blob (parallel ranges pinned to one ETag when large).
+
+        A blob replaced during a multi-range download is downloaded again (nothing was
+        returned yet), at most `MAX_RESTARTS` times.
 
         Raises:
             NotFound: No blob at ``key``.
             InvalidPath: ``key`` is a folder.
+            ContentChanged: The blob kept changing during every attempt.
         """
-        try:
-            return self._blob(key).download_blob(max_concurrency=self._opts.max_concurrency).readall()
-        except ResourceNotFoundError as exc:
-            raise self._missing(key, exc) from exc
+        blob = self._blob(key)
+        for _ in range(MAX_RESTARTS + 1):
+            try:
+                downloader = blob.download_blob(max_concurrency=self._opts.max_concurrency, decompress=False)
+                if is_folder_blob(downloader.properties.metadata):
+                    raise InvalidPath("is a folder", path=key, backend=BACKEND)
+                return downloader.readall()
+            except ResourceNotFoundError as exc:
+                raise self._missing(key, exc) from exc
+            except ResourceModifiedError:
+                continue
+        raise ContentChanged("the file was replaced during every download attempt; retry", path=key, backend=BACKEND)
 
     def write(self, key: str, stream: IO[bytes], *, overwrite: bool, metadata: Mapping[str, str]) -> WriteResult:
         """Upload everything readable from ``stream``: Put Blob when it fits in
         ``max_single_put_size``, else Put Block (n times) + Put Block List. Memory stays below
         ``max_single_put_size + (max_concurrency + 1) * block_size``. The blob appears only
-        when the last request succeeds; a failure commits nothing.
+        when the last request succeeds; a failure commits nothing. Concurrent writers of one
+        key: the last commit wins (see `BlockUpload`).
 
         Raises:
             AlreadyExists: ``overwrite`` is False and the blob exists (``If-None-Match: *``).
-            InvalidPath: A folder is at ``key`` or a parent is a file (``strict_paths``).
+            InvalidPath: Hierarchical mode: a folder is at ``key`` or a parent is a file
+                (checked before anything is published). Metadata Azure cannot store
+                (names must be C# identifiers, values printable ASCII).
         """
-        upload = _BlockUpload(self, key, overwrite=overwrite, metadata=metadata)
+        upload = self._upload(key, overwrite=overwrite, metadata=metadata)
         block = self._opts.block_size
         try:
+            if isinstance(stream, io.BytesIO) and not stream.tell():
+                data = stream.getbuffer()
+                try:
+                    if len(data) <= self._opts.max_single_put_size:
+                        upload.write(data)  # type: ignore[arg-type]
+                        return upload.commit()
+                finally:
+                    data.release()
             while True:
-                data = _read_exactly(stream, block)
-                if data:
-                    upload.write(data)
-                if len(data) < block:
+                chunk = _read_exactly(stream, block)
+                if chunk:
+                    upload.write(chunk)
+                if len(chunk) < block:
                     break
             return upload.commit()
         except BaseException:
@@ -492,75 +620,116 @@ class AzureBackend(Backend):
 
     def open_atomic(self, key: str, *, overwrite: bool, metadata: Mapping[str, str]) -> AtomicWriter:
         """A streaming writer staging blocks as data arrives; committed by Put Block List."""
-        return _BlockUpload(self, key, overwrite=overwrite, metadata=metadata)
+        return self._upload(key, overwrite=overwrite, metadata=metadata)
 
     def delete(self, key: str, *, missing_ok: bool = False) -> None:
         """Delete Blob (with its snapshots).
 
+        Flat mode: one Delete Blob; only a 404 costs one listing more (to tell a folder,
+        `InvalidPath` even with ``missing_ok``, from a missing file). Hierarchical mode: one Get Blob
+        Properties first (refuses folder blobs), then Delete Blob ``If-Match`` its ETag. A
+        404 on a resent request (the first attempt's response was lost) means the first
+        attempt deleted the blob: success, not `NotFound`.
+
         Raises:
-            NotFound: No blob at ``key``.
+            NotFound: No blob at ``key`` (``missing_ok`` False).
             InvalidPath: ``key`` is a folder.
         """
+        blob = self._blob(key)
+        kwargs: dict[str, Any] = {}
+        if self.hierarchical:
+            try:
+                props = self._props(key)
+            except NotFound:
+                if missing_ok:
+                    return
+                raise
+            kwargs = {"etag": props.etag, "match_condition": MatchConditions.IfNotModified}
+        attempts = Attempts()
         try:
-            self._blob(key).delete_blob(delete_snapshots="include")
+            blob.delete_blob(delete_snapshots="include", retry_hook=attempts, **kwargs)
         except ResourceNotFoundError as exc:
+            if attempts.retried and error_code(exc) != "ContainerNotFound":
+                return
             raise self._missing(key, exc) from exc
+        except ResourceModifiedError:
+            if attempts.retried:
+                return
+            self.delete(key, missing_ok=missing_ok)  # replaced between the check and the delete: check again
+
+    def _listing(self, start: str, *, flat: bool) -> Iterator[Any]:
+        cc = self._cc()
+        if flat:
+            return iter(cc.list_blobs(name_starts_with=start or None, include=_INCLUDE))
+        return iter(cc.walk_blobs(name_starts_with=start or None, delimiter="/", include=_INCLUDE))
 
     def iter_files(self, prefix: str, *, recursive: bool, max_depth: int | None = None) -> Iterator[FileInfo]:
-        """List Blobs below ``prefix`` page by page (``delimiter="/"`` when not recursive)."""
+        """List Blobs below ``prefix`` page by page (``delimiter="/"`` when not recursive), with metadata.
+
+        Folder blobs are skipped; unaddressable names are reported (see the class docstring).
+        """
         start = self._root + (prefix + "/" if prefix else "")
-        cc = self._cc()
-        items: Iterator[Any]
-        if recursive and (max_depth is None or max_depth > 1):
-            items = iter(cc.list_blobs(name_starts_with=start or None))
-        else:
-            items = iter(cc.walk_blobs(name_starts_with=start or None, delimiter="/"))
-        for item in items:
+        for item in self._listing(start, flat=recursive and (max_depth is None or max_depth > 1)):
             if isinstance(item, BlobPrefix):
                 continue
-            name: str = item.name
-            if name.endswith("/") or not name.startswith(start) or name == start:
-                continue
-            key = self._key_of(name)
-            if key.startswith("/") or "//" in key:
-                continue  # names with empty segments (other tools) are not addressable keys
-            yield self._info(key, item, with_metadata=False)
+            key = self._file_key(item, start)
+            if key is not None:
+                yield self._info(key, item)
 
     def iter_folders(self, prefix: str) -> Iterator[str]:
-        """Direct subfolders of ``prefix`` from List Blobs with ``delimiter="/"``."""
+        """Direct subfolders of ``prefix``: List Blobs with ``delimiter="/"`` prefixes, plus ADLS folder blobs."""
         start = self._root + (prefix + "/" if prefix else "")
-        for item in self._cc().walk_blobs(name_starts_with=start or None, delimiter="/"):
-            if not isinstance(item, BlobPrefix):
+        seen: set[str] = set()  # a folder can be a prefix and a folder blob: yield it once
+        for item in self._listing(start, flat=False):
+            name: str = item.name
+            if not name.startswith(start) or name == start:
                 continue
-            name = item.name.rstrip("/")
-            if len(name) <= len(start.rstrip("/")) or not name.startswith(start):
+            if isinstance(item, BlobPrefix):
+                key = name[len(self._root) : -1]
+            elif is_folder_blob(item.metadata):
+                key = name[len(self._root) :]
+            else:
                 continue
-            yield self._key_of(name)
+            if key in seen:
+                continue
+            seen.add(key)
+            if unaddressable(key):
+                self._report(name)
+                continue
+            yield key
 
     # ------------------------------------------------------------------ native overrides
     def copy(self, src: str, dst: str, *, overwrite: bool) -> None:
-        """Server-side Copy Blob (``If-None-Match: *`` without ``overwrite``), waiting until it completes.
+        """Server-side Copy Blob (``If-None-Match: *`` without ``overwrite``), waiting until it
+        completes. The copy is of the source's state when the service starts it.
+
+        A conditional copy resent by azure-core that meets an existing ``dst`` which is a copy
+        of ``src`` (copy source, size and MD5 agree) was this call's own first attempt: success.
 
         Raises:
             NotFound: ``src`` does not exist.
-            InvalidPath: ``src`` is a folder, or ``dst`` breaks the folder rules.
+            InvalidPath: ``src`` is a folder, or (hierarchical mode) ``dst`` breaks the folder rules.
             AlreadyExists: ``dst`` exists and ``overwrite`` is False.
             RemoteStoreError: The service reports the copy failed or was aborted.
         """
         source = self._blob(src)
         target = self._blob(dst)
-        try:
-            source.get_blob_properties()
-        except ResourceNotFoundError as exc:
-            raise self._missing(src, exc) from exc
+        src_props = self._props(src)  # NotFound / InvalidPath for a folder
         self._check_target(dst)
         kwargs: dict[str, Any] = {}
         if not overwrite:
             kwargs["match_condition"] = MatchConditions.IfMissing
+        attempts = Attempts()
+        result: dict[str, Any]
         try:
-            result = target.start_copy_from_url(source.url, **kwargs)
+            result = target.start_copy_from_url(source.url, retry_hook=attempts, **kwargs)
         except ResourceNotFoundError as exc:
             raise self._missing(src, exc) from exc
+        except (ResourceExistsError, ResourceModifiedError):
+            if not (attempts.retried and not overwrite and self._copied_from(target, source.url, src_props)):
+                raise
+            log.debug("azure copy %r -> %r: a retried create met its own first attempt", src, dst)
+            result = {"copy_status": target.get_blob_properties().copy.status}
         status = result.get("copy_status")
         if status == "pending":
             log.debug("azure copy %r -> %r pending; polling", src, dst)
@@ -577,8 +746,32 @@ class AzureBackend(Backend):
         if status not in (None, "success"):
             raise RemoteStoreError(f"server-side copy {status}", path=dst, backend=BACKEND)
 
+    @staticmethod
+    def _copied_from(target: BlobClient, source_url: str, source: BlobProperties) -> bool:
+        """Whether ``target`` is a copy of ``source`` (copy source path, size and MD5 agree)."""
+        try:
+            props = target.get_blob_properties()
+        except ResourceNotFoundError:
+            return False
+        copied = props.copy.source if props.copy else None
+        if not copied or urllib.parse.urlsplit(copied).path != urllib.parse.urlsplit(source_url).path:
+            return False
+        md5 = props.content_settings.content_md5 if props.content_settings else None
+        src_md5 = source.content_settings.content_md5 if source.content_settings else None
+        return int(props.size or 0) == int(source.size or 0) and md5 == src_md5
+
+    def _own_folder_blob(self, key: str) -> str | None:
+        """The ETag of the ADLS folder blob named ``key`` itself, or None."""
+        try:
+            props = self._blob(key).get_blob_properties()
+        except ResourceNotFoundError:
+            return None
+        return props.etag if is_folder_blob(props.metadata) else None
+
     def delete_folder(self, key: str, *, recursive: bool) -> None:
-        """Delete every blob below ``key`` with Blob Batch deletes of up to 256 blobs.
+        """Delete every blob below ``key`` (Blob Batch deletes of up to 256 blobs), folder
+        blobs included — ``name/`` markers, ADLS folder blobs (below ``key`` and ``key``
+        itself) — and blobs listings skip as unaddressable. Folder blobs go last, deepest first.
 
         Raises:
             NotFound: ``key`` is not a folder.
@@ -586,41 +779,49 @@ class AzureBackend(Backend):
             DirectoryNotEmpty: ``recursive`` is False and files or subfolders lie below ``key``.
         """
         start = self._root + key + "/"
-        cc = self._cc()
+        own = self._own_folder_blob(key)
+        folders: list[str] = []
+        found = own is not None
         if not recursive:
-            names = []
-            for item in cc.walk_blobs(name_starts_with=start, delimiter="/"):
+            for item in self._listing(start, flat=False):
                 if isinstance(item, BlobPrefix) or item.name != start:
                     raise DirectoryNotEmpty("folder is not empty", path=key, backend=BACKEND)
-                names.append(item.name)
-            if not names:
-                if self.exists(key):
-                    raise InvalidPath("not a folder", path=key, backend=BACKEND)
-                raise NotFound("folder not found", path=key, backend=BACKEND)
-            self._delete_names(names)
-            return
-        batch: list[str] = []
-        found = False
-        for item in cc.list_blobs(name_starts_with=start):
-            found = True
-            batch.append(item.name)
-            if len(batch) == _BATCH_DELETE:
+                folders.append(item.name)
+                found = True
+        else:
+            batch: list[str] = []
+            for item in self._listing(start, flat=True):
+                found = True
+                if (item.name.endswith("/") and not item.size) or is_folder_blob(item.metadata):
+                    folders.append(item.name)
+                    continue
+                batch.append(item.name)
+                if len(batch) == _BATCH_DELETE:
+                    self._delete_names(batch)
+                    batch = []
+            if batch:
                 self._delete_names(batch)
-                batch = []
-        if batch:
-            self._delete_names(batch)
         if not found:
             if self.exists(key):
                 raise InvalidPath("not a folder", path=key, backend=BACKEND)
             raise NotFound("folder not found", path=key, backend=BACKEND)
+        folders.sort(key=lambda n: n.rstrip("/").count("/"), reverse=True)
+        for i in range(0, len(folders), _BATCH_DELETE):
+            self._delete_names(folders[i : i + _BATCH_DELETE])
+        if own is not None:
+            try:
+                self._blob(key).delete_blob(etag=own, match_condition=MatchConditions.IfNotModified)
+            except (ResourceNotFoundError, ResourceModifiedError):
+                pass
 
     def _delete_names(self, names: list[str]) -> None:
         cc = self._cc()
-        if len(names) == 1:
-            try:
-                cc.delete_blob(names[0], delete_snapshots="include")
-            except ResourceNotFoundError:
-                pass
+        if len(names) == 1 or self._hns:  # HNS accounts take no Blob Batch requests
+            for name in names:
+                try:
+                    cc.delete_blob(name, delete_snapshots="include")
+                except ResourceNotFoundError:
+                    pass
             return
         responses = cc.delete_blobs(*names, delete_snapshots="include", raise_on_any_failure=False)
         for name, response in zip(names, responses):
@@ -632,25 +833,33 @@ class AzureBackend(Backend):
 
         The literal part before the first wildcard (even inside a segment: ``"logs/2024-*"``
         lists ``logs/2024-``) is sent as the List Blobs prefix; a pattern without ``**`` and
-        without ``/`` after its first wildcard is listed with ``delimiter="/"``.
+        without ``/`` after its first wildcard is listed with ``delimiter="/"``. Folder blobs
+        never match; unaddressable names are reported.
         """
         pattern = pattern.strip("/")
         regex = compile_glob(pattern)
         cut = min((i for i, ch in enumerate(pattern) if ch in "*?["), default=len(pattern))
         literal, rest = pattern[:cut], pattern[cut:]
         start = self._root + literal
-        cc = self._cc()
-        items: Iterator[Any]
-        if "**" in pattern or "/" in rest:
-            items = iter(cc.list_blobs(name_starts_with=start or None))
-        else:
-            items = iter(cc.walk_blobs(name_starts_with=start or None, delimiter="/"))
-        for item in items:
-            if isinstance(item, BlobPrefix) or item.name.endswith("/"):
+        for item in self._listing(start, flat="**" in pattern or "/" in rest):
+            if isinstance(item, BlobPrefix):
                 continue
-            key = self._key_of(item.name)
-            if not key.startswith("/") and "//" not in key and regex.fullmatch(key):
-                yield self._info(key, item, with_metadata=False)
+            key = self._file_key(item, self._root)
+            if key is not None and regex.fullmatch(key):
+                yield self._info(key, item)
+
+
+def _detect_hns(cc: ContainerClient) -> bool:
+    """Whether the account has a hierarchical namespace (Get Account Information's ``x-ms-is-hns-enabled``).
+
+    False when the service does not report it (older API versions, emulators) or refuses the call.
+    """
+    try:
+        info = cc.get_account_information()
+    except Exception as exc:  # detection is best effort: a refused call means "not known to be HNS"
+        log.debug("azure: account information unavailable (%s); assuming a flat namespace", type(exc).__name__)
+        return False
+    return bool(info.get("is_hns_enabled"))
 
 
 def _account_from_url(url: str) -> str | None:
@@ -661,202 +870,6 @@ def _account_from_url(url: str) -> str | None:
         return host.split(".", 1)[0]
     segment = parts.path.strip("/").split("/", 1)[0]
     return segment or None
-
-
-class _BlockUpload(AtomicWriter):
-    """Streams data into one block blob.
-
-    Data is buffered until it exceeds ``max_single_put_size`` (then sent as one Put Blob at
-    `commit`); past that, full ``block_size`` blocks are staged with Put Block on a thread
-    pool with at most ``max_concurrency`` blocks in flight, and `commit` sends Put Block
-    List. `abort` (or any failure) stops without committing, so the blob never changes;
-    staged blocks that were never committed are discarded by the service.
-
-    With ``strict_paths`` the folder rules are checked on a worker thread while the data
-    is sent: before Put Block List for staged uploads; for a single Put Blob the check runs
-    alongside the request, and a blob written where a folder is (or below a file) is
-    deleted again (``If-Match`` its new ETag) before `InvalidPath` is raised.
-    """
-
-    def __init__(self, backend: AzureBackend, key: str, *, overwrite: bool, metadata: Mapping[str, str]) -> None:
-        opts = backend.azure_options
-        self._backend = backend
-        self._key = key
-        self._overwrite = overwrite
-        self._metadata = dict(metadata)
-        self._stored_metadata = encode_metadata(metadata, key=key)
-        self._single = opts.max_single_put_size
-        self._block = opts.block_size
-        self._concurrency = opts.max_concurrency
-        self._md5 = hashlib.md5(usedforsecurity=False) if opts.compute_md5 else None
-        self._hashing: list[Future[None]] = []
-        self._buffer = bytearray()
-        self._size = 0
-        self._blob = backend._blob(key)
-        self._upload_id = uuid.uuid4().hex
-        self._block_ids: list[str] = []
-        self._pending: list[Future[Any]] = []
-        self._pool: ThreadPoolExecutor | None = None
-        self._hasher: ThreadPoolExecutor | None = None
-        self._staging = False
-        self._done = False
-        self._check: Future[None] | None = backend._check_target_async(key)
-
-    # -- staging
-    def _next_block_id(self) -> str:
-        block_id = f"{self._upload_id}-{len(self._block_ids):08d}"
-        self._block_ids.append(block_id)
-        return block_id
-
-    def _stage(self, data: bytes) -> None:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="rs-azure-upload")
-        if self._md5 is not None:
-            if self._hasher is None:
-                self._hasher = ThreadPoolExecutor(1, thread_name_prefix="rs-azure-md5")
-            self._hashing.append(self._hasher.submit(self._md5.update, data))
-        while len(self._pending) >= self._concurrency:
-            self._pending.pop(0).result()
-        while len(self._hashing) > self._concurrency:
-            self._hashing.pop(0).result()
-        block_id = self._next_block_id()
-        self._pending.append(self._pool.submit(self._blob.stage_block, block_id, data, len(data)))
-
-    def _start_staging(self) -> None:
-        self._staging = True
-        buffered, self._buffer = self._buffer, bytearray()
-        view = memoryview(buffered)
-        for i in range(0, len(buffered) - len(buffered) % self._block, self._block):
-            self._stage(bytes(view[i : i + self._block]))
-        self._buffer = bytearray(view[len(buffered) - len(buffered) % self._block :])
-        view.release()
-
-    def write(self, data: bytes) -> int:
-        """Append ``data``; full blocks are staged as soon as the upload is known to be large."""
-        if self._done:
-            raise ValueError("write to a finished upload")
-        n = len(data)
-        if not n:
-            return 0
-        self._size += n
-        if not self._staging:
-            self._buffer += data
-            if len(self._buffer) > self._single:
-                self._start_staging()
-            return n
-        if not self._buffer and n == self._block:
-            self._stage(data)
-            return n
-        self._buffer += data
-        while len(self._buffer) >= self._block:
-            piece = bytes(self._buffer[: self._block])
-            del self._buffer[: self._block]
-            self._stage(piece)
-        return n
-
-    def _wait_check(self) -> None:
-        check, self._check = self._check, None
-        if check is not None:
-            check.result()
-
-    def _settings(self) -> ContentSettings:
-        md5 = self._md5.digest() if self._md5 is not None and self._staging else None
-        return ContentSettings(content_type=_content_type(self._key), content_md5=md5)  # type: ignore[arg-type]
-
-    def commit(self) -> WriteResult:
-        """Send Put Blob (small) or the last blocks and Put Block List; return the service's answer."""
-        if self._done:
-            raise ValueError("upload already finished")
-        try:
-            if not self._staging:
-                response = self._put_single()
-                digest = _hex(response.get("content_md5"))
-            else:
-                if self._buffer:
-                    self._stage(bytes(self._buffer))
-                    self._buffer = bytearray()
-                for future in self._pending:
-                    future.result()
-                self._pending = []
-                for hashed in self._hashing:
-                    hashed.result()
-                self._wait_check()
-                conditions: dict[str, Any] = {} if self._overwrite else {"match_condition": MatchConditions.IfMissing}
-                log.debug("azure upload of %r: committing %d block(s)", self._key, len(self._block_ids))
-                response = self._blob.commit_block_list(
-                    [BlobBlock(block_id=b) for b in self._block_ids],
-                    content_settings=self._settings(),
-                    metadata=self._stored_metadata or None,
-                    **conditions,
-                )
-                digest = self._md5.hexdigest() if self._md5 is not None else None
-        finally:
-            self._finish()
-        crc = _hex(response.get("content_crc64"))
-        return WriteResult(
-            path=self._key,
-            size=self._size,
-            source=WriteSource.NATIVE,
-            digest=ContentDigest("md5", digest) if digest else (ContentDigest("crc64", crc) if crc else None),
-            etag=_etag(response.get("etag")),
-            version_id=response.get("version_id"),
-            last_modified=_as_datetime(response.get("last_modified")),
-            metadata=self._metadata,
-        )
-
-    def _put_single(self) -> dict[str, Any]:
-        try:
-            response: dict[str, Any] = self._blob.upload_blob(
-                bytes(self._buffer),
-                blob_type=BlobType.BLOCKBLOB,
-                length=len(self._buffer),
-                overwrite=self._overwrite,
-                metadata=self._stored_metadata or None,
-                content_settings=self._settings(),
-            )
-        except BaseException:
-            try:
-                self._wait_check()  # a folder-rule violation explains the failure better
-            finally:
-                self._check = None
-            raise
-        try:
-            self._wait_check()
-        except InvalidPath:
-            try:
-                self._blob.delete_blob(etag=response.get("etag"), match_condition=MatchConditions.IfNotModified)
-            except (ResourceNotFoundError, ResourceModifiedError):
-                pass
-            raise
-        return response
-
-    def abort(self) -> None:
-        """Stop without committing (idempotent); uncommitted blocks expire on the service."""
-        if self._done:
-            return
-        if self._block_ids:
-            log.debug(
-                "azure upload of %r aborted after staging %d block(s); nothing committed",
-                self._key,
-                len(self._block_ids),
-            )
-        for future in self._pending:
-            future.cancel()
-        self._finish()
-
-    def _finish(self) -> None:
-        self._done = True
-        self._buffer = bytearray()
-        if self._check is not None:
-            self._check.cancel()
-            self._check = None
-        for name in ("_pool", "_hasher"):
-            pool = getattr(self, name)
-            setattr(self, name, None)
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-        self._pending = []
-        self._hashing = []
 
 
 def _read_exactly(stream: IO[bytes], size: int) -> bytes:
@@ -873,10 +886,6 @@ def _read_exactly(stream: IO[bytes], size: int) -> bytes:
         parts.append(more)
         got += len(more)
     return b"".join(parts)
-
-
-def _as_datetime(value: Any) -> datetime | None:
-    return value if isinstance(value, datetime) else None
 
 
 __all__ = ["AzureBackend"]

@@ -18,11 +18,13 @@ from azure.core.exceptions import (
 from remote_store.errors import (
     AlreadyExists,
     BackendUnavailable,
+    ContentChanged,
     InvalidPath,
     NotFound,
     PermissionDenied,
     RemoteStoreError,
 )
+from remote_store_azure._reader import TornRead
 
 BACKEND = "azure"
 
@@ -84,7 +86,7 @@ def _summary(exc: AzureError) -> str:
 def translate(exc: BaseException, key: str | None, *, container: str | None = None) -> RemoteStoreError | None:
     """Map an azure-core / azure-storage-blob exception to a `remote_store.errors` class.
 
-    Mapping (first match wins): service error code (``BlobNotFound``/``ContainerNotFound`` →
+    Mapping (first match wins): a torn read (`TornRead`) → `ContentChanged`; service error code (``BlobNotFound``/``ContainerNotFound`` →
     `NotFound`; ``BlobAlreadyExists``/``ConditionNotMet`` → `AlreadyExists`; authorization
     failures → `PermissionDenied`; ``ServerBusy``/``InternalError`` → `BackendUnavailable`),
     then the exception class / HTTP status (404 → `NotFound`, 409 and 412 → `AlreadyExists`,
@@ -102,6 +104,12 @@ def translate(exc: BaseException, key: str | None, *, container: str | None = No
     """
     if isinstance(exc, RemoteStoreError):
         return exc
+    if isinstance(exc, TornRead):
+        return ContentChanged(
+            "the file was replaced while it was being read; retry the whole read",
+            path=key if key is not None else exc.key,
+            backend=BACKEND,
+        )
     if not isinstance(exc, AzureError):
         return None
     code = error_code(exc)
@@ -109,7 +117,7 @@ def translate(exc: BaseException, key: str | None, *, container: str | None = No
     summary = _summary(exc)
     if code == "InvalidBlockList":
         return RemoteStoreError(
-            "another upload to the same blob committed first and discarded this upload's staged blocks; retry",
+            "InvalidBlockList: the service refused this upload's block list although its blocks were staged",
             path=key,
             backend=BACKEND,
         )

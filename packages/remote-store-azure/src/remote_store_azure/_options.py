@@ -80,9 +80,15 @@ class AzureOptions:
         connection_timeout: Seconds to wait for a TCP connection.
         read_timeout: Seconds to wait between bytes of a response.
         create_container: Create the container on first use when it does not exist.
-        strict_paths: Enforce the folder rules on writes, copies and moves (a file cannot be
-            written where a folder is or below a file → `InvalidPath`). Costs one listing
-            request plus one request per parent folder on every write; False skips them.
+        hierarchical: Enforce "a key is a file or a folder, never both" (a write onto a folder
+            or below a file, a copy or move there, and a file delete of a folder raise
+            `InvalidPath`), and declare `Capability.HIERARCHICAL`. Costs one listing request
+            plus one Get Blob Properties per parent folder before every write is published,
+            and one Get Blob Properties before a delete. False (the default) gives flat
+            object-store semantics with no extra requests. Accounts with a hierarchical
+            namespace (ADLS Gen2, detected at first use) are treated as hierarchical anyway.
+        strict_paths: Former name of ``hierarchical``, still accepted (normalised into it;
+            giving both with different values is a `ConfigError`).
         compute_md5: Compute the MD5 of staged uploads on the client (on a helper thread) and
             store it as the blob's Content-MD5, so `WriteResult.digest` and later reads have it.
             Off by default: it costs CPU (~25% of upload throughput on a small machine), and a
@@ -108,8 +114,9 @@ class AzureOptions:
     connection_timeout: float = 20.0
     read_timeout: float = 60.0
     create_container: bool = False
-    strict_paths: bool = True
+    hierarchical: bool = False
     compute_md5: bool = False
+    strict_paths: bool | None = None
 
     def __post_init__(self) -> None:
         for key in ("connection_string", "account_key", "sas_token"):
@@ -145,7 +152,19 @@ class AzureOptions:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"{key}: expected a number of seconds >= 0, got {value!r}", path=key)
-        for key in ("anonymous", "create_container", "strict_paths", "compute_md5"):
+        if self.strict_paths is not None:
+            if not isinstance(self.strict_paths, bool):
+                raise ConfigError(
+                    f"strict_paths: expected true or false, got {self.strict_paths!r}", path="strict_paths"
+                )
+            if self.hierarchical and not self.strict_paths:
+                raise ConfigError(
+                    "strict_paths: former name of hierarchical; got hierarchical=true and strict_paths=false",
+                    path="strict_paths",
+                )
+            object.__setattr__(self, "hierarchical", self.strict_paths or self.hierarchical)
+            object.__setattr__(self, "strict_paths", None)
+        for key in ("anonymous", "create_container", "hierarchical", "compute_md5"):
             if not isinstance(getattr(self, key), bool):
                 raise ConfigError(f"{key}: expected true or false, got {getattr(self, key)!r}", path=key)
         if not isinstance(self.connection_verify, (bool, str)):
