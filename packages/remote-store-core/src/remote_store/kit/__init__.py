@@ -28,7 +28,7 @@ from remote_store._streams import RangeReader, SeekableReader, open_range_reader
 from remote_store.kit._flat import FlatKeyBackend, ListPage, ObjectTarget
 from remote_store.kit._forwarding import ForwardingBackend
 from remote_store.kit._keys import UnreachableKeys, UnreachableSnapshot, unreachable_reason
-from remote_store.kit._multipart import MultipartPolicy, MultipartTarget, MultipartWriter
+from remote_store.kit._multipart import BufferReader, MultipartPolicy, MultipartTarget, MultipartWriter
 from remote_store.kit._options import (
     CONNECT_TIMEOUT,
     CREATE_ROOT,
@@ -61,6 +61,7 @@ __all__ = [
     "REQUIRED",
     "RETRIES",
     "VERIFY",
+    "BufferReader",
     "Converter",
     "Fetch",
     "FetchResult",

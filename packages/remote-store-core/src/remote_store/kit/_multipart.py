@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections import deque
@@ -14,7 +15,7 @@ from remote_store._backend import AtomicWriter
 from remote_store._models import WriteResult
 from remote_store.errors import RemoteStoreError
 
-__all__ = ["MultipartPolicy", "MultipartTarget", "MultipartWriter"]
+__all__ = ["BufferReader", "MultipartPolicy", "MultipartTarget", "MultipartWriter"]
 
 log = logging.getLogger("remote_store.kit")
 
@@ -149,22 +150,23 @@ class MultipartWriter(AtomicWriter):
         self._size += n
         if self._upload_id is None:
             if self._head_len + n < self._threshold:
-                self._head.append(bytes(data))
+                self._head.append(data if isinstance(data, bytes) else bytes(data))
                 self._head_len += n
                 return
             self._start()
             head, self._head, self._head_len = self._head, [], 0
-            for chunk in head:
-                self._copy_in(memoryview(chunk))
-        self._copy_in(memoryview(data))
+            while head:
+                self._copy_in(head.pop(0))
+        self._copy_in(data)
 
-    def _copy_in(self, view: memoryview) -> None:
+    def _copy_in(self, data: bytes | bytearray | memoryview) -> None:
         part = self._part_size
+        if self._buf is None and isinstance(data, bytes) and len(data) == part:
+            self._submit(data)  # a caller writing whole parts as bytes: no copy at all
+            return
+        view = memoryview(data).cast("B")
         while len(view):
             if self._buf is None:
-                if self._fill == 0 and len(view) >= part and view.obj is not None and len(view) == part:
-                    self._submit(bytes(view))  # a caller writing whole parts: one copy, no buffer
-                    return
                 self._buf = bytearray(part)
                 self._fill = 0
             take = min(part - self._fill, len(view))
@@ -195,6 +197,7 @@ class MultipartWriter(AtomicWriter):
                 if isinstance(data, str):
                     raise TypeError("write() needs a binary stream, got text")
                 self._take(data)
+                del data  # the part buffers hold it now
             if readinto is None:
                 while True:
                     data = stream.read(self._part_size)
@@ -316,3 +319,61 @@ class MultipartWriter(AtomicWriter):
                     )
                     return
                 time.sleep(0.05 * attempt)
+
+
+class BufferReader(io.RawIOBase):
+    """A seekable, read-only binary stream over a bytes-like object, without copying it.
+
+    ``io.BytesIO(bytearray)`` copies the whole buffer; SDKs that want a file-like request
+    body (boto3 ``Body=``, which seeks back to retry or checksum) get this instead, so a
+    multipart part is held once in memory.
+
+    Args:
+        data: ``bytes``, ``bytearray`` or ``memoryview`` (kept by reference; do not mutate it
+            while the stream is in use).
+    """
+
+    def __init__(self, data: bytes | bytearray | memoryview) -> None:
+        self._view = memoryview(data).cast("B")
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def __len__(self) -> int:
+        return len(self._view)
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Move to ``offset`` (SEEK_SET, SEEK_CUR, SEEK_END); positions past the end read as EOF."""
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}.get(whence)
+        if base is None:
+            raise ValueError(f"invalid whence {whence}")
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+    def readinto(self, b: Any) -> int:
+        """Copy up to ``len(b)`` bytes from the current position into ``b``."""
+        chunk = self._view[self._pos : self._pos + len(b)]
+        n = len(chunk)
+        b[:n] = chunk
+        self._pos += n
+        return n
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Return up to ``size`` bytes (all remaining when ``size`` is negative or None)."""
+        end = len(self._view) if size is None or size < 0 else min(self._pos + size, len(self._view))
+        data = self._view[self._pos : end].tobytes() if end > self._pos else b""
+        self._pos = max(self._pos, end)
+        return data
+
+    def readall(self) -> bytes:
+        """Return everything from the current position."""
+        return self.read(-1)
