@@ -432,7 +432,7 @@ def test_unaddressable_keys_are_reported_not_confused(
     for k in foreign:
         raw.put_object(Bucket=s3_bucket, Key=k, Body=b"foreign")
     store = Store(backend)
-    with pytest.raises(InvalidPath, match="ds//same.txt"):
+    with pytest.raises(InvalidPath, match=r"ds//same\.txt"):
         backend.read_bytes("ds//same.txt")
     with pytest.raises(InvalidPath):
         backend.to_key("s3://" + s3_bucket + "/ds//same.txt")

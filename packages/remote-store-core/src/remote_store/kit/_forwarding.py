@@ -25,14 +25,30 @@ class ForwardingBackend(Backend):
             def capabilities(self):
                 return self.inner.capabilities - {Capability.WRITE, Capability.DELETE}
 
-    ``options`` is ``{"inner": inner}`` (plus what a subclass adds), so the wrapper pickles
-    with its inner backend.
+    ``options`` is ``{"inner_type": type(inner), "inner_options": inner.options}`` (plus what
+    a subclass adds), so the wrapper pickles and compares by configuration like any backend.
 
     Args:
         inner: The wrapped backend.
+        inner_type: With ``inner_options``, build the inner backend instead of passing it
+            (used when the wrapper is rebuilt from `options`).
+        inner_options: Constructor arguments of ``inner_type``.
+
+    Raises:
+        TypeError: Neither ``inner`` nor ``inner_type`` is given.
     """
 
-    def __init__(self, inner: Backend) -> None:
+    def __init__(
+        self,
+        inner: Backend | None = None,
+        *,
+        inner_type: type[Backend] | None = None,
+        inner_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if inner is None:
+            if inner_type is None:
+                raise TypeError("ForwardingBackend needs inner or inner_type")
+            inner = inner_type(**dict(inner_options or {}))
         self._inner = inner
 
     @property
@@ -53,8 +69,8 @@ class ForwardingBackend(Backend):
 
     @property
     def options(self) -> dict[str, Any]:
-        """``{"inner": inner}``: rebuilds this wrapper around (a copy of) the inner backend."""
-        return {"inner": self._inner}
+        """``{"inner_type": ..., "inner_options": ...}``: rebuilds this wrapper around an equivalent inner backend."""
+        return {"inner_type": type(self._inner), "inner_options": self._inner.options}
 
     # required
     def exists(self, key: str) -> bool:
