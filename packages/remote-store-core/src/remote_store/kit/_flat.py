@@ -254,8 +254,12 @@ class FlatKeyBackend(Backend):
     @property
     def capabilities(self) -> CapabilitySet:
         """`CAPABILITIES`, plus `Capability.HIERARCHICAL` when ``hierarchical`` is on."""
-        caps = self.CAPABILITIES - {Capability.HIERARCHICAL}
-        return caps | {Capability.HIERARCHICAL} if self._hierarchical else caps
+        caps: CapabilitySet | None = self.__dict__.get("_kit_caps")
+        if caps is None:
+            caps = self.CAPABILITIES - {Capability.HIERARCHICAL}
+            caps = caps | {Capability.HIERARCHICAL} if self._hierarchical else caps
+            self.__dict__["_kit_caps"] = caps
+        return caps
 
     @property
     def hierarchical(self) -> bool:
