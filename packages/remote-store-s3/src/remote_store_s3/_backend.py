@@ -30,7 +30,14 @@ from remote_store.errors import (
     NotFound,
     RemoteStoreError,
 )
-from remote_store.kit import BufferReader, FetchResult, FlatKeyBackend, ListPage, MultipartPolicy
+from remote_store.kit import (
+    BufferReader,
+    FetchResult,
+    FlatKeyBackend,
+    ListPage,
+    MultipartPolicy,
+    unreachable_reason,
+)
 from remote_store_s3 import _errors
 from remote_store_s3._options import MAX_PART_SIZE, MAX_PARTS, S3Options
 
@@ -161,8 +168,6 @@ class S3Backend(FlatKeyBackend):
             if not text.startswith(prefix + "/"):
                 raise InvalidPath("object key is outside the backend prefix", path=native)
             text = text[len(prefix) + 1 :]
-        from remote_store.kit import unreachable_reason
-
         reason = unreachable_reason(text.rstrip("/") if text.endswith("/") and text.strip("/") else text)
         if text and reason is not None:
             raise InvalidPath(f"object key {native!r} cannot be addressed by a store ({reason})", path=native)
