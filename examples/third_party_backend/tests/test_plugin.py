@@ -16,3 +16,14 @@ def test_plugin_is_listed():
     (info,) = [p for p in plugins() if p.distribution == "remote-store-jsondir"]
     assert info.loaded, info.error
     assert info.backends == ("jsondir",)
+
+
+def test_bad_root_is_a_config_error():
+    import pytest
+
+    from remote_store.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="root"):
+        JsonDirBackend(root="")
+    with pytest.raises(ConfigError, match="root"):
+        JsonDirBackend(root=3)

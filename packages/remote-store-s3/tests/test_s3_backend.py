@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 
 import remote_store
-from remote_store import Secret, Store
+from remote_store import Capability, Secret, Store
 from remote_store.errors import (
     AlreadyExists,
     BackendUnavailable,
     ConfigError,
+    ContentChanged,
     InvalidPath,
     NotFound,
 )
@@ -196,8 +197,16 @@ def test_reads_are_lazy_ranged_and_pinned_to_the_etag(backend: S3Backend, raw: A
         # The object is replaced: the next ranged read must fail, not mix versions.
         raw.put_object(Bucket=s3_bucket, Key="r.bin", Body=b"other" * 100)
         f.seek(1 * MiB)
-        with pytest.raises(NotFound):
+        with pytest.raises(ContentChanged):
             f.read(10)
+
+
+def test_read_restarts_on_the_new_version_before_any_byte(backend: S3Backend, raw: Any, s3_bucket: str) -> None:
+    raw.put_object(Bucket=s3_bucket, Key="v.bin", Body=b"a" * 4 * MiB)
+    with Store(backend).read("v.bin") as f:
+        f.seek(2 * MiB)  # nothing delivered yet
+        raw.put_object(Bucket=s3_bucket, Key="v.bin", Body=b"b" * 3 * MiB)
+        assert f.read() == b"b" * MiB  # the new version, from the same offset
 
 
 def test_read_of_folder_and_missing(backend: S3Backend) -> None:
@@ -229,15 +238,53 @@ def test_conditional_write_sends_if_none_match(backend: S3Backend) -> None:
     assert "IfNoneMatch" not in puts[1]
 
 
-def test_path_checks_off_gives_plain_object_semantics(s3_server: MotoS3Server, s3_bucket: str) -> None:
-    b = S3Backend(**s3_server.backend_options(s3_bucket, path_checks=False))
+@pytest.mark.parametrize("options", [{}, {"path_checks": False}, {"hierarchical": "false"}])
+def test_flat_default_gives_plain_object_semantics(
+    s3_server: MotoS3Server, s3_bucket: str, options: dict[str, Any]
+) -> None:
+    b = S3Backend(**s3_server.backend_options(s3_bucket, **options))
+    assert Capability.HIERARCHICAL not in b.capabilities
     store = Store(b)
     store.write("a", b"file")
     calls = _Calls(b)
     store.write("a/b", b"below a file")  # allowed: no extra requests
     assert [n for n, _ in calls.calls] == ["PutObject"]
-    store.delete("missing")  # S3 semantics: silent
+    calls.calls.clear()
+    store.delete("missing", missing_ok=True)  # one DeleteObject, nothing else
+    assert [n for n, _ in calls.calls] == ["DeleteObject"]
+    with pytest.raises(NotFound):
+        store.delete("missing")  # missing_ok=False: one HeadObject more
     assert store.read_bytes("a/b") == b"below a file"
+
+
+def test_one_request_per_put_get_head_delete_at_defaults(backend: S3Backend) -> None:
+    store = Store(backend)
+    calls = _Calls(backend)
+    store.write("one/k.txt", b"x" * 1024, overwrite=True)
+    store.read_bytes("one/k.txt")
+    store.head("one/k.txt")
+    store.delete("one/k.txt", missing_ok=True)
+    assert [n for n, _ in calls.calls] == ["PutObject", "GetObject", "HeadObject", "DeleteObject"]
+
+
+@pytest.mark.parametrize("flag", ["hierarchical", "path_checks"])
+def test_hierarchical_enforces_placement_before_publishing(
+    s3_server: MotoS3Server, s3_bucket: str, raw: Any, flag: str
+) -> None:
+    b = S3Backend(**s3_server.backend_options(s3_bucket, **{flag: True}))
+    assert Capability.HIERARCHICAL in b.capabilities and b.hierarchical
+    store = Store(b)
+    store.write("f", b"file")
+    store.write("d/x", b"old")
+    with pytest.raises(InvalidPath):
+        store.write("f/below", b"y")
+    with pytest.raises(InvalidPath):
+        store.write("d", _data(9 * MiB))  # multipart-sized: refused before any upload starts
+    with pytest.raises(InvalidPath):
+        store.delete("d", missing_ok=True)
+    assert _pending_uploads(raw, s3_bucket) == []
+    assert store.read_bytes("f") == b"file" and store.read_bytes("d/x") == b"old"
+    assert raw.list_objects_v2(Bucket=s3_bucket).get("KeyCount") == 2
 
 
 def test_folder_markers_are_folders_not_files(backend: S3Backend, raw: Any, s3_bucket: str) -> None:
@@ -248,7 +295,7 @@ def test_folder_markers_are_folders_not_files(backend: S3Backend, raw: Any, s3_b
     assert list(store.list_files("", recursive=True)) == []
     assert sorted(store.list_folders("")) == ["m", "n"]
     with pytest.raises(InvalidPath):
-        store.write("m", b"x")
+        Store(S3Backend(**{**backend.options, "hierarchical": True})).write("m", b"x")
     store.delete_folder("m")  # only the marker: not "non-empty"
     assert raw.list_objects_v2(Bucket=s3_bucket, Prefix="m").get("KeyCount", 0) == 0
 
@@ -318,13 +365,87 @@ def test_checksum_when_asked_and_sse(s3_server: MotoS3Server, s3_bucket: str, ra
     b.close()
 
 
-def test_metadata_roundtrip_non_ascii_and_lowercased(backend: S3Backend) -> None:
+def test_metadata_roundtrips_exactly(backend: S3Backend, raw: Any, s3_bucket: str) -> None:
     store = Store(backend)
-    result = store.write("m.txt", b"x", metadata={"Owner": "Zoë", "plain": "v"})
-    assert dict(result.metadata) == {"owner": "Zoë", "plain": "v"}
-    assert dict(store.get_file_info("m.txt").metadata) == {"owner": "Zoë", "plain": "v"}
+    meta = {
+        "owner": "Zoë",
+        "plain": "v",
+        "spaced": "  padded value  ",
+        "multi": "line\nbreak",
+        "looks-encoded": "=?UTF-8?B?eA==?=",
+        "empty": "",
+    }
+    result = store.write("m.txt", b"x", metadata=meta)
+    assert dict(result.metadata) == meta
+    assert dict(store.get_file_info("m.txt").metadata) == meta
     store.copy("m.txt", "m2.txt")
-    assert dict(store.get_file_info("m2.txt").metadata) == {"owner": "Zoë", "plain": "v"}
+    assert dict(store.get_file_info("m2.txt").metadata) == meta
+    with store.open_atomic("m3.bin", metadata=meta) as f:
+        f.write(_data(9 * MiB))  # multipart: metadata set on CreateMultipartUpload
+    assert dict(store.get_file_info("m3.bin").metadata) == meta
+    assert raw.head_object(Bucket=s3_bucket, Key="m.txt")["Metadata"]["plain"] == "v"  # plain values stay plain
+
+
+@pytest.mark.parametrize(
+    ("metadata", "rule"),
+    [
+        ({"Owner": "a"}, "lower-cased"),
+        ({"with space": "a"}, "token characters"),
+        ({"": "a"}, "token characters"),
+        ({"big": "v" * 3000}, "2048 bytes"),
+    ],
+)
+def test_metadata_that_cannot_roundtrip_is_refused(backend: S3Backend, metadata: dict[str, str], rule: str) -> None:
+    with pytest.raises(InvalidPath, match=rule):
+        Store(backend).write("m.txt", b"x", metadata=metadata)
+    assert not backend.exists("m.txt")
+
+
+def test_content_type_is_guessed_from_the_name_unless_disabled(
+    s3_server: MotoS3Server, s3_bucket: str, raw: Any
+) -> None:
+    store = Store(S3Backend(**s3_server.backend_options(s3_bucket)))
+    store.write("page.html", b"<p>")
+    store.write("data.csv", b"a,b")
+    store.write("noext", b"x")
+    with store.open_atomic("big.json") as f:
+        f.write(_data(9 * MiB))
+    assert raw.head_object(Bucket=s3_bucket, Key="page.html")["ContentType"] == "text/html"
+    assert raw.head_object(Bucket=s3_bucket, Key="data.csv")["ContentType"] == "text/csv"
+    assert raw.head_object(Bucket=s3_bucket, Key="big.json")["ContentType"] == "application/json"
+    assert store.get_file_info("page.html").content_type == "text/html"
+    assert raw.head_object(Bucket=s3_bucket, Key="noext")["ContentType"] in (
+        "binary/octet-stream",
+        "application/octet-stream",
+    )
+    off = Store(S3Backend(**s3_server.backend_options(s3_bucket, guess_content_type="false")))
+    off.write("plain.html", b"<p>")
+    assert raw.head_object(Bucket=s3_bucket, Key="plain.html")["ContentType"] != "text/html"
+
+
+# ---------------------------------------------------------------------- keys a store cannot address
+def test_unaddressable_keys_are_reported_not_confused(
+    backend: S3Backend, raw: Any, s3_bucket: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    raw.put_object(Bucket=s3_bucket, Key="ds/same.txt", Body=b"real")
+    foreign = ["ds//same.txt", "ds/./x.txt", "ds/../y.txt", "ds/full/"]
+    for k in foreign:
+        raw.put_object(Bucket=s3_bucket, Key=k, Body=b"foreign")
+    store = Store(backend)
+    with pytest.raises(InvalidPath, match=r"ds//same\.txt"):
+        backend.read_bytes("ds//same.txt")
+    with pytest.raises(InvalidPath):
+        backend.to_key("s3://" + s3_bucket + "/ds//same.txt")
+    with caplog.at_level(logging.WARNING, logger="remote_store.kit"):
+        files = sorted(i.path for i in store.list_files("", recursive=True))
+        sorted(i.path for i in store.list_files("", recursive=True))
+    assert files == ["ds/same.txt"]
+    assert sorted(backend.unreachable.snapshot().keys) == sorted(foreign)
+    assert len([r for r in caplog.records if "cannot address" in r.getMessage()]) == len(foreign)
+    assert sorted(store.list_folders("ds")) == ["ds/full"]  # never "ds" itself (from "ds//")
+    store.delete_folder("ds", recursive=True)
+    assert raw.list_objects_v2(Bucket=s3_bucket).get("KeyCount", 0) == 0  # foreign keys deleted too
+    assert backend.unreachable.snapshot().deleted == len(foreign)
 
 
 def test_multipart_copy_above_threshold(s3_server: MotoS3Server, s3_bucket: str, raw: Any) -> None:
@@ -454,10 +575,10 @@ def test_bad_bucket_name() -> None:
 
 
 def test_options_roundtrip_and_string_coercion() -> None:
-    as_text: dict[str, Any] = {"max_attempts": "7", "path_checks": "false", "verify": "false"}
+    as_text: dict[str, Any] = {"max_attempts": "7", "path_checks": "true", "verify": "false"}
     b = S3Backend("bucket", prefix="/p/q/", access_key_id="a", secret_access_key="s", **as_text)
     opts = b.options
-    assert opts["prefix"] == "p/q" and opts["max_attempts"] == 7 and opts["path_checks"] is False
+    assert opts["prefix"] == "p/q" and opts["max_attempts"] == 7 and opts["hierarchical"] is True
     assert opts["verify"] is False
     assert S3Backend(**opts).options == opts
     assert b.native_path("x/y") == "s3://bucket/p/q/x/y"
@@ -495,10 +616,37 @@ def test_open_store_from_config_and_url(s3_server: MotoS3Server, s3_bucket: str)
     with remote_store.open_store(url) as store:
         assert store.read_text("reports/r.txt") == "hello"
         assert store.backend.options["max_attempts"] == 2
-    with pytest.raises(ConfigError, match="unknown option"):
+    with pytest.raises(ConfigError, match="unknown S3 option 'colour'"):
         remote_store.open_store(f"s3://{s3_bucket}/?colour=blue")
     with pytest.raises(ConfigError, match="'part_size'"):
         remote_store.open_store(f"s3://{s3_bucket}/?part_size=12")
+
+
+def test_readme_config_spellings_work(s3_server: MotoS3Server, s3_bucket: str, monkeypatch: Any) -> None:
+    """The README's ``options.access_key = "${AWS_ACCESS_KEY_ID}"`` config (aliases + env substitution)."""
+    monkeypatch.setenv("RS_TEST_AK", s3_server.access_key_id)
+    monkeypatch.setenv("RS_TEST_SK", s3_server.secret_access_key)
+    config = {
+        "backends": {
+            "primary": {
+                "type": "s3",
+                "options": {
+                    "bucket": s3_bucket,
+                    "endpoint_url": s3_server.endpoint_url,
+                    "region": s3_server.region,
+                    "access_key": "${RS_TEST_AK}",
+                    "secret_key": "${RS_TEST_SK}",
+                },
+            }
+        },
+        "stores": {"reports": {"backend": "primary", "root_path": "reports"}},
+    }
+    with remote_store.open_store("reports", config=config) as store:
+        store.write_text("r.txt", "hi")
+        assert store.read_text("r.txt") == "hi"
+        assert s3_server.secret_access_key not in repr(store.backend)
+    with pytest.raises(ConfigError, match="given twice"):
+        S3Backend("b", access_key="a", access_key_id="a", secret_key="s")
 
 
 def test_public_surface_and_lazy_sdk_import() -> None:

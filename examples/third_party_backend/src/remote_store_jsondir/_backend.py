@@ -27,6 +27,19 @@ from remote_store import (
     WriteResult,
     WriteSource,
 )
+from remote_store.errors import ConfigError
+from remote_store.kit import REQUIRED, Option, OptionTable, to_str
+
+
+def _folder(name: str, value: Any) -> str:
+    text = to_str(name, value)
+    if not text:
+        raise ConfigError(f"option '{name}': needs a non-empty folder path", path=name)
+    return text
+
+
+#: Option validation from the public kit: unknown options and bad values raise ConfigError.
+OPTIONS = OptionTable("jsondir", [Option("root", _folder, REQUIRED, ("path",), doc="folder holding the documents")])
 
 _SUFFIX = ".json"
 _TMP_PREFIX = ".tmp-"
@@ -55,7 +68,8 @@ class JsonDirBackend(Backend):
         root: Folder holding the documents; created on first write.
 
     Raises:
-        ValueError: ``root`` is empty.
+        ConfigError: ``root`` is empty or not a path (validated by the `OPTIONS` table;
+            `ConfigError` is a ``ValueError``).
     """
 
     TYPE = "jsondir"
@@ -76,10 +90,8 @@ class JsonDirBackend(Backend):
     )
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
-        path = os.fspath(root)
-        if not path:
-            raise ValueError("JsonDirBackend needs a non-empty root")
-        self._root = os.path.abspath(path)
+        values = OPTIONS.parse({"root": os.fspath(root) if isinstance(root, os.PathLike) else root})
+        self._root = os.path.abspath(values["root"])
 
     @property
     def options(self) -> dict[str, Any]:

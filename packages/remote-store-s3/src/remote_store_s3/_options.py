@@ -6,11 +6,27 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 from remote_store import Secret
 from remote_store.errors import ConfigError
+from remote_store.kit import (
+    CONNECT_TIMEOUT,
+    HIERARCHICAL,
+    READ_TIMEOUT,
+    REQUIRED,
+    VERIFY,
+    Option,
+    OptionTable,
+    to_bool,
+    to_choice,
+    to_int,
+    to_mapping,
+    to_optional_str,
+    to_secret,
+    to_str,
+    to_url,
+)
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -27,8 +43,6 @@ _ADDRESSING = ("auto", "path", "virtual")
 _SSE = ("AES256", "aws:kms", "aws:kms:dsse")
 _CHECKSUMS = ("CRC32", "CRC32C", "SHA1", "SHA256")
 _BUCKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{1,253}[A-Za-z0-9]$")
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +51,11 @@ class S3Options:
 
     String values for numeric and boolean fields (from URL query strings or environment
     substitution in config files) are converted; ``"true"``/``"false"`` for booleans.
+    Validation is table-driven (`OPTIONS`, a `remote_store.kit.OptionTable`); `from_mapping`
+    also accepts the aliases ``access_key`` / ``aws_access_key_id`` (for ``access_key_id``),
+    ``secret_key`` / ``aws_secret_access_key`` (``secret_access_key``), ``aws_session_token``
+    (``session_token``), ``region_name`` (``region``), ``endpoint`` (``endpoint_url``) and
+    ``path_checks`` (``hierarchical``), and refuses unknown names with `ConfigError`.
 
     Attributes:
         bucket: Bucket name (3-255 characters of letters, digits, ``.``, ``-``, ``_``).
@@ -86,12 +105,16 @@ class S3Options:
             is exclusive on the server. False: check with ``HeadObject`` first, for servers
             without conditional writes; that leaves a race window (TOCTOU) in which another
             writer can create the key between the check and the write.
-        path_checks: True (default) enforces the file/folder rules of the `Backend`
-            contract with extra requests: writing onto a folder or below a file raises
-            `InvalidPath` (one ``ListObjectsV2`` plus one ``HeadObject`` per parent folder),
-            and deleting a missing key raises `NotFound` (one ``HeadObject``). False skips
-            them (plain object-store semantics: such writes succeed, deleting a missing key
-            is a silent no-op); use it only when keys are trusted.
+        hierarchical: False (default): plain object-store semantics with no extra requests
+            (a key may be a file and a folder prefix at once; deleting a missing key with
+            ``missing_ok`` is one ``DeleteObject``). True (alias ``path_checks``) enforces the
+            file/folder rules of the `Backend` contract and declares
+            `Capability.HIERARCHICAL`: writing onto a folder or below a file raises
+            `InvalidPath` (one ``ListObjectsV2`` plus one ``HeadObject`` per parent folder,
+            before anything is uploaded).
+        guess_content_type: True (default): new objects get a ``Content-Type`` guessed from
+            the key's file name extension (``mimetypes``, as ``aws s3 cp`` does;
+            ``binary/octet-stream`` left to S3 when unknown). False: never send one.
         client_kwargs: Extra keyword arguments for ``boto3.session.Session.client("s3", ...)``
             (e.g. ``{"use_ssl": False}``).
         config_kwargs: Extra keyword arguments for ``botocore.config.Config``
@@ -126,14 +149,15 @@ class S3Options:
     sse_kms_key_id: str | None = None
     checksum_algorithm: str | None = None
     conditional_writes: bool = True
-    path_checks: bool = True
+    hierarchical: bool = False
+    guess_content_type: bool = True
     client_kwargs: Mapping[str, Any] = field(default_factory=dict)
     config_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            checked = _CHECKS[f.name](f.name, value)
+            checked = OPTIONS.check(f.name, value)
             if checked is not value:
                 object.__setattr__(self, f.name, checked)
         if (self.access_key_id is None) != (self.secret_access_key is None):
@@ -143,6 +167,16 @@ class S3Options:
             raise ConfigError("S3 option 'session_token': needs access_key_id and secret_access_key")
         if self.sse_kms_key_id is not None and self.sse not in ("aws:kms", "aws:kms:dsse"):
             raise ConfigError("S3 option 'sse_kms_key_id': needs sse='aws:kms' or 'aws:kms:dsse'")
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any]) -> S3Options:
+        """Validate ``options`` (canonical names or aliases) and build the value.
+
+        Raises:
+            ConfigError: An unknown option, an option given twice (as name and alias), a
+                missing ``bucket`` or an invalid value; the message names the option.
+        """
+        return cls(**OPTIONS.parse(options))
 
     def changed(self) -> dict[str, Any]:
         """Return the fields that differ from their defaults (``bucket`` always), as constructor kwargs."""
@@ -159,152 +193,59 @@ class S3Options:
 
 
 # ---------------------------------------------------------------------- validators
-def _fail(name: str, what: str, value: Any) -> ConfigError:
-    shown = "**********" if isinstance(value, Secret) else repr(value)
-    return ConfigError(f"S3 option '{name}': {what}, got {shown}")
-
-
-def _str(name: str, value: Any, *, optional: bool) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str):
-        raise _fail(name, "must be a string" + (" or None" if optional else ""), value)
-    return value
-
-
 def _bucket(name: str, value: Any) -> str:
-    text = _str(name, value, optional=False)
-    assert text is not None
+    text = to_str(name, value)
     if not _BUCKET_RE.match(text) or ".." in text:
-        raise _fail(name, "is not a valid bucket name (3-255 letters, digits, '.', '-', '_')", value)
+        raise ConfigError(
+            f"option '{name}': is not a valid bucket name (3-255 letters, digits, '.', '-', '_'), got {value!r}"
+        )
     return text
 
 
 def _prefix(name: str, value: Any) -> str:
-    text = _str(name, value, optional=False)
-    assert text is not None
-    text = text.strip("/")
+    text = to_str(name, value).strip("/")
     if not text:
         return ""
     parts = text.split("/")
     if any(p in ("", ".", "..") for p in parts) or "\x00" in text:
-        raise _fail(name, "must be a '/'-separated key prefix without empty, '.' or '..' segments", value)
+        raise ConfigError(
+            f"option '{name}': must be a '/'-separated key prefix without empty, '.' or '..' segments, got {value!r}"
+        )
     return text
 
 
-def _opt_str(name: str, value: Any) -> str | None:
-    text = _str(name, value, optional=True)
-    if text == "":
-        return None
-    return text
-
-
-def _endpoint(name: str, value: Any) -> str | None:
-    text = _opt_str(name, value)
-    if text is not None and not re.match(r"^https?://[^/\s]+", text):
-        raise _fail(name, "must be an http:// or https:// URL", value)
-    return text
-
-
-def _secret(name: str, value: Any) -> Secret | None:
-    if value is None or isinstance(value, Secret):
-        return value
-    if isinstance(value, str):
-        return Secret(value) if value else None
-    raise ConfigError(f"S3 option '{name}': must be a string or remote_store.Secret, got {type(value).__name__}")
-
-
-def _choice(choices: tuple[str, ...], *, optional: bool = False) -> Any:
-    def check(name: str, value: Any) -> str | None:
-        if optional and (value is None or value == ""):
-            return None
-        if value not in choices:
-            raise _fail(name, f"must be one of {', '.join(choices)}" + (" or None" if optional else ""), value)
-        return str(value)
-
-    return check
-
-
-def _bool(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
-        return value.lower() in _TRUE
-    raise _fail(name, "must be true or false", value)
-
-
-def _verify(name: str, value: Any) -> bool | str:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value:
-        if value.lower() in _TRUE + _FALSE:
-            return value.lower() in _TRUE
-        return value
-    raise _fail(name, "must be true, false or the path of a CA bundle", value)
-
-
-def _int(lo: int, hi: int | None = None) -> Any:
-    def check(name: str, value: Any) -> int:
-        if isinstance(value, str):
-            try:
-                value = int(value.strip())
-            except ValueError:
-                raise _fail(name, "must be an integer", value) from None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _fail(name, "must be an integer", value)
-        if value < lo or (hi is not None and value > hi):
-            raise _fail(name, f"must be between {lo} and {hi}" if hi is not None else f"must be >= {lo}", value)
-        return value
-
-    return check
-
-
-def _positive_float(name: str, value: Any) -> float:
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            raise _fail(name, "must be a number of seconds", value) from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise _fail(name, "must be a positive number of seconds", value)
-    return float(value)
-
-
-def _mapping(name: str, value: Any) -> Mapping[str, Any]:
-    if value is None:
-        return MappingProxyType({})
-    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-        raise _fail(name, "must be a mapping with str keys", value)
-    return MappingProxyType(dict(value))
-
-
-_CHECKS: dict[str, Any] = {
-    "bucket": _bucket,
-    "prefix": _prefix,
-    "region": _opt_str,
-    "endpoint_url": _endpoint,
-    "access_key_id": _secret,
-    "secret_access_key": _secret,
-    "session_token": _secret,
-    "profile": _opt_str,
-    "addressing_style": _choice(_ADDRESSING),
-    "verify": _verify,
-    "retry_mode": _choice(_RETRY_MODES),
-    "max_attempts": _int(1, 100),
-    "max_pool_connections": _int(1),
-    "connect_timeout": _positive_float,
-    "read_timeout": _positive_float,
-    "multipart_threshold": _int(MIN_PART_SIZE),
-    "part_size": _int(MIN_PART_SIZE, MAX_PART_SIZE),
-    "max_concurrency": _int(1, 1000),
-    "read_block_size": _int(1),
-    "multipart_copy_threshold": _int(MIN_PART_SIZE, MAX_PART_SIZE),
-    "multipart_copy_part_size": _int(MIN_PART_SIZE, MAX_PART_SIZE),
-    "sse": _choice(_SSE, optional=True),
-    "sse_kms_key_id": _opt_str,
-    "checksum_algorithm": _choice(_CHECKSUMS, optional=True),
-    "conditional_writes": _bool,
-    "path_checks": _bool,
-    "client_kwargs": _mapping,
-    "config_kwargs": _mapping,
-}
+#: The table every `S3Options` value is validated against (names, aliases, converters, defaults).
+OPTIONS = OptionTable(
+    "S3",
+    [
+        Option("bucket", _bucket, REQUIRED, doc="bucket name"),
+        Option("prefix", _prefix, "", doc="key prefix that is the backend root"),
+        Option("region", to_optional_str, None, ("region_name",), doc="AWS region"),
+        Option("endpoint_url", to_url, None, ("endpoint",), doc="service URL of S3-compatible servers"),
+        Option("access_key_id", to_secret, None, ("access_key", "aws_access_key_id"), doc="access key id"),
+        Option("secret_access_key", to_secret, None, ("secret_key", "aws_secret_access_key"), doc="secret access key"),
+        Option("session_token", to_secret, None, ("aws_session_token",), doc="session token"),
+        Option("profile", to_optional_str, None, doc="named AWS profile"),
+        Option("addressing_style", to_choice(*_ADDRESSING), "auto", doc="auto, path or virtual"),
+        VERIFY,
+        Option("retry_mode", to_choice(*_RETRY_MODES), "standard", doc="botocore retry mode"),
+        Option("max_attempts", to_int(1, 100), 3, doc="attempts per request including the first"),
+        Option("max_pool_connections", to_int(1), 10, doc="HTTP connection pool size"),
+        CONNECT_TIMEOUT,
+        READ_TIMEOUT,
+        Option("multipart_threshold", to_int(MIN_PART_SIZE), 8 * MiB, doc="bytes from which uploads are multipart"),
+        Option("part_size", to_int(MIN_PART_SIZE, MAX_PART_SIZE), 8 * MiB, doc="bytes per part"),
+        Option("max_concurrency", to_int(1, 1000), 10, doc="parts uploaded at once"),
+        Option("read_block_size", to_int(1), 1 * MiB, doc="read buffer in bytes"),
+        Option("multipart_copy_threshold", to_int(MIN_PART_SIZE, MAX_PART_SIZE), 5 * GiB, doc="bytes"),
+        Option("multipart_copy_part_size", to_int(MIN_PART_SIZE, MAX_PART_SIZE), 512 * MiB, doc="bytes"),
+        Option("sse", to_choice(*_SSE, optional=True), None, doc="server-side encryption"),
+        Option("sse_kms_key_id", to_optional_str, None, doc="KMS key id"),
+        Option("checksum_algorithm", to_choice(*_CHECKSUMS, optional=True), None, doc="upload checksum"),
+        Option("conditional_writes", to_bool, True, doc="If-None-Match: * for overwrite=False"),
+        HIERARCHICAL.with_aliases("path_checks"),
+        Option("guess_content_type", to_bool, True, doc="Content-Type from the file name"),
+        Option("client_kwargs", to_mapping, None, doc="extra boto3 client arguments"),
+        Option("config_kwargs", to_mapping, None, doc="extra botocore Config arguments"),
+    ],
+)

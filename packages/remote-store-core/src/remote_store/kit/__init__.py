@@ -1,0 +1,97 @@
+"""remote_store.kit: the public toolkit for writing backends (first-party plugins use it too).
+
+Pieces, each usable on its own:
+
+- `FlatKeyBackend`: a `Backend` for flat key (object) stores; subclasses supply service
+  primitives (``head_object``, ``get_object``, ``put_object``, ``list_objects``,
+  ``delete_object`` …) and get placement checks (one ``hierarchical`` option), missing-file
+  mapping, glob prefix push-down, batched folder deletes and unaddressable-key reporting.
+- `MultipartWriter` over a `MultipartTarget`: one streaming multipart / staged-block writer
+  with bounded memory that aborts on any error.
+- `PinnedRangeReader` / `open_pinned_reader` over a ``fetch(start, end, if_match)``: one
+  read-ahead ranged reader pinned to the first version (`remote_store.errors.ContentChanged`).
+  Core's `RangeReader`, `SeekableReader` and `open_range_reader` are re-exported for simpler
+  ``fetch(start, length)`` services.
+- `ForwardingBackend`: forwards every `Backend` method to an inner backend (middleware base).
+- `OptionTable` / `Option` and the shared vocabulary (`HIERARCHICAL`, `CREATE_ROOT`,
+  `CONNECT_TIMEOUT`, `READ_TIMEOUT`, `RETRIES`, `VERIFY`): table-driven option validation.
+- `UnreachableKeys`: what listings met that a `Store` cannot address.
+
+``docs/write-a-backend.md`` walks through a backend built on the kit. The kit depends only
+on the standard library.
+"""
+
+from __future__ import annotations
+
+from remote_store._backend import compile_glob, glob_base
+from remote_store._streams import RangeReader, SeekableReader, open_range_reader
+from remote_store.kit._flat import FlatKeyBackend, ListPage, ObjectTarget
+from remote_store.kit._forwarding import ForwardingBackend
+from remote_store.kit._keys import UnreachableKeys, UnreachableSnapshot, unreachable_reason
+from remote_store.kit._multipart import BufferReader, MultipartPolicy, MultipartTarget, MultipartWriter
+from remote_store.kit._options import (
+    CONNECT_TIMEOUT,
+    CREATE_ROOT,
+    HIERARCHICAL,
+    READ_TIMEOUT,
+    REQUIRED,
+    RETRIES,
+    VERIFY,
+    Converter,
+    Option,
+    OptionTable,
+    to_bool,
+    to_choice,
+    to_int,
+    to_mapping,
+    to_optional_str,
+    to_seconds,
+    to_secret,
+    to_str,
+    to_url,
+    to_verify,
+)
+from remote_store.kit._ranged import Fetch, FetchResult, PinnedRangeReader, open_pinned_reader
+
+__all__ = [
+    "BufferReader",
+    "CONNECT_TIMEOUT",
+    "CREATE_ROOT",
+    "Converter",
+    "Fetch",
+    "FetchResult",
+    "FlatKeyBackend",
+    "ForwardingBackend",
+    "HIERARCHICAL",
+    "ListPage",
+    "MultipartPolicy",
+    "MultipartTarget",
+    "MultipartWriter",
+    "ObjectTarget",
+    "Option",
+    "OptionTable",
+    "PinnedRangeReader",
+    "READ_TIMEOUT",
+    "REQUIRED",
+    "RETRIES",
+    "RangeReader",
+    "SeekableReader",
+    "UnreachableKeys",
+    "UnreachableSnapshot",
+    "VERIFY",
+    "compile_glob",
+    "glob_base",
+    "open_pinned_reader",
+    "open_range_reader",
+    "to_bool",
+    "to_choice",
+    "to_int",
+    "to_mapping",
+    "to_optional_str",
+    "to_seconds",
+    "to_secret",
+    "to_str",
+    "to_url",
+    "to_verify",
+    "unreachable_reason",
+]
