@@ -210,7 +210,7 @@ def test_named_stores_from_config(config: Path, tmp_path: Path, capsys: pytest.C
     code, out, _ = run(capsys, "--config", str(config), "ping", "data:")
     assert code == 0 and out.startswith("ok: local")
     code, _, err = run(capsys, "--config", str(config), "ls", "nosuch:")
-    assert code == 1 and "ConfigError" in err and "nosuch" in err
+    assert code == 1 and "ConfigKeyError" in err and "nosuch" in err
 
 
 def test_named_store_from_cwd_config(

@@ -13,7 +13,7 @@ from remote_store._backend import AtomicWriter, Backend, default_translate, matc
 from remote_store._capabilities import Capability, CapabilitySet
 from remote_store._content import SourceReader, WritableContent, source_stream
 from remote_store._models import FileInfo, FolderEntry, FolderInfo, ResolutionPlan, WriteResult
-from remote_store._secret import mask_secrets
+from remote_store._secret import mask_secrets, mask_url
 from remote_store._streams import GuardedStream, guard_iter
 from remote_store.errors import (
     AlreadyExists,
@@ -278,7 +278,10 @@ class Store:
         )
 
     def resolve(self, path: str) -> ResolutionPlan:
-        """Describe how ``path`` maps onto the backend (secrets masked; no I/O).
+        """Describe how ``path`` maps onto the backend; no I/O.
+
+        Secrets are masked in ``options`` and ``native_path``: `Secret` values, URL/DSN
+        passwords, credential query parameters and credential header values.
 
         Raises:
             InvalidPath: ``path`` is malformed.
@@ -288,7 +291,7 @@ class Store:
             backend_type=self._backend.type_name,
             store_root=self._root,
             key=key,
-            native_path=self._backend.native_path(key),
+            native_path=mask_url(self._backend.native_path(key)),
             options=mask_secrets(self._backend.options),
         )
 
