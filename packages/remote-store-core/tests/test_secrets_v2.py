@@ -211,3 +211,31 @@ def test_botocore_debug_logs_never_show_the_session_token_or_signature(
 def teardown_module(module: Any) -> None:
     for name in ("botocore", "boto3", "urllib3"):
         logging.getLogger(name).setLevel(logging.NOTSET)
+
+
+def test_secrets_registered_while_other_threads_log_are_never_lost(caplog: pytest.LogCaptureFixture) -> None:
+    """Racing threads: some build Secrets (growing the redaction set), others log each one
+    right after building it; no record may show a value and logging must never fail."""
+    import threading
+
+    errors: list[BaseException] = []
+    log = logging.getLogger("race.sdk.child")
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(200):
+                value = f"race-secret-{n}-{i}-{uuid.uuid4().hex}"
+                Secret(value)
+                log.debug("token=%s header=%s", value, {"X-Thing": value})
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    with caplog.at_level(logging.DEBUG, logger="race"):
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+    assert len(caplog.records) == 1200
+    assert not any("race-secret-" in r.getMessage() for r in caplog.records)

@@ -34,6 +34,9 @@ MIN_REDACTED_LENGTH = 4
 
 _lock = threading.Lock()
 _values: set[str] = set()
+#: Immutable snapshot of `_values`, longest first, swapped atomically: the record factory
+#: reads it without the lock while other threads register secrets.
+_ordered: tuple[str, ...] = ()
 _installed = False
 
 _HEADER_NAME = r"[\w-]*(?:authorization|cookie|token|secret|api-?key|signature|password|credential)[\w-]*"
@@ -53,15 +56,16 @@ def get_logger(name: str = "remote_store") -> logging.Logger:
 def redact_value(value: str) -> None:
     """Register ``value`` (a configured credential) so no log record shows it, and install
     the redacting LogRecord factory if it is not installed yet. Idempotent; thread-safe."""
-    global _installed
+    global _installed, _ordered
     if not isinstance(value, str):
         return
     with _lock:
-        if len(value) >= MIN_REDACTED_LENGTH:
+        if len(value) >= MIN_REDACTED_LENGTH and value not in _values:
             _values.add(value)
             quoted = urllib.parse.quote(value, safe="")
             if quoted != value:
                 _values.add(quoted)
+            _ordered = tuple(sorted(_values, key=len, reverse=True))
         if not _installed:
             _install()
             _installed = True
@@ -69,10 +73,9 @@ def redact_value(value: str) -> None:
 
 def redact_text(text: str) -> str:
     """Return ``text`` with registered secret values and credential patterns masked."""
-    if _values:
-        for v in sorted(_values, key=len, reverse=True):
-            if v in text:
-                text = text.replace(v, _MASK)
+    for v in _ordered:
+        if v in text:
+            text = text.replace(v, _MASK)
     text = _QUOTED_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{_MASK}{m.group(2)}", text)
     text = _LINE_HEADER.sub(lambda m: f"{m.group(1)}{_MASK}", text)
     text = _SIGNATURE.sub(lambda m: f"{m.group(1)}{_MASK}", text)
