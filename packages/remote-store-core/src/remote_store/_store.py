@@ -212,7 +212,7 @@ class Store:
 
     # ------------------------------------------------------------------ ungated
     def exists(self, path: str) -> bool:
-        """Whether a file exists at ``path`` (False for folders).
+        """Whether a file exists at ``path`` (False for folders and for the store root ``""``).
 
         Raises:
             InvalidPath: ``path`` is malformed.
