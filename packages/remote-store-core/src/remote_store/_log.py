@@ -44,6 +44,8 @@ _HEADER_NAME = r"[\w-]*(?:authorization|cookie|token|secret|api-?key|signature|p
 _QUOTED_HEADER = re.compile(rf"""(?i)(['"]{_HEADER_NAME}['"]\s*:\s*b?)(['"])(.*?)(?<!\\)\2""")
 #: ``Name: value`` and ``Name=value`` at a line start (raw header dumps, canonical requests).
 _LINE_HEADER = re.compile(rf"(?im)^(\s*(?:header:\s*|send:\s*)?{_HEADER_NAME}\s*[:=][ \t]*\n?)(\S.*)$")
+#: Lower-case words one of which every header/signature pattern above contains.
+_TRIGGERS = ("authorization", "cookie", "token", "secret", "key", "signature", "password", "credential")
 #: botocore's ``Signature:\n<hex>`` and ``Signature=<hex>`` inside an Authorization value.
 _SIGNATURE = re.compile(r"(?i)(signature[:=]\s*)([0-9a-f]{16,})")
 
@@ -76,10 +78,14 @@ def redact_text(text: str) -> str:
     for v in _ordered:
         if v in text:
             text = text.replace(v, _MASK)
-    text = _QUOTED_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{_MASK}{m.group(2)}", text)
-    text = _LINE_HEADER.sub(lambda m: f"{m.group(1)}{_MASK}", text)
-    text = _SIGNATURE.sub(lambda m: f"{m.group(1)}{_MASK}", text)
-    return mask_url(text)
+    lower = text.lower()
+    if any(word in lower for word in _TRIGGERS):  # cheap pre-check: most records hold none
+        text = _QUOTED_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{_MASK}{m.group(2)}", text)
+        text = _LINE_HEADER.sub(lambda m: f"{m.group(1)}{_MASK}", text)
+        text = _SIGNATURE.sub(lambda m: f"{m.group(1)}{_MASK}", text)
+    if "=" in text or "://" in text:
+        text = mask_url(text)
+    return text
 
 
 def _install() -> None:
