@@ -23,7 +23,11 @@ class CountingMemory(MemoryBackend):
 
     def __getattribute__(self, name: str) -> Any:
         attr = object.__getattribute__(self, name)
-        if callable(attr) and not name.startswith("_") and name not in ("capabilities", "type_name", "options", "names"):
+        if (
+            callable(attr)
+            and not name.startswith("_")
+            and name not in ("capabilities", "type_name", "options", "names")
+        ):
             calls = object.__getattribute__(self, "calls")
 
             def wrapper(*args: Any, **kwargs: Any) -> Any:
