@@ -183,3 +183,20 @@ class DeleteTests:
         put("my dïr/a b.txt")
         store.delete_folder("my dïr", recursive=True)
         assert store.exists("my dïr/a b.txt") is False
+
+    # --------------------------------------------------------------- garbage collection
+    @requires(Capability.DELETE, Capability.LIST)
+    def test_collect_garbage_keeps_every_listed_file(self, store: Store, put: Putter) -> None:
+        for p in ("g/a.txt", "g/sub/b.txt", "top.txt"):
+            put(p)
+        removed = store.collect_garbage(older_than=0.0)
+        assert isinstance(removed, int) and removed >= 0
+        assert paths(store.list_files("", recursive=True)) == ["g/a.txt", "g/sub/b.txt", "top.txt"]
+        assert store.collect_garbage("g") >= 0
+
+    @requires(Capability.DELETE)
+    def test_collect_garbage_refuses_a_negative_age(self, store: Store) -> None:
+        with pytest.raises(InvalidPath):
+            store.collect_garbage(older_than=-1.0)
+        with pytest.raises(InvalidPath):
+            store.collect_garbage("../up")

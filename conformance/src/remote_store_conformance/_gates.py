@@ -50,6 +50,10 @@ class GateTests:
     def test_delete_folder_refused_without_delete(self, store: Store) -> None:
         assert_refused(Capability.DELETE, lambda: store.delete_folder("d", recursive=True, missing_ok=True))
 
+    @requires_missing(Capability.DELETE)
+    def test_collect_garbage_refused_without_delete(self, store: Store) -> None:
+        assert_refused(Capability.DELETE, lambda: store.collect_garbage())
+
     @requires_missing(Capability.LIST)
     def test_list_files_refused_without_list(self, store: Store) -> None:
         assert_refused(Capability.LIST, lambda: store.list_files(""))

@@ -143,6 +143,26 @@ class IdentityTests:
         assert child.backend is store.backend
         assert child.root_path == f"{store_root}/sub/deeper"
 
+    def test_child_of_the_root_is_refused(self, store: Store, root_store: Store) -> None:
+        for sub in ("", "/", "./"):
+            with pytest.raises(InvalidPath):
+                store.child(sub)
+            with pytest.raises(InvalidPath):
+                root_store.child(sub)
+
+    def test_root_of_a_child_store_is_always_a_folder(self, store: Store) -> None:
+        empty = store.child("nothing/here/yet")
+        assert empty.is_folder("") is True
+        assert empty.is_folder("/") is True
+        assert store.is_folder("") is True  # the fixture's store folder holds nothing either
+
+    def test_root_is_neither_a_file_nor_existing(self, store: Store) -> None:
+        kid = store.child("kid")
+        for st in (store, kid):
+            assert st.exists("") is False
+            assert st.is_file("") is False
+            assert st.exists("/") is False
+
     def test_child_refuses_dotdot(self, store: Store) -> None:
         with pytest.raises(InvalidPath):
             store.child("../escape")

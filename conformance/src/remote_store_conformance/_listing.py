@@ -42,26 +42,49 @@ class ListingTests:
         make_tree(put)
         assert paths(store.list_files("a/b", recursive=True)) == ["a/b/c/four.txt", "a/b/three.txt"]
 
+    # max_depth counts folder levels below the immediate children: 0 = immediate children only,
+    # N = down to N levels below them (inclusive), as in the reference remote-store API.
     @requires(Capability.LIST)
-    def test_list_files_max_depth_one(self, store: Store, put: Putter) -> None:
+    def test_list_files_max_depth_zero_is_immediate_children(self, store: Store, put: Putter) -> None:
         make_tree(put)
-        assert paths(store.list_files("", recursive=True, max_depth=1)) == ["top.csv", "top.txt"]
+        assert paths(store.list_files("", recursive=True, max_depth=0)) == ["top.csv", "top.txt"]
 
     @requires(Capability.LIST)
-    def test_list_files_max_depth_two(self, store: Store, put: Putter) -> None:
+    def test_list_files_max_depth_one_reaches_one_level_below(self, store: Store, put: Putter) -> None:
         make_tree(put)
         expected = ["a/one.txt", "a/two.csv", "top.csv", "top.txt", "z/five.txt"]
-        assert paths(store.list_files("", recursive=True, max_depth=2)) == expected
+        assert paths(store.list_files("", recursive=True, max_depth=1)) == expected
+
+    @requires(Capability.LIST)
+    def test_list_files_max_depth_bound_is_inclusive(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        listed = paths(store.list_files("", max_depth=2))
+        assert "a/b/three.txt" in listed  # exactly 2 levels below the immediate children
+        assert "a/b/c/four.txt" not in listed  # 3 levels: beyond the bound
+        assert listed == sorted(p for p in TREE if p != "a/b/c/four.txt")
 
     @requires(Capability.LIST)
     def test_list_files_max_depth_implies_recursive(self, store: Store, put: Putter) -> None:
         make_tree(put)
-        assert paths(store.list_files("a", max_depth=2)) == ["a/b/three.txt", "a/one.txt", "a/two.csv"]
+        assert paths(store.list_files("a", max_depth=1)) == ["a/b/three.txt", "a/one.txt", "a/two.csv"]
 
     @requires(Capability.LIST)
-    def test_list_files_max_depth_zero_refused(self, store: Store) -> None:
+    def test_list_files_max_depth_counts_from_the_listed_folder(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert paths(store.list_files("a/b", max_depth=0)) == ["a/b/three.txt"]
+        assert paths(store.child("a").list_files("b", max_depth=1)) == ["b/c/four.txt", "b/three.txt"]
+
+    @requires(Capability.LIST)
+    def test_list_files_max_depth_with_pattern(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert paths(store.list_files("", max_depth=1, pattern="*.txt")) == ["a/one.txt", "top.txt", "z/five.txt"]
+
+    @requires(Capability.LIST)
+    def test_list_files_negative_max_depth_raises_value_error(self, store: Store) -> None:
+        with pytest.raises(ValueError):
+            list(store.list_files("", max_depth=-1))
         with pytest.raises(InvalidPath):
-            list(store.list_files("", max_depth=0))
+            list(store.list_files("", recursive=True, max_depth=-5))
 
     @requires(Capability.LIST)
     def test_list_files_large_max_depth_is_everything(self, store: Store, put: Putter) -> None:
@@ -221,14 +244,20 @@ class ListingTests:
         assert paths(store.list_folders("", recursive=True)) == ["a", "a/b", "a/b/c", "z"]
 
     @requires(Capability.LIST)
-    def test_list_folders_max_depth(self, store: Store, put: Putter) -> None:
+    def test_list_folders_max_depth_zero_is_immediate_subfolders(self, store: Store, put: Putter) -> None:
         make_tree(put)
-        assert paths(store.list_folders("", max_depth=2)) == ["a", "a/b", "z"]
+        assert paths(store.list_folders("", max_depth=0)) == ["a", "z"]
 
     @requires(Capability.LIST)
-    def test_list_folders_max_depth_zero_refused(self, store: Store) -> None:
-        with pytest.raises(InvalidPath):
-            list(store.list_folders("", max_depth=0))
+    def test_list_folders_max_depth_bound_is_inclusive(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        assert paths(store.list_folders("", max_depth=1)) == ["a", "a/b", "z"]
+        assert paths(store.list_folders("", max_depth=2)) == ["a", "a/b", "a/b/c", "z"]
+
+    @requires(Capability.LIST)
+    def test_list_folders_negative_max_depth_raises_value_error(self, store: Store) -> None:
+        with pytest.raises(ValueError):
+            list(store.list_folders("", max_depth=-1))
 
     @requires(Capability.LIST)
     def test_list_folders_of_subfolder(self, store: Store, put: Putter) -> None:
@@ -322,6 +351,46 @@ class ListingTests:
     def test_get_folder_info_missing_raises_not_found(self, store: Store) -> None:
         with pytest.raises(NotFound):
             store.get_folder_info("missing")
+
+    @requires(Capability.LIST, Capability.METADATA)
+    def test_get_folder_info_of_a_file_raises_invalid_path(self, store: Store, put: Putter) -> None:
+        put("d/file.bin", b"123")
+        with pytest.raises(InvalidPath) as info:
+            store.get_folder_info("d/file.bin")
+        assert info.value.path == "d/file.bin"
+
+    @requires(Capability.LIST, Capability.METADATA)
+    def test_get_folder_info_of_empty_store_root_is_zero(self, store: Store) -> None:
+        info = store.get_folder_info("")
+        assert (info.path, info.file_count, info.total_size) == ("", 0, 0)
+
+    @requires(Capability.LIST, Capability.METADATA)
+    def test_get_folder_info_of_empty_child_store_root_is_zero(self, store: Store, put: Putter) -> None:
+        put("other/x.bin")
+        info = store.child("never-written").get_folder_info()
+        assert (info.file_count, info.total_size) == (0, 0)
+
+    @requires(Capability.LIST, Capability.METADATA)
+    def test_get_folder_info_max_depth(self, store: Store, put: Putter) -> None:
+        make_tree(put)
+        sizes = {p: len(p.encode()) for p in TREE}
+        top = store.get_folder_info("", max_depth=0)
+        assert (top.file_count, top.total_size) == (2, sizes["top.txt"] + sizes["top.csv"])
+        one = store.get_folder_info("a", max_depth=1)
+        assert (one.path, one.file_count) == ("a", 3)
+        assert one.total_size == sizes["a/one.txt"] + sizes["a/two.csv"] + sizes["a/b/three.txt"]
+        assert store.get_folder_info("a", max_depth=99).file_count == 4
+        assert store.get_folder_info("a").file_count == 4
+
+    @requires(Capability.LIST, Capability.METADATA)
+    def test_get_folder_info_max_depth_errors(self, store: Store, put: Putter) -> None:
+        put("f.bin")
+        with pytest.raises(ValueError):
+            store.get_folder_info("", max_depth=-1)
+        with pytest.raises(NotFound):
+            store.get_folder_info("missing", max_depth=0)
+        with pytest.raises(InvalidPath):
+            store.get_folder_info("f.bin", max_depth=0)
 
     @requires(Capability.LIST, Capability.METADATA)
     def test_get_folder_info_modified_at_is_aware_or_none(self, store: Store, put: Putter) -> None:

@@ -70,10 +70,24 @@ class MetadataTests:
         assert info.value.path == "missing.txt"
 
     @requires(Capability.METADATA)
-    def test_get_file_info_of_folder_is_refused(self, store: Store, put: Putter) -> None:
+    def test_get_file_info_of_folder_raises_invalid_path(self, store: Store, put: Putter) -> None:
         put("folder/a.txt")
-        with pytest.raises((NotFound, InvalidPath)):
+        with pytest.raises(InvalidPath) as info:
             store.get_file_info("folder")
+        assert info.value.path == "folder"
+
+    @requires(Capability.METADATA)
+    def test_head_of_folder_raises_invalid_path(self, store: Store, put: Putter) -> None:
+        put("folder/sub/a.txt")
+        with pytest.raises(InvalidPath):
+            store.head("folder/sub")
+
+    @requires(Capability.METADATA)
+    def test_get_file_info_of_missing_below_a_folder_raises_not_found(self, store: Store, put: Putter) -> None:
+        put("folder/a.txt")
+        with pytest.raises(NotFound) as info:
+            store.get_file_info("folder/b.txt")
+        assert not isinstance(info.value, InvalidPath)
 
     @requires(Capability.METADATA)
     def test_get_file_info_metadata_is_a_mapping(self, store: Store, put: Putter) -> None:

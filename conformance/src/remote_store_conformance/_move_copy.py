@@ -98,10 +98,19 @@ class MoveTests:
         assert store.read_bytes("nach/ö c.txt") == b"u"
 
     @requires(Capability.MOVE)
-    def test_move_a_folder_path_is_refused(self, store: Store, put: Putter) -> None:
+    def test_move_a_folder_path_raises_invalid_path(self, store: Store, put: Putter) -> None:
         put("dir/a.txt")
-        with pytest.raises((InvalidPath, NotFound)):
+        with pytest.raises(InvalidPath) as info:
             store.move("dir", "elsewhere")
+        assert info.value.path == "dir"
+        assert store.exists("dir/a.txt")
+        assert store.exists("elsewhere") is False
+
+    @requires(Capability.MOVE)
+    def test_move_a_folder_onto_itself_raises_invalid_path(self, store: Store, put: Putter) -> None:
+        put("dir/a.txt")
+        with pytest.raises(InvalidPath):
+            store.move("dir", "dir")
         assert store.exists("dir/a.txt")
 
     @requires(Capability.MOVE, Capability.LIST)
@@ -164,11 +173,17 @@ class CopyTests:
         assert store.read_bytes("b.txt") == b"A"
         assert store.read_bytes("a.txt") == b"A"
 
-    @requires(Capability.COPY)
-    def test_copy_onto_itself_raises_already_exists(self, store: Store, put: Putter) -> None:
+    @requires(Capability.COPY, Capability.READ)
+    def test_copy_onto_itself_is_a_noop(self, store: Store, put: Putter) -> None:
         put("self.txt", b"s")
-        with pytest.raises(AlreadyExists):
-            store.copy("self.txt", "self.txt")
+        assert store.copy("self.txt", "self.txt") is None  # type: ignore[func-returns-value]
+        assert store.read_bytes("self.txt") == b"s"
+
+    @requires(Capability.COPY, Capability.READ)
+    def test_copy_onto_itself_via_unnormalised_path_is_a_noop(self, store: Store, put: Putter) -> None:
+        put("d/self.txt", b"s")
+        store.copy("/d/./self.txt", "d//self.txt")
+        assert store.read_bytes("d/self.txt") == b"s"
 
     @requires(Capability.COPY, Capability.READ)
     def test_copy_onto_itself_with_overwrite_is_a_noop(self, store: Store, put: Putter) -> None:
@@ -180,6 +195,8 @@ class CopyTests:
     def test_copy_missing_onto_itself_raises_not_found(self, store: Store) -> None:
         with pytest.raises(NotFound):
             store.copy("ghost.txt", "ghost.txt", overwrite=True)
+        with pytest.raises(NotFound):
+            store.copy("ghost.txt", "ghost.txt")
 
     @requires(Capability.COPY, Capability.WRITE, Capability.READ)
     def test_copy_is_independent_of_source(self, store: Store) -> None:
@@ -209,11 +226,18 @@ class CopyTests:
         assert store.read_bytes("big-copy.bin") == data
 
     @requires(Capability.COPY)
-    def test_copy_a_folder_path_is_refused(self, store: Store, put: Putter) -> None:
+    def test_copy_a_folder_path_raises_invalid_path(self, store: Store, put: Putter) -> None:
         put("dir/a.txt")
-        with pytest.raises((InvalidPath, NotFound)):
+        with pytest.raises(InvalidPath) as info:
             store.copy("dir", "elsewhere")
+        assert info.value.path == "dir"
         assert store.exists("elsewhere") is False
+
+    @requires(Capability.COPY)
+    def test_copy_a_folder_onto_itself_raises_invalid_path(self, store: Store, put: Putter) -> None:
+        put("dir/a.txt")
+        with pytest.raises(InvalidPath):
+            store.copy("dir", "dir", overwrite=True)
 
     @requires(Capability.COPY, Capability.READ)
     def test_copy_with_unicode_names(self, store: Store, put: Putter) -> None:

@@ -6,6 +6,7 @@ from remote_store_conformance._atomic import AtomicTests
 from remote_store_conformance._concurrency import ConcurrencyTests
 from remote_store_conformance._delete import DeleteTests
 from remote_store_conformance._errors import ErrorTests
+from remote_store_conformance._flat import FlatKeyTests
 from remote_store_conformance._gates import GateTests
 from remote_store_conformance._glob import GlobTests
 from remote_store_conformance._identity import CloseTests, IdentityTests
@@ -24,6 +25,7 @@ class BackendConformance(
     GateTests,
     ReadTests,
     WriteTests,
+    FlatKeyTests,
     PathTests,
     BackendRootTests,
     DeleteTests,

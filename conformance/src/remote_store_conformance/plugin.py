@@ -15,6 +15,7 @@ SUITE_MODULES = (
     "remote_store_conformance._gates",
     "remote_store_conformance._read",
     "remote_store_conformance._write",
+    "remote_store_conformance._flat",
     "remote_store_conformance._paths",
     "remote_store_conformance._delete",
     "remote_store_conformance._listing",

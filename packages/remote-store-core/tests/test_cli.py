@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -210,7 +211,7 @@ def test_named_stores_from_config(config: Path, tmp_path: Path, capsys: pytest.C
     code, out, _ = run(capsys, "--config", str(config), "ping", "data:")
     assert code == 0 and out.startswith("ok: local")
     code, _, err = run(capsys, "--config", str(config), "ls", "nosuch:")
-    assert code == 1 and "ConfigError" in err and "nosuch" in err
+    assert code == 1 and "ConfigKeyError" in err and "nosuch" in err
 
 
 def test_named_store_from_cwd_config(
@@ -339,3 +340,129 @@ def test_get_r_never_writes_outside_the_target(
     code, _, err = run(capsys, "get", "-r", f"memory://{name}/x", str(tmp_path / "dl"))
     assert code == 1 and "InvalidPath" in err
     assert not (tmp_path / "evil.txt").exists() and not (tmp_path.parent / "evil.txt").exists()
+
+
+# ---------------------------------------------------------------------- local paths as addresses
+class _SweepingMemory(MemoryBackend):
+    """A memory backend whose collect_garbage reports what it was asked (for ``gc``)."""
+
+    calls: ClassVar[list[tuple[str, float]]] = []
+
+    def collect_garbage(self, prefix: str, *, older_than: float) -> int:
+        type(self).calls.append((prefix, older_than))
+        return 7
+
+
+def test_cp_r_local_dir_to_store_and_back(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "work"
+    (work / "dir" / "sub").mkdir(parents=True)
+    (work / "dir" / "a.txt").write_bytes(b"A")
+    (work / "dir" / "sub" / "b.bin").write_bytes(b"B" * 1000)
+    monkeypatch.chdir(work)
+    cfg = str(config)
+    assert run(capsys, "--config", cfg, "cp", "-r", "./dir", "data:x")[0] == 0
+    disk = tmp_path / "disk" / "data"
+    assert (disk / "x" / "a.txt").read_bytes() == b"A"
+    assert (disk / "x" / "sub" / "b.bin").read_bytes() == b"B" * 1000
+    assert run(capsys, "--config", cfg, "cp", "-r", "data:x", "./back")[0] == 0
+    assert (work / "back" / "a.txt").read_bytes() == b"A"
+    assert (work / "back" / "sub" / "b.bin").read_bytes() == b"B" * 1000
+    # an existing local folder as target means "into it", like cp -r
+    assert run(capsys, "--config", cfg, "cp", "-r", "data:x", "back")[0] == 0
+    assert (work / "back" / "x" / "a.txt").read_bytes() == b"A"
+
+
+def test_local_paths_work_in_every_address_command(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "w"
+    work.mkdir()
+    (work / "f.txt").write_bytes(b"local file")
+    monkeypatch.chdir(work)
+    cfg = str(config)
+    code, out, _ = run(capsys, "--config", cfg, "ls", ".")
+    assert (code, out) == (0, "f.txt\n")
+    code, out, _ = run(capsys, "--config", cfg, "ls", str(work) + "/")
+    assert (code, out) == (0, "f.txt\n")
+    code, out, _ = run(capsys, "--config", cfg, "cat", "f.txt")  # bare existing path
+    assert (code, out) == (0, "local file")
+    code, out, _ = run(capsys, "--config", cfg, "stat", "./f.txt")
+    assert code == 0 and "type: file" in out and "size: 10" in out and "backend: local" in out
+    assert run(capsys, "--config", cfg, "put", "f.txt", "./copied.txt")[0] == 0
+    assert (work / "copied.txt").read_bytes() == b"local file"
+    assert run(capsys, "--config", cfg, "get", "./copied.txt", "got.txt")[0] == 0
+    assert (work / "got.txt").read_bytes() == b"local file"
+    assert run(capsys, "--config", cfg, "mv", "./got.txt", "data:moved.txt")[0] == 0
+    assert not (work / "got.txt").exists()
+    assert (tmp_path / "disk" / "data" / "moved.txt").read_bytes() == b"local file"
+    assert run(capsys, "--config", cfg, "cp", "data:moved.txt", "../w/from-store.txt")[0] == 0
+    assert (work / "from-store.txt").read_bytes() == b"local file"
+    assert run(capsys, "--config", cfg, "rm", "./copied.txt", "from-store.txt")[0] == 0
+    assert sorted(p.name for p in work.iterdir()) == ["f.txt"]
+    monkeypatch.setenv("HOME", str(work))
+    code, out, _ = run(capsys, "--config", cfg, "cat", "~/f.txt")
+    assert (code, out) == (0, "local file")
+
+
+def test_store_addresses_keep_their_meaning_next_to_local_names(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "w2"
+    work.mkdir()
+    (work / "data").mkdir()  # a local folder named like the store
+    (work / "data" / "local-only.txt").write_bytes(b"L")
+    monkeypatch.chdir(work)
+    (tmp_path / "disk" / "data").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "disk" / "data" / "remote.txt").write_bytes(b"R")
+    code, out, _ = run(capsys, "--config", str(config), "ls", "data:")
+    assert (code, out) == (0, "remote.txt\n")
+    code, out, _ = run(capsys, "--config", str(config), "ls", "data")
+    assert (code, out) == (0, "local-only.txt\n")
+    code, _, err = run(capsys, "--config", str(config), "cp", "data:remote.txt", "missing-target")
+    assert code == 2 and "./new" in err  # a bare name that does not exist is not guessed
+
+
+def test_help_documents_the_address_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    top = capsys.readouterr().out
+    assert main(["cp", "--help"]) == 0
+    cp = capsys.readouterr().out
+    for text in (top, cp):
+        flat = " ".join(text.split())
+        assert "STORE:path" in flat and "./" in flat and "~" in flat and "bare existing path" in flat
+
+
+def test_gc_prints_the_count_and_passes_path_and_age(
+    plugin_host: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from remote_store import BackendSpec, PluginHost, hookimpl
+
+    class Plugin:
+        @hookimpl
+        def remote_store_register_backends(self, register: object) -> None:
+            register(BackendSpec("sweepmem", f"{__name__}:_SweepingMemory", "tests"))  # type: ignore[operator]
+
+    assert isinstance(plugin_host, PluginHost)
+    plugin_host.register(Plugin(), name="sweep")
+    cfg = tmp_path / "gc.toml"
+    cfg.write_text('[backends.m]\ntype = "sweepmem"\n[stores.s]\nbackend = "m"\nroot = "base"\n')
+    _SweepingMemory.calls.clear()
+    code, out, _ = run(capsys, "--config", str(cfg), "gc", "s:tmp/area", "--older-than", "60")
+    assert (code, out) == (0, "7\n")
+    code, out, _ = run(capsys, "--config", str(cfg), "gc", "s:")
+    assert (code, out) == (0, "7\n")
+    assert _SweepingMemory.calls == [("base/tmp/area", 60.0), ("base", 3600.0)]
+    code, _, err = run(capsys, "--config", str(cfg), "gc", "s:", "--older-than", "-1")
+    assert code == 2 and "older-than" in err
+
+
+def test_gc_on_a_store_without_leftovers_prints_zero(
+    mem: tuple[str, Store], capsys: pytest.CaptureFixture[str]
+) -> None:
+    name, store = mem
+    store.write("keep.txt", b"k")
+    code, out, _ = run(capsys, "gc", f"memory://{name}/")
+    assert (code, out) == (0, "0\n")
+    assert store.read_bytes("keep.txt") == b"k"

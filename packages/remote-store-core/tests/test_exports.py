@@ -20,6 +20,7 @@ EXPECTED = {
     "CapabilityNotSupported",
     "CapabilitySet",
     "ConfigError",
+    "ConfigKeyError",
     "ConfigSource",
     "ContentChanged",
     "ContentDigest",

@@ -126,7 +126,7 @@ def test_folder_is_not_a_file(http_site: HttpSite, store: Store) -> None:
         store.read("d")
     with pytest.raises(InvalidPath):
         store.read_bytes("d")
-    with pytest.raises(NotFound):
+    with pytest.raises(InvalidPath):
         store.get_file_info("d")
 
 

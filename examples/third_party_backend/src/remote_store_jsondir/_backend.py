@@ -86,6 +86,7 @@ class JsonDirBackend(Backend):
             Capability.METADATA,
             Capability.USER_METADATA,
             Capability.SEEKABLE_READ,
+            Capability.HIERARCHICAL,
         }
     )
 

@@ -232,7 +232,9 @@ class Backend(abc.ABC):
 
         ``FileInfo.path`` holds backend keys. With ``recursive`` False yield only direct
         children. ``max_depth`` (segments below ``prefix``, 1 = direct children) is a hint
-        the backend may use to prune; `Store` filters by depth anyway. A missing prefix, or
+        the backend may use to prune; `Store` filters by depth anyway. Note that it counts
+        differently from the public ``Store.list_files(max_depth=N)`` (0 = direct children):
+        `Store` passes ``N + 1`` here. A missing prefix, or
         a prefix that is a file, yields nothing. Order is unspecified. Stream pages; never
         materialise the whole listing.
         """
@@ -246,7 +248,9 @@ class Backend(abc.ABC):
         """Return the metadata of the file at ``key`` (``path`` = ``key``).
 
         Raises:
-            NotFound: No file at ``key`` (a folder is not a file: raise NotFound or InvalidPath).
+            NotFound: No file at ``key``. For a folder, raising NotFound is fine: `Store`
+                then spends one `is_folder` probe (on this error path only) and reports
+                `InvalidPath`; the same holds for `move`, `copy` and `folder_info`.
         """
 
     # ------------------------------------------------------------------ optional, portable defaults

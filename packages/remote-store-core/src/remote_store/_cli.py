@@ -6,7 +6,11 @@ Addresses name a file or folder in a store:
   config sources `remote_store.open_store` consults: ``$REMOTE_STORE_CONFIG``,
   ``./remote-store.toml``, ``[tool.remote-store]`` in ``./pyproject.toml``, the user config);
 * a URL — ``file:///tmp/x/a.txt``, ``memory://name/a.txt``, ``https://host/data/a.csv``,
-  ``s3://bucket/key`` (any scheme an installed plugin opens).
+  ``s3://bucket/key`` (any scheme an installed plugin opens);
+* a local path (like ``aws s3 cp`` and rclone) — anything starting with ``/``, ``./``,
+  ``../``, ``~`` (also ``.`` and ``..`` alone), and a bare path without ``:`` that exists
+  on disk (``data.csv``, ``out/dir``). A ``:`` means ``STORE:path``; write ``./a:b`` for a
+  local name containing one, and ``./new`` for a local target that does not exist yet.
 
 Local file arguments of ``put`` and ``get`` are plain paths. Exit status: 0 success,
 1 an operation failed (``remote-store: error: <ErrorClass>: <message>``), 2 bad usage.
@@ -51,6 +55,36 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ---------------------------------------------------------------------- addresses
+ADDRESS_HELP = (
+    "Addresses: STORE:path (a named store from config), a URL (file:///..., memory://..., s3://...), "
+    "or a local path: one starting with /, ./, ../ or ~, or a bare existing path without ':' "
+    "(data.csv, out/dir). Write ./new for a local target that does not exist yet, ./a:b for a name with ':'."
+)
+_LOCAL_PREFIXES = ("/", "./", "../", "~")
+
+
+def local_path(address: str) -> str | None:
+    """The absolute local path ``address`` names, or None if it is a store address or URL.
+
+    Local: it starts with ``/``, ``./``, ``../`` or ``~`` (or is ``.`` / ``..``), or it has no
+    ``:`` and exists on disk. ``STORE:path`` and ``scheme://`` URLs are never local. A
+    trailing ``/`` is kept (it means "into this folder").
+    """
+    explicit = address.startswith(_LOCAL_PREFIXES) or address in (".", "..", "~")
+    if os.sep != "/" and (address.startswith(("." + os.sep, ".." + os.sep)) or _is_drive_path(address)):
+        explicit = True
+    if not explicit and (":" in address or not address or not os.path.lexists(address)):
+        return None
+    full = os.path.abspath(os.path.expanduser(address))
+    if address.endswith(("/", os.sep)) and not full.endswith("/"):
+        full += "/"
+    return full
+
+
+def _is_drive_path(address: str) -> bool:
+    return len(address) >= 3 and address[0].isalpha() and address[1] == ":" and address[2] in "\\/"
+
+
 @dataclass
 class Location:
     """A parsed address: the store and the store-relative path inside it.
@@ -120,15 +154,30 @@ class Session:
             self._owned.append(store)
         return store, path
 
+    def _local_store(self) -> Store:
+        from remote_store._config import BackendConfig
+        from remote_store._registry import build_backend
+
+        store = self._stores.get("file:///")
+        if store is None:
+            # Rooted at "/" like file:// URLs, so a path can name a file or folder that does not exist yet.
+            store = Store(build_backend(BackendConfig("local", {"root": "/"})))
+            self._stores["file:///"] = store
+            self._owned.append(store)
+        return store
+
     def locate(self, address: str) -> Location:
-        """Parse and open ``address`` (``STORE:path`` or a URL).
+        """Parse and open ``address``: a local path (see `local_path`), ``STORE:path`` or a URL.
 
         Raises:
-            UsageError: It is neither.
+            UsageError: It is empty or ``:path`` without a store name.
             ConfigError: Unknown store name or URL scheme, invalid config.
             InvalidPath: The path part is malformed.
         """
-        if "://" in address:
+        local = local_path(address)
+        if local is not None:
+            store, path = self._local_store(), local
+        elif "://" in address:
             store, path = self._url_store(address)
         elif ":" in address and not address.startswith(":"):
             name, _, path = address.partition(":")
@@ -138,7 +187,7 @@ class Session:
                 self._stores[f"name:{name}"] = cached
             store = cached
         else:
-            raise UsageError(f"{address!r} is not a store address: use STORE:path or a URL (file:///…, memory://…)")
+            raise UsageError(f"{address!r} is not an address. {ADDRESS_HELP}")
         return Location(address, store, _path.normalize_path(path))
 
     def close(self) -> None:
@@ -537,6 +586,14 @@ class Cli:
                 w(f"{name}: {value}\n")
         return 0
 
+    def gc(self) -> int:
+        loc = self.session.locate(self.args.address)
+        if self.args.older_than < 0:
+            raise UsageError("--older-than must be >= 0 seconds")
+        removed = loc.store.collect_garbage(loc.path, older_than=self.args.older_than)
+        self.out.write(f"{removed}\n")
+        return 0
+
     def ping(self) -> int:
         loc = self.session.locate(self.args.address)
         start = time.perf_counter()
@@ -550,8 +607,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of ``remote-store`` (exposed for docs and tests)."""
     parser = _Parser(
         prog=PROG,
-        description="Inspect remote-store plugins and copy files between stores. "
-        "Addresses are STORE:path (a named store from config) or URLs (file:///…, memory://…, s3://…).",
+        description="Inspect remote-store plugins and copy files between stores and local disk. " + ADDRESS_HELP,
     )
     parser.add_argument("--config", metavar="FILE", help="config file (TOML, or YAML with remote-store-ext)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress line on stderr")
@@ -563,7 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ls", help="list a folder (or show one file)")
     p.add_argument("-l", "--long", action="store_true", help="show size and modification time")
     p.add_argument("-r", "--recursive", action="store_true", help="list every file below the folder")
-    p.add_argument("address", help="STORE:path or URL")
+    p.add_argument("address", help="STORE:path, URL or local path")
 
     p = sub.add_parser("cat", help="write files to stdout")
     p.add_argument("addresses", nargs="+", metavar="address")
@@ -572,7 +628,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-r", "--recursive", action="store_true")
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing files")
     p.add_argument("local", help="local file or folder")
-    p.add_argument("address", help="STORE:path or URL (a trailing / or a folder means 'into')")
+    p.add_argument("address", help="STORE:path, URL or local path (a trailing / or a folder means 'into')")
 
     p = sub.add_parser("get", help="download a file (or folder with -r) to a local path")
     p.add_argument("-r", "--recursive", action="store_true")
@@ -597,6 +653,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ping", help="check a store's backend is reachable")
     p.add_argument("address")
+
+    p = sub.add_parser(
+        "gc",
+        help="remove leftover temp files of killed atomic writers below a folder; prints how many",
+        description="Remove leftover temp files of killed atomic writers (local, SFTP) below the folder "
+        "STORE:[path] and print how many were removed. " + ADDRESS_HELP,
+    )
+    p.add_argument(
+        "--older-than",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="only remove leftovers older than this (default 3600)",
+    )
+    p.add_argument("address", help="STORE:[path], URL or local folder")
+    for name, command in sub.choices.items():
+        if name != "plugins" and command.epilog is None:
+            command.epilog = ADDRESS_HELP
     return parser
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from remote_store import _path
 from remote_store._env import resolve_env
-from remote_store._secret import mask_secrets, wrap_secrets
+from remote_store._secret import Secret, mask_secrets, wrap_secrets
 from remote_store.errors import ConfigError, InvalidPath
 
 
@@ -49,6 +49,9 @@ class MiddlewareConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", MappingProxyType(wrap_secrets(self.options)))
+
+    def __repr__(self) -> str:
+        return f"MiddlewareConfig(name={self.name!r}, options={mask_secrets(self.options)!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (MiddlewareConfig, (self.name, dict(self.options)))
@@ -93,6 +96,10 @@ class RegistryConfig:
                     f"stores.{name}.backend names unknown backend '{profile.backend}' (defined: {known}){_where(self.source)}",
                     path=f"stores.{name}.backend",
                 )
+
+    def __repr__(self) -> str:
+        """Masked like `to_dict`: no secret, URL password or credential query parameter shows."""
+        return f"RegistryConfig(backends={dict(self.backends)!r}, stores={dict(self.stores)!r}, source={self.source!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (RegistryConfig, (dict(self.backends), dict(self.stores), self.source))
@@ -218,14 +225,19 @@ class RegistryConfig:
         return cls.from_dict(doc, resolve_env_vars=resolve_env_vars, environ=environ, source=source)
 
     def to_dict(self, *, mask: bool = True) -> dict[str, Any]:
-        """Plain-data form (secrets masked unless ``mask`` is False)."""
+        """Plain-data form.
+
+        Args:
+            mask: True (default): every `Secret`, credential-named option, URL/DSN password
+                (``user:****@``), credential query parameter (``?sig=****``) and credential
+                header value is replaced by ``'**********'`` (see `mask_secrets`). False: the
+                real values, to write a config back out.
+        """
 
         def opts(o: Mapping[str, Any]) -> dict[str, Any]:
             if mask:
                 return mask_secrets(o)
-            from remote_store._secret import Secret
-
-            return {k: (v.reveal() if isinstance(v, Secret) else v) for k, v in o.items()}
+            return {k: _revealed(v) for k, v in o.items()}
 
         return {
             "backends": {n: {"type": b.type, "options": opts(b.options)} for n, b in self.backends.items()},
@@ -238,6 +250,14 @@ class RegistryConfig:
                 for n, s in self.stores.items()
             },
         }
+
+
+def _revealed(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return value.reveal()
+    if isinstance(value, Mapping):
+        return {k: _revealed(v) for k, v in value.items()}
+    return value
 
 
 def _parse_middleware(raw: Any, key: str, source: str | None) -> tuple[MiddlewareConfig, ...]:

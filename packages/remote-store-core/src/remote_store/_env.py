@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from remote_store.errors import ConfigError
+from remote_store.errors import ConfigKeyError
 
 _PLACEHOLDER = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -26,7 +26,7 @@ def resolve_env(
         source: File name for error messages.
 
     Raises:
-        ConfigError: A variable without a default is not set; the message names the key path
+        ConfigKeyError: A variable without a default is not set (a `ConfigError` and a ``KeyError``); the message names the key path
             (``backends.main.options.bucket``) and the file.
     """
     env = os.environ if environ is None else environ
@@ -51,6 +51,6 @@ def resolve_env(
         if default is not None:
             return default
         where = f" in {source}" if source else ""
-        raise ConfigError(f"environment variable '{name}' is not set (key '{_path}'{where})", path=_path or None)
+        raise ConfigKeyError(f"environment variable '{name}' is not set (key '{_path}'{where})", path=_path or None)
 
     return _PLACEHOLDER.sub(repl, data)

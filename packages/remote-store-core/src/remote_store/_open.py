@@ -11,7 +11,7 @@ from remote_store._config import BackendConfig, RegistryConfig
 from remote_store._plugins._host import PluginHost, get_plugin_host
 from remote_store._registry import Registry, build_backend
 from remote_store._store import Store
-from remote_store.errors import ConfigError
+from remote_store.errors import ConfigError, ConfigKeyError
 
 
 def _as_config(config: RegistryConfig | Mapping[str, Any] | str | os.PathLike[str]) -> RegistryConfig:
@@ -40,8 +40,9 @@ def find_store_config(name: str, *, host: PluginHost | None = None) -> RegistryC
     """Return the first config, in source-priority order, that defines store ``name``.
 
     Raises:
-        ConfigError: No source defines it (the message lists the sources consulted), or a
-            source's file is invalid.
+        ConfigKeyError: No source defines it (the message lists the sources consulted); it is
+            also a ``KeyError``.
+        ConfigError: A source's file is invalid.
     """
     host = host or get_plugin_host()
     consulted: list[str] = []
@@ -57,7 +58,7 @@ def find_store_config(name: str, *, host: PluginHost | None = None) -> RegistryC
         if consulted
         else "; no config source found (set REMOTE_STORE_CONFIG or create ./remote-store.toml)"
     )
-    raise ConfigError(f"no store named '{name}'{where}")
+    raise ConfigKeyError(f"no store named '{name}'{where}")
 
 
 def open_url(url: str, *, host: PluginHost | None = None, **options: Any) -> Store:
@@ -98,8 +99,9 @@ def open_store(
     The returned store owns its backend: ``store.close()`` (or ``with``) releases it.
 
     Raises:
-        ConfigError: Unknown store name, invalid config (naming the file and key path),
-            unknown backend type or URL scheme (naming the package to install).
+        ConfigKeyError: Unknown store name (a `ConfigError` that is also a ``KeyError``).
+        ConfigError: Invalid config (naming the file and key path), unknown backend type or
+            URL scheme (naming the package to install).
     """
     if "://" in name_or_url:
         return open_url(name_or_url, **options)

@@ -12,7 +12,7 @@ from remote_store._config import BackendConfig, RegistryConfig
 from remote_store._log import get_logger
 from remote_store._plugins._host import PluginHost, get_plugin_host
 from remote_store._store import Store
-from remote_store.errors import ConfigError, RemoteStoreError
+from remote_store.errors import ConfigError, ConfigKeyError, RemoteStoreError
 
 log = get_logger("remote_store")
 
@@ -99,7 +99,8 @@ class Registry:
         """Return the backend called ``name``, constructing it on first use.
 
         Raises:
-            ConfigError: No such backend, or it cannot be constructed.
+            ConfigKeyError: No such backend (a `ConfigError` and a ``KeyError``).
+            ConfigError: It cannot be constructed.
         """
         with self._lock:
             backend = self._backends.get(name)
@@ -108,7 +109,7 @@ class Registry:
                     cfg = self._config.backends[name]
                 except KeyError:
                     known = ", ".join(sorted(self._config.backends)) or "none"
-                    raise ConfigError(f"no backend named '{name}' (defined: {known})") from None
+                    raise ConfigKeyError(f"no backend named '{name}' (defined: {known})") from None
                 backend = build_backend(cfg, name=name, host=self._plugin_host(), source=self._config.source)
                 self._backends[name] = backend
             return backend
@@ -117,14 +118,15 @@ class Registry:
         """Return the store called ``name``.
 
         Raises:
-            ConfigError: No such store, or its backend/middleware cannot be constructed.
+            ConfigKeyError: No such store (a `ConfigError` and a ``KeyError``).
+            ConfigError: Its backend/middleware cannot be constructed.
         """
         try:
             profile = self._config.stores[name]
         except KeyError:
             known = ", ".join(sorted(self._config.stores)) or "none"
             where = f" in {self._config.source}" if self._config.source else ""
-            raise ConfigError(f"no store named '{name}' (defined: {known}){where}") from None
+            raise ConfigKeyError(f"no store named '{name}' (defined: {known}){where}") from None
         backend = self.get_backend(profile.backend)
         if profile.middleware:
             backend = apply_middleware(backend, profile.middleware, self._plugin_host())

@@ -6,14 +6,14 @@ import io
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
-from typing import IO, Any, TypeVar
+from typing import IO, Any, NoReturn, TypeVar
 
 from remote_store import _path
 from remote_store._backend import AtomicWriter, Backend, default_translate, match_name
 from remote_store._capabilities import Capability, CapabilitySet
 from remote_store._content import SourceReader, WritableContent, source_stream
 from remote_store._models import FileInfo, FolderEntry, FolderInfo, ResolutionPlan, WriteResult
-from remote_store._secret import mask_secrets
+from remote_store._secret import mask_secrets, mask_url
 from remote_store._streams import GuardedStream, guard_iter
 from remote_store.errors import (
     AlreadyExists,
@@ -212,30 +212,34 @@ class Store:
 
     # ------------------------------------------------------------------ ungated
     def exists(self, path: str) -> bool:
-        """Whether a file exists at ``path`` (False for folders).
+        """Whether a file exists at ``path`` (False for folders and for the store root ``""``).
 
         Raises:
             InvalidPath: ``path`` is malformed.
             BackendUnavailable: The service cannot be reached.
         """
-        key = self._key(path, allow_root=True)
-        if not key:
+        rel = _path.normalize_path(path)
+        if not rel:
             return False
-        return bool(self._call(path, self._backend.exists, key))
+        return bool(self._call(path, self._backend.exists, _path.join_key(self._root, rel)))
 
     def is_file(self, path: str) -> bool:
-        """Whether ``path`` is a file. Raises as `exists`."""
-        key = self._key(path, allow_root=True)
-        if not key:
+        """Whether ``path`` is a file (False for the store root ``""``). Raises as `exists`."""
+        rel = _path.normalize_path(path)
+        if not rel:
             return False
-        return bool(self._call(path, self._backend.is_file, key))
+        return bool(self._call(path, self._backend.is_file, _path.join_key(self._root, rel)))
 
     def is_folder(self, path: str) -> bool:
-        """Whether ``path`` is a folder (the store root always is). Raises as `exists`."""
-        key = self._key(path, allow_root=True)
-        if key == self._root and not self._root:
+        """Whether ``path`` is a folder. Raises as `exists`.
+
+        The store root ``""`` always is one, also for a `child` store whose folder holds
+        nothing yet (no I/O is done for it).
+        """
+        rel = _path.normalize_path(path)
+        if not rel:
             return True
-        return bool(self._call(path, self._backend.is_folder, key))
+        return bool(self._call(path, self._backend.is_folder, _path.join_key(self._root, rel)))
 
     def ping(self) -> None:
         """Check the backend is reachable.
@@ -250,12 +254,16 @@ class Store:
         self._call(None, self._backend.close)
 
     def child(self, subpath: str) -> Store:
-        """Return a store rooted at ``subpath`` below this one, sharing the backend.
+        """Return a store rooted at ``subpath`` below this one, sharing the backend. No I/O.
 
         Raises:
-            InvalidPath: ``subpath`` is malformed or has ``..`` (it can never leave this root).
+            InvalidPath: ``subpath`` is malformed, has ``..`` (it can never leave this root),
+                or is the root itself (``""``, ``"/"``): use this store.
         """
-        return Store(self._backend, _path.join_key(self._root, _path.normalize_path(subpath)))
+        rel = _path.normalize_path(subpath)
+        if not rel:
+            raise InvalidPath("child() needs a subfolder; '' is this store itself", path=subpath)
+        return Store(self._backend, _path.join_key(self._root, rel))
 
     def unwrap(self, type_hint: type[B]) -> B:
         """Return the backend if it is an instance of ``type_hint``.
@@ -270,7 +278,10 @@ class Store:
         )
 
     def resolve(self, path: str) -> ResolutionPlan:
-        """Describe how ``path`` maps onto the backend (secrets masked; no I/O).
+        """Describe how ``path`` maps onto the backend; no I/O.
+
+        Secrets are masked in ``options`` and ``native_path``: `Secret` values, URL/DSN
+        passwords, credential query parameters and credential header values.
 
         Raises:
             InvalidPath: ``path`` is malformed.
@@ -280,7 +291,7 @@ class Store:
             backend_type=self._backend.type_name,
             store_root=self._root,
             key=key,
-            native_path=self._backend.native_path(key),
+            native_path=mask_url(self._backend.native_path(key)),
             options=mask_secrets(self._backend.options),
         )
 
@@ -497,29 +508,47 @@ class Store:
         Args:
             path: Folder to list (``""`` = store root). A missing folder yields nothing.
             recursive: Descend into subfolders.
-            max_depth: With ``recursive``, how many levels to descend (1 = direct children
-                only); giving it implies ``recursive``. Must be ≥ 1.
+            max_depth: How many folder levels to descend below the immediate children:
+                ``0`` = only the files directly in ``path``, ``N`` = also files down to
+                ``N`` subfolder levels below it (inclusive: ``1`` reaches ``path/a/x``).
+                Giving it implies ``recursive``; None = no limit.
             pattern: fnmatch pattern applied to the file's name (basename), case-sensitive.
 
         Raises:
             CapabilityNotSupported: No LIST.
-            InvalidPath: ``path`` is malformed, or ``max_depth`` < 1.
+            InvalidPath: ``path`` is malformed, or ``max_depth`` is negative (`InvalidPath`
+                is also a ``ValueError``).
+            TypeError: ``max_depth`` is not an int.
+
+        Maps to the backend's listing call (S3 ``ListObjectsV2``, ``os.scandir`` …) with a
+        depth hint, so a shallow listing need not walk the whole tree.
         """
         self._require(Capability.LIST, path)
-        if max_depth is not None:
-            if max_depth < 1:
-                raise InvalidPath("max_depth must be >= 1", path=path)
+        limit = self._levels(max_depth, path)
+        if limit is not None:
             recursive = True
         prefix = self._key(path, allow_root=True)
-        return self._list_files(path, prefix, recursive, max_depth, pattern)
+        return self._list_files(path, prefix, recursive, limit, pattern)
+
+    @staticmethod
+    def _levels(max_depth: int | None, path: str) -> int | None:
+        """Translate the public ``max_depth`` (0 = immediate children) into the backend's
+        segment count below the prefix (1 = immediate children); None stays None."""
+        if max_depth is None:
+            return None
+        if isinstance(max_depth, bool) or not isinstance(max_depth, int):
+            raise TypeError(f"max_depth must be an int or None, got {type(max_depth).__name__}")
+        if max_depth < 0:
+            raise InvalidPath(f"max_depth must be >= 0, got {max_depth}", path=path)
+        return max_depth + 1
 
     def _list_files(
-        self, path: str, prefix: str, recursive: bool, max_depth: int | None, pattern: str | None
+        self, path: str, prefix: str, recursive: bool, levels: int | None, pattern: str | None
     ) -> Iterator[FileInfo]:
         base_depth = _path.depth(prefix)
-        it = self._iter(path, lambda: self._backend.iter_files(prefix, recursive=recursive, max_depth=max_depth))
+        it = self._iter(path, lambda: self._backend.iter_files(prefix, recursive=recursive, max_depth=levels))
         for info in it:
-            if max_depth is not None and _path.depth(info.path) - base_depth > max_depth:
+            if levels is not None and _path.depth(info.path) - base_depth > levels:
                 continue
             if not _path.is_within(prefix, info.path) or info.path == prefix:
                 continue
@@ -539,30 +568,34 @@ class Store:
 
         Args:
             path: Folder to list (``""`` = store root).
-            recursive: Also yield folders below the direct subfolders (depth-first).
-            max_depth: Levels to descend (1 = direct subfolders); implies ``recursive``.
+            recursive: Also yield folders below the immediate subfolders (depth-first).
+            max_depth: Levels to descend below the immediate subfolders: ``0`` = only
+                them, ``N`` = down to ``N`` levels below them (inclusive). Implies
+                ``recursive``; None = no limit.
             pattern: fnmatch pattern applied to the folder's name.
 
         Raises:
             CapabilityNotSupported: No LIST.
-            InvalidPath: ``path`` is malformed, or ``max_depth`` < 1.
+            InvalidPath: ``path`` is malformed, or ``max_depth`` is negative (also a ``ValueError``).
+            TypeError: ``max_depth`` is not an int.
+
+        One backend folder listing (S3 ``ListObjectsV2`` with ``Delimiter='/'`` …) per folder visited.
         """
         self._require(Capability.LIST, path)
-        if max_depth is not None:
-            if max_depth < 1:
-                raise InvalidPath("max_depth must be >= 1", path=path)
+        limit = self._levels(max_depth, path)
+        if limit is not None:
             recursive = True
         prefix = self._key(path, allow_root=True)
-        return self._list_folders(path, prefix, recursive, max_depth, pattern, 1)
+        return self._list_folders(path, prefix, recursive, limit, pattern, 1)
 
     def _list_folders(
-        self, path: str, prefix: str, recursive: bool, max_depth: int | None, pattern: str | None, level: int
+        self, path: str, prefix: str, recursive: bool, levels: int | None, pattern: str | None, level: int
     ) -> Iterator[str]:
         for key in self._iter(path, lambda: self._backend.iter_folders(prefix)):
             if match_name(_path.basename(key), pattern):
                 yield self._rel(key)
-            if recursive and (max_depth is None or level < max_depth):
-                yield from self._list_folders(path, key, recursive, max_depth, pattern, level + 1)
+            if recursive and (levels is None or level < levels):
+                yield from self._list_folders(path, key, recursive, levels, pattern, level + 1)
 
     def iter_children(self, path: str = "") -> Iterator[FileInfo | FolderEntry]:
         """Yield the direct children of folder ``path``: `FolderEntry` for folders, `FileInfo` for files.
@@ -606,43 +639,60 @@ class Store:
                 yield self._info(info)
 
     # ------------------------------------------------------------------ MOVE / COPY
+    def _not_a_file(self, exc: NotFound, path: str, key: str) -> NoReturn:
+        """Error path of a file operation that got `NotFound`: one `is_folder` probe tells a
+        missing file (``exc`` is re-raised) from a folder given where a file is needed."""
+        if key and self._call(path, self._backend.is_folder, key):
+            raise InvalidPath("is a folder, not a file", path=path, backend=self._backend.type_name) from exc
+        raise exc
+
+    def _same_file(self, src: str, key: str) -> None:
+        """Self move/copy: succeed without I/O beyond one existence check."""
+        if not self._call(src, self._backend.exists, key):
+            missing = NotFound("source not found", path=src, backend=self._backend.type_name)
+            self._not_a_file(missing, src, key)
+
     def move(self, src: str, dst: str, *, overwrite: bool = False) -> None:
         """Move (rename) a file within this store. Moving a file onto itself is a no-op.
 
-        Atomic where the backend declares ATOMIC_MOVE, else copy + delete.
+        Atomic where the backend declares ATOMIC_MOVE, else copy + delete (backend ``move``:
+        ``os.replace``, SFTP ``posix-rename``, S3 ``CopyObject`` + ``DeleteObject`` …).
 
         Raises:
             CapabilityNotSupported: No MOVE.
             NotFound: ``src`` does not exist.
             AlreadyExists: ``dst`` exists and ``overwrite`` is False.
-            InvalidPath: A path is malformed or the root.
+            InvalidPath: A path is malformed or the root, or ``src`` is a folder.
         """
         self._require(Capability.MOVE, src)
         s, d = self._key(src), self._key(dst)
         if s == d:
-            if not self._call(src, self._backend.exists, s):
-                raise NotFound("source not found", path=src, backend=self._backend.type_name)
+            self._same_file(src, s)
             return
-        self._call(src, self._backend.move, s, d, overwrite=overwrite)
+        try:
+            self._call(src, self._backend.move, s, d, overwrite=overwrite)
+        except NotFound as exc:
+            self._not_a_file(exc, src, s)
 
     def copy(self, src: str, dst: str, *, overwrite: bool = False) -> None:
-        """Copy a file within this store (server-side where the backend can).
+        """Copy a file within this store (server-side where the backend can: S3 ``CopyObject``,
+        Azure ``Copy Blob``). Copying a file onto itself is a no-op, whatever ``overwrite``.
 
         Raises:
             CapabilityNotSupported: No COPY.
             NotFound: ``src`` does not exist.
-            AlreadyExists: ``dst`` exists and ``overwrite`` is False (also when ``src == dst``).
-            InvalidPath: A path is malformed or the root.
+            AlreadyExists: ``dst`` exists and ``overwrite`` is False.
+            InvalidPath: A path is malformed or the root, or ``src`` is a folder.
         """
         self._require(Capability.COPY, src)
         s, d = self._key(src), self._key(dst)
         if s == d:
-            if not self._call(src, self._backend.exists, s):
-                raise NotFound("source not found", path=src, backend=self._backend.type_name)
-            if not overwrite:
-                raise AlreadyExists("destination is the source", path=dst, backend=self._backend.type_name)
+            self._same_file(src, s)
             return
-        self._call(src, self._backend.copy, s, d, overwrite=overwrite)
+        try:
+            self._call(src, self._backend.copy, s, d, overwrite=overwrite)
+        except NotFound as exc:
+            self._not_a_file(exc, src, s)
 
     # ------------------------------------------------------------------ METADATA
     def head(self, path: str) -> WriteResult:
@@ -651,6 +701,7 @@ class Store:
         Raises:
             CapabilityNotSupported: No METADATA.
             NotFound: No such file.
+            InvalidPath: ``path`` is malformed, the root, or a folder.
         """
         info = self.get_file_info(path)
         return WriteResult(
@@ -665,31 +716,101 @@ class Store:
     def get_file_info(self, path: str) -> FileInfo:
         """Return the file's `FileInfo` (size, modification time, etag, metadata).
 
+        One backend ``stat`` (S3 ``HeadObject``, ``os.stat`` …); only when it reports a
+        missing file does one ``is_folder`` probe decide between `NotFound` and `InvalidPath`.
+
         Raises:
             CapabilityNotSupported: No METADATA.
-            NotFound: No such file (or ``path`` is a folder).
-            InvalidPath: ``path`` is malformed or the root.
+            NotFound: No such file.
+            InvalidPath: ``path`` is malformed, the root, or a folder.
         """
         self._require(Capability.METADATA, path)
         key = self._key(path)
-        return self._info(self._call(path, self._backend.stat, key))
+        try:
+            info = self._call(path, self._backend.stat, key)
+        except NotFound as exc:
+            self._not_a_file(exc, path, key)
+        return self._info(info)
 
-    def get_folder_info(self, path: str = "") -> FolderInfo:
+    def get_folder_info(self, path: str = "", *, max_depth: int | None = None) -> FolderInfo:
         """Return file count, total bytes and newest modification time below folder ``path``.
 
+        Args:
+            path: Folder to aggregate (``""`` = the store root, which always exists: an
+                empty store gives zero counts).
+            max_depth: Count only files down to this many levels below the immediate
+                children, as in `list_files` (``0`` = files directly in ``path``); None =
+                the whole subtree.
+
         Raises:
-            CapabilityNotSupported: No METADATA.
+            CapabilityNotSupported: No METADATA (or, with ``max_depth``, no LIST).
             NotFound: No such folder.
+            InvalidPath: ``path`` is malformed or a file; ``max_depth`` is negative.
+            TypeError: ``max_depth`` is not an int.
+
+        Maps to the backend's ``folder_info`` (a recursive listing, or one SQL aggregate);
+        with ``max_depth``, to a depth-limited `list_files`.
         """
         self._require(Capability.METADATA, path)
-        key = self._key(path, allow_root=True)
-        info = self._call(path, self._backend.folder_info, key)
+        levels = self._levels(max_depth, path)
+        rel = _path.normalize_path(path)
+        key = _path.join_key(self._root, rel)
+        try:
+            if levels is None:
+                info = self._call(path, self._backend.folder_info, key)
+            else:
+                self._require(Capability.LIST, path)
+                info = self._depth_info(path, key, levels)
+        except NotFound as exc:
+            if not rel:
+                return FolderInfo(path="", file_count=0, total_size=0, modified_at=None)
+            if self._call(path, self._backend.exists, key):
+                err = InvalidPath("is a file, not a folder", path=path, backend=self._backend.type_name)
+                raise err from exc
+            raise
         return FolderInfo(
             path=self._rel(info.path),
             file_count=info.file_count,
             total_size=info.total_size,
             modified_at=info.modified_at,
         )
+
+    def _depth_info(self, path: str, key: str, levels: int) -> FolderInfo:
+        count = total = 0
+        newest = None
+        for info in self._list_files(path, key, True, levels, None):
+            count += 1
+            total += info.size
+            if info.modified_at is not None and (newest is None or info.modified_at > newest):
+                newest = info.modified_at
+        if count == 0 and not self._call(path, self._backend.is_folder, key):
+            raise NotFound("folder not found", path=path, backend=self._backend.type_name)
+        return FolderInfo(path=key, file_count=count, total_size=total, modified_at=newest)
+
+    # ------------------------------------------------------------------ maintenance
+    def collect_garbage(self, path: str = "", *, older_than: float = 3600.0) -> int:
+        """Remove leftovers of killed atomic writers (temp files) below folder ``path``.
+
+        Backends that publish through temp files (local, SFTP) sweep their own recognisable
+        temp names; others have nothing to collect and return 0. Live writers are safe as
+        long as ``older_than`` exceeds the longest write.
+
+        Args:
+            path: Folder to sweep recursively (``""`` = the store root).
+            older_than: Only remove leftovers last modified more than this many seconds ago.
+
+        Returns:
+            How many leftovers were removed.
+
+        Raises:
+            CapabilityNotSupported: No DELETE.
+            InvalidPath: ``path`` is malformed; ``older_than`` is negative or not a number.
+        """
+        self._require(Capability.DELETE, path)
+        if isinstance(older_than, bool) or not isinstance(older_than, (int, float)) or not older_than >= 0:
+            raise InvalidPath(f"older_than must be a number of seconds >= 0, got {older_than!r}", path=path)
+        key = self._key(path, allow_root=True)
+        return int(self._call(path, self._backend.collect_garbage, key, older_than=float(older_than)))
 
     # ------------------------------------------------------------------ protocol
     def __enter__(self) -> Store:

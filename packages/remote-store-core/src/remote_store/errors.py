@@ -16,6 +16,7 @@ __all__ = [
     "BackendUnavailable",
     "CapabilityNotSupported",
     "ConfigError",
+    "ConfigKeyError",
     "ContentChanged",
     "DirectoryNotEmpty",
     "InvalidPath",
@@ -47,6 +48,14 @@ class RemoteStoreError(Exception):
         if self.backend is not None:
             parts.append(f"backend={self.backend}")
         return " ".join([parts[0]] + ([f"({', '.join(parts[1:])})"] if len(parts) > 1 else []))
+
+    def __repr__(self) -> str:
+        fields = [repr(self.message)]
+        fields += [f"{name}={value!r}" for name, value in self._fields() if value is not None]
+        return f"{type(self).__name__}({', '.join(fields)})"
+
+    def _fields(self) -> list[tuple[str, str | None]]:
+        return [("path", self.path), ("backend", self.backend)]
 
     def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild, (type(self), self.message, self.path, self.backend))
@@ -105,6 +114,15 @@ class CapabilityNotSupported(RemoteStoreError):
         self.capability = capability
         super().__init__(message, path=path, backend=backend)
 
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.capability is None or self.capability in self.message:
+            return text
+        return f"{text} [capability={self.capability}]"
+
+    def _fields(self) -> list[tuple[str, str | None]]:
+        return [("capability", self.capability), *super()._fields()]
+
     def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild_cap, (self.message, self.path, self.backend, self.capability))
 
@@ -122,4 +140,14 @@ class ConfigError(RemoteStoreError, ValueError):
     """Configuration is invalid: unknown backend type, bad option, missing environment variable.
 
     The message names the file and key path where known, e.g. ``backends.main.options.bucket``.
+    """
+
+
+class ConfigKeyError(ConfigError, KeyError):
+    """A name the configuration does not define: an unknown store or backend name, or an
+    unset ``${VAR}`` placeholder without a default.
+
+    It is both a `ConfigError` and a ``KeyError``, so code written for APIs that raise
+    ``KeyError`` for an unknown name (``registry.store("missing")``) keeps working. ``str()``
+    is the readable message, not ``KeyError``'s quoted key.
     """

@@ -30,7 +30,7 @@ from remote_store._backend import Backend
 from remote_store._capabilities import Capability, CapabilitySet
 from remote_store._log import get_logger
 from remote_store._models import FileInfo, WriteResult
-from remote_store._secret import Secret, reveal
+from remote_store._secret import Secret, is_secret_header, reveal
 from remote_store._streams import RangeReader
 from remote_store.errors import (
     BackendUnavailable,
@@ -48,10 +48,6 @@ _FULL = CapabilitySet({Capability.READ, Capability.METADATA, Capability.LAZY_REA
 _NO_RANGES = _FULL - {Capability.SEEKABLE_READ}
 _MAX_REDIRECTS = 5
 _CHUNK = 1024 * 1024
-#: Header names whose values are credentials (compared lower-case); they become `Secret`.
-_SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "x-auth-token", "x-amz-security-token"}
-)
 _IDEMPOTENT_RETRY = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
 
@@ -510,8 +506,9 @@ class HttpBackend(Backend):
             without a trailing ``/`` gets one. ``user:password@`` in it becomes a Basic
             ``Authorization`` header (kept as a `Secret`).
         headers: Extra request headers (``{"Authorization": "Bearer …"}``). Credential
-            headers (Authorization, Cookie, X-Api-Key …) are held as `Secret`; values may
-            already be `Secret`. They are dropped on redirects to another host.
+            headers (Authorization, Proxy-Authorization, Cookie, X-Api-Key, any name
+            containing token/secret/auth/key) are held as `Secret` and masked in reprs
+            and logs; values may already be `Secret`. They are dropped on redirects to another host.
         timeout: Connect and read timeout in seconds, per request.
         verify: Verify the server's TLS certificate (True) or not (False).
         ca_file: PEM file of CA certificates to trust instead of the system store.
@@ -553,8 +550,7 @@ class HttpBackend(Backend):
         for name, value in (headers or {}).items():
             if not isinstance(name, str) or not isinstance(value, (str, Secret)):
                 raise ConfigError("headers must map header names (str) to str or Secret values")
-            secret = name.lower() in _SECRET_HEADERS or any(w in name.lower() for w in ("token", "secret", "auth"))
-            hdrs[name] = Secret(value) if secret and not isinstance(value, Secret) else value
+            hdrs[name] = Secret(value) if is_secret_header(name) and not isinstance(value, Secret) else value
         if parts.username is not None:
             userinfo = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
             basic = "Basic " + base64.b64encode(userinfo.encode()).decode()

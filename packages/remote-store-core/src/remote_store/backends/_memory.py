@@ -28,7 +28,10 @@ class _Blob:
 class MemoryBackend(Backend):
     """Files held in a dict in this process; every operation is atomic under one lock.
 
-    Folders are implicit (a folder exists while a file lies below it). Pickling sends the
+    Folders are created by writing a file below them and stay after their last file is
+    deleted (like a local disk) until `delete_folder` removes them. A key is a file or a
+    folder, never both (HIERARCHICAL): writing onto a folder or below a file raises
+    `InvalidPath`, and so do file operations on a folder. Pickling sends the
     configuration, not the content: a memory store in another process starts empty unless
     ``name`` is given, in which case stores with the same ``name`` in one process share files.
 
@@ -40,7 +43,7 @@ class MemoryBackend(Backend):
     TYPE = "memory"
     CAPABILITIES = CapabilitySet.all() - {Capability.GLOB, Capability.LAZY_READ}
 
-    _shared: ClassVar[dict[str, tuple[threading.RLock, dict[str, _Blob]]]] = {}
+    _shared: ClassVar[dict[str, tuple[threading.RLock, dict[str, _Blob], set[str]]]] = {}
     _shared_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, name: str | None = None) -> None:
@@ -48,11 +51,12 @@ class MemoryBackend(Backend):
         if name is None:
             self._lock = threading.RLock()
             self._files: dict[str, _Blob] = {}
+            self._folders: set[str] = set()
         else:
             with MemoryBackend._shared_lock:
                 if name not in MemoryBackend._shared:
-                    MemoryBackend._shared[name] = (threading.RLock(), {})
-                self._lock, self._files = MemoryBackend._shared[name]
+                    MemoryBackend._shared[name] = (threading.RLock(), {}, set())
+                self._lock, self._files, self._folders = MemoryBackend._shared[name]
 
     @property
     def options(self) -> dict[str, Any]:
@@ -71,10 +75,13 @@ class MemoryBackend(Backend):
 
     # -- helpers
     def _folder_exists(self, key: str) -> bool:
-        if not key:
-            return True
-        p = key + "/"
-        return any(k.startswith(p) for k in self._files)
+        return not key or key in self._folders
+
+    def _add_parents(self, key: str) -> None:
+        parent = _path.parent(key)
+        while parent and parent not in self._folders:
+            self._folders.add(parent)
+            parent = _path.parent(parent)
 
     def _info(self, key: str, blob: _Blob) -> FileInfo:
         return FileInfo(
@@ -129,6 +136,7 @@ class MemoryBackend(Backend):
                 raise InvalidPath("is a folder", path=key)
             self._check_parents(key)
             self._files[key] = blob
+            self._add_parents(key)
         return WriteResult(
             path=key,
             size=len(data),
@@ -142,7 +150,7 @@ class MemoryBackend(Backend):
     def delete(self, key: str, *, missing_ok: bool = False) -> None:
         with self._lock:
             self._get(key)
-            del self._files[key]
+            del self._files[key]  # its folder stays, as on a local disk
 
     def iter_files(self, prefix: str, *, recursive: bool, max_depth: int | None = None) -> Iterator[FileInfo]:
         p = prefix + "/" if prefix else ""
@@ -155,21 +163,13 @@ class MemoryBackend(Backend):
 
     def iter_folders(self, prefix: str) -> Iterator[str]:
         p = prefix + "/" if prefix else ""
-        seen: set[str] = set()
         with self._lock:
-            keys = [k for k in self._files if k.startswith(p)]
-        for key in keys:
-            rest = key[len(p) :]
-            if "/" in rest:
-                seen.add(p + rest.split("/", 1)[0])
-        yield from sorted(seen)
+            found = [k for k in self._folders if k.startswith(p) and "/" not in k[len(p) :]]
+        yield from sorted(found)
 
     def stat(self, key: str) -> FileInfo:
         with self._lock:
-            blob = self._files.get(key)
-            if blob is None:
-                raise NotFound("file not found", path=key)
-            return self._info(key, blob)
+            return self._info(key, self._get(key))
 
     def move(self, src: str, dst: str, *, overwrite: bool) -> None:
         with self._lock:
@@ -180,6 +180,7 @@ class MemoryBackend(Backend):
                 raise InvalidPath("destination is a folder", path=dst)
             self._check_parents(dst)
             self._files[dst] = blob
+            self._add_parents(dst)
             del self._files[src]
 
     def copy(self, src: str, dst: str, *, overwrite: bool) -> None:
@@ -191,16 +192,20 @@ class MemoryBackend(Backend):
                 raise InvalidPath("destination is a folder", path=dst)
             self._check_parents(dst)
             self._files[dst] = _Blob(blob.data, datetime.now(UTC), blob.etag, blob.metadata)
+            self._add_parents(dst)
 
     def delete_folder(self, key: str, *, recursive: bool) -> None:
         p = key + "/"
         with self._lock:
-            below = [k for k in self._files if k.startswith(p)]
-            if not below:
+            if key not in self._folders:
                 if key in self._files:
                     raise InvalidPath("not a folder", path=key)
                 raise NotFound("folder not found", path=key)
-            if not recursive:
+            files = [k for k in self._files if k.startswith(p)]
+            folders = [k for k in self._folders if k.startswith(p)]
+            if (files or folders) and not recursive:
                 raise DirectoryNotEmpty("folder is not empty", path=key)
-            for k in below:
+            for k in files:
                 del self._files[k]
+            self._folders.difference_update(folders)
+            self._folders.discard(key)
