@@ -75,13 +75,13 @@ class AtomicTests:
         store.write_atomic("ov.bin", b"two", overwrite=True)
         assert store.read_bytes("ov.bin") == b"two"
 
-    @requires(Capability.ATOMIC_WRITE)
+    @requires(Capability.ATOMIC_WRITE, Capability.HIERARCHICAL)
     def test_write_atomic_onto_folder_raises_invalid_path(self, store: Store) -> None:
         store.write_atomic("dir/f.bin", b"x")
         with pytest.raises(InvalidPath):
             store.write_atomic("dir", b"y", overwrite=True)
 
-    @requires(Capability.ATOMIC_WRITE)
+    @requires(Capability.ATOMIC_WRITE, Capability.HIERARCHICAL)
     def test_write_atomic_below_file_raises_invalid_path(self, store: Store) -> None:
         store.write_atomic("f.bin", b"x")
         with pytest.raises(InvalidPath):

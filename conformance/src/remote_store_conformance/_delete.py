@@ -65,7 +65,7 @@ class DeleteTests:
             store.delete("folder")
         assert store.exists("folder/inner.txt")
 
-    @requires(Capability.DELETE)
+    @requires(Capability.DELETE, Capability.HIERARCHICAL)
     def test_delete_a_folder_path_with_missing_ok_still_refused(self, store: Store, put: Putter) -> None:
         put("folder/inner.txt")
         with pytest.raises(InvalidPath):

@@ -55,7 +55,7 @@ class ErrorTests:
         for secret in secrets_of(backend):
             assert secret not in text
 
-    @requires(Capability.WRITE)
+    @requires(Capability.WRITE, Capability.HIERARCHICAL)
     def test_invalid_path_error_has_no_secret(self, store: Store, backend: Backend) -> None:
         store.write("f.txt", b"x")
         with pytest.raises(InvalidPath) as info:

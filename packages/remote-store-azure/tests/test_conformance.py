@@ -17,22 +17,9 @@ from remote_store_azure import AzureBackend
 from remote_store_conformance import BackendConformance
 from testing.servers.azure import AzuriteServer
 
-#: Placement tests the suite does not yet gate on `Capability.HIERARCHICAL`; in flat mode
-#: (the contract's documented default for object stores) such writes succeed by design.
-FLAT_XFAIL = {
-    name: "flat mode: a write onto a folder / below a file succeeds (suite does not gate this on HIERARCHICAL)"
-    for name in (
-        "test_invalid_path_error_has_no_secret",
-        "test_write_atomic_onto_folder_raises_invalid_path",
-        "test_write_atomic_below_file_raises_invalid_path",
-    )
-}
-
 
 class TestAzureConformance(BackendConformance):
     """Flat mode at the defaults, whole-container root: keys are blob names."""
-
-    xfail_tests = FLAT_XFAIL
 
     @pytest.fixture
     def backend(self, azurite: AzuriteServer, azure_container: str) -> Iterator[AzureBackend]:

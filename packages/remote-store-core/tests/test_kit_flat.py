@@ -175,15 +175,6 @@ class DictObjectBackend(FlatKeyBackend):
 
 
 # ---------------------------------------------------------------------- conformance, both modes
-#: Suite placement tests not yet gated on Capability.HIERARCHICAL. In flat mode a key may be a
-#: file and a folder prefix at once, and ``delete(folder, missing_ok=True)`` is one delete
-#: request that finds no file to refuse; the flat behaviour is asserted by the tests below.
-FLAT_XFAILS = {
-    "test_invalid_path_error_has_no_secret": "flat mode: writing below a file is allowed (not HIERARCHICAL)",
-    "test_write_atomic_onto_folder_raises_invalid_path": "flat mode: a key may be a file and a folder",
-    "test_write_atomic_below_file_raises_invalid_path": "flat mode: a key may be a file and a folder",
-    "test_delete_a_folder_path_with_missing_ok_still_refused": "flat mode: delete(missing_ok=True) is one request",
-}
 
 
 _SERVICES: dict[str, _Service] = {}
@@ -191,7 +182,6 @@ _SERVICES: dict[str, _Service] = {}
 
 class TestFlatConformance(BackendConformance):
     shares_state_across_processes = False
-    xfail_tests = FLAT_XFAILS
 
     @pytest.fixture
     def backend(self) -> Iterator[DictObjectBackend]:

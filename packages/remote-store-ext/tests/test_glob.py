@@ -63,7 +63,6 @@ def test_examples_on_every_store(store: Store, pattern: str) -> None:
         assert paths(glob_files(store, pattern)) == CASES[pattern]
 
 
-@pytest.mark.xfail(reason="core bug: S3Backend.glob('') sends an empty Key and raises InvalidPath", strict=True)
 def test_s3_store_glob_empty_pattern(s3_store: Store) -> None:
     fill(s3_store)
     assert list(s3_store.glob("")) == []

@@ -15,21 +15,9 @@ from remote_store_conformance import BackendConformance
 from remote_store_s3 import S3Backend
 from testing.servers.s3 import MotoS3Server
 
-#: Suite placement tests not yet gated on Capability.HIERARCHICAL. Flat S3 lets a key be a file
-#: and a folder prefix at once, and ``delete(folder, missing_ok=True)`` is one DeleteObject that
-#: finds no file to refuse; test_s3_backend.py asserts that flat behaviour.
-FLAT_XFAILS = {
-    "test_invalid_path_error_has_no_secret": "flat mode: writing below a file is allowed (not HIERARCHICAL)",
-    "test_write_atomic_onto_folder_raises_invalid_path": "flat mode: a key may be a file and a folder",
-    "test_write_atomic_below_file_raises_invalid_path": "flat mode: a key may be a file and a folder",
-    "test_delete_a_folder_path_with_missing_ok_still_refused": "flat mode: delete(missing_ok=True) is one request",
-}
-
 
 class TestS3Conformance(BackendConformance):
     """Default options: flat keys."""
-
-    xfail_tests = FLAT_XFAILS
 
     @pytest.fixture
     def backend(self, s3_server: MotoS3Server, s3_bucket: str) -> Iterator[S3Backend]:
@@ -51,8 +39,6 @@ class TestS3HierarchicalConformance(BackendConformance):
 
 class TestS3PrefixedConformance(BackendConformance):
     """The same suite with a key prefix as the backend root (keys outside it must stay invisible)."""
-
-    xfail_tests = FLAT_XFAILS
 
     @pytest.fixture
     def backend(self, s3_server: MotoS3Server, s3_bucket: str) -> Iterator[S3Backend]:

@@ -591,11 +591,24 @@ class Store:
     def _list_folders(
         self, path: str, prefix: str, recursive: bool, levels: int | None, pattern: str | None, level: int
     ) -> Iterator[str]:
-        for key in self._iter(path, lambda: self._backend.iter_folders(prefix)):
+        # Depth-first, pre-order, without recursion (a 1,000-deep tree must not hit Python's
+        # recursion limit). Before descending, the rest of a folder's direct subfolders is read
+        # into a list, so no backend iterator (a directory fd, an SFTP handle) stays open per level.
+        first = self._iter(path, lambda: self._backend.iter_folders(prefix))
+        stack: list[tuple[Iterator[str], int, bool]] = [(first, level, False)]
+        while stack:
+            it, lvl, drained = stack[-1]
+            key = next(it, None)
+            if key is None:
+                stack.pop()
+                continue
             if match_name(_path.basename(key), pattern):
                 yield self._rel(key)
-            if recursive and (levels is None or level < levels):
-                yield from self._list_folders(path, key, recursive, levels, pattern, level + 1)
+            if recursive and (levels is None or lvl < levels):
+                if not drained:
+                    stack[-1] = (iter(list(it)), lvl, True)
+                sub = self._iter(path, lambda k=key: self._backend.iter_folders(k))  # type: ignore[misc]
+                stack.append((sub, lvl + 1, False))
 
     def iter_children(self, path: str = "") -> Iterator[FileInfo | FolderEntry]:
         """Yield the direct children of folder ``path``: `FolderEntry` for folders, `FileInfo` for files.

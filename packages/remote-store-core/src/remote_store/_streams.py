@@ -132,7 +132,10 @@ class GuardedStream(io.RawIOBase):
     def _call(self, fn: Callable[..., T], *args: Any) -> T:
         try:
             return fn(*args)
-        except (ValueError, io.UnsupportedOperation, RemoteStoreError):
+        except RemoteStoreError as exc:
+            # Already typed, but it may name the backend key: let the Store make it store-relative.
+            raise self._translate(exc) from exc.__cause__
+        except (ValueError, io.UnsupportedOperation):
             raise
         except Exception as exc:
             raise self._translate(exc) from exc
@@ -191,8 +194,8 @@ def guard_iter(it: Iterator[T], translate: Callable[[Exception], Exception]) -> 
             item = next(it)
         except StopIteration:
             return
-        except RemoteStoreError:
-            raise
+        except RemoteStoreError as exc:
+            raise translate(exc) from exc.__cause__
         except Exception as exc:
             raise translate(exc) from exc
         yield item

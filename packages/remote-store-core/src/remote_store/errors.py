@@ -71,7 +71,7 @@ class ContentChanged(RemoteStoreError):
     A read that has delivered no byte yet restarts on the new version instead; this error
     means the caller holds bytes of one version and the rest belongs to another (S3
     ``IfMatch`` → 412, Azure ``If-Match`` → 412, a changed size or modification time on
-    SFTP, a replaced chunk set on SQL). Retry the whole read.
+    SFTP). sql-blob never raises it: its readers see one version. Retry the whole read.
     """
 
 

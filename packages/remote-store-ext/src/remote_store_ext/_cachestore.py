@@ -414,6 +414,10 @@ class CachedStore(Store):
         finally:
             self._state.invalidate_prefix(self._rel_key(path))
 
+    def collect_garbage(self, path: str = "", *, older_than: float = 3600.0) -> int:
+        """`Store.collect_garbage` of the wrapped store (temp leftovers are never cached)."""
+        return self._inner.collect_garbage(path, older_than=older_than)
+
     def move(self, src: str, dst: str, *, overwrite: bool = False) -> None:
         """`Store.move`; invalidates ``src`` and ``dst``."""
         try:
@@ -480,9 +484,9 @@ class CachedStore(Store):
         """`Store.get_file_info` of the wrapped store (not cached)."""
         return self._inner.get_file_info(path)
 
-    def get_folder_info(self, path: str = "") -> FolderInfo:
+    def get_folder_info(self, path: str = "", *, max_depth: int | None = None) -> FolderInfo:
         """`Store.get_folder_info` of the wrapped store (not cached)."""
-        return self._inner.get_folder_info(path)
+        return self._inner.get_folder_info(path, max_depth=max_depth)
 
     def child(self, subpath: str) -> CachedStore:
         """`Store.child` sharing this store's cache (mutations through either invalidate both)."""

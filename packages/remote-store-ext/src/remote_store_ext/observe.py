@@ -553,6 +553,10 @@ class ObservedStore(Store):
         """`Store.delete_folder`, observed as ``"delete_folder"``."""
         self._simple("delete_folder", path, self._inner.delete_folder, path, recursive=recursive, missing_ok=missing_ok)
 
+    def collect_garbage(self, path: str = "", *, older_than: float = 3600.0) -> int:
+        """`Store.collect_garbage`, observed as ``"collect_garbage"``."""
+        return self._simple("collect_garbage", path, self._inner.collect_garbage, path, older_than=older_than)
+
     # ------------------------------------------------------------------ LIST / GLOB
     def list_files(
         self, path: str = "", *, recursive: bool = False, max_depth: int | None = None, pattern: str | None = None
@@ -614,9 +618,12 @@ class ObservedStore(Store):
         """`Store.get_file_info`, observed as ``"get_file_info"``."""
         return self._one("get_file_info", path, self._inner.get_file_info)
 
-    def get_folder_info(self, path: str = "") -> FolderInfo:
+    def get_folder_info(self, path: str = "", *, max_depth: int | None = None) -> FolderInfo:
         """`Store.get_folder_info`, observed as ``"get_folder_info"``."""
-        return self._one("get_folder_info", path, self._inner.get_folder_info)
+        if max_depth is None:
+            return self._one("get_folder_info", path, self._inner.get_folder_info)
+        inner = self._inner
+        return self._one("get_folder_info", path, lambda p: inner.get_folder_info(p, max_depth=max_depth))
 
     # ------------------------------------------------------------------ protocol
     def __enter__(self) -> ObservedStore:
