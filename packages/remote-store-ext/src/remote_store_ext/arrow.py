@@ -31,54 +31,20 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
-from collections.abc import Iterator
 from typing import IO, Any
 
 import pyarrow
 import pyarrow.fs as pafs
 
 from remote_store import Capability, FileInfo, FolderEntry, Store
-from remote_store.errors import (
-    AlreadyExists,
-    CapabilityNotSupported,
-    DirectoryNotEmpty,
-    InvalidPath,
-    NotFound,
-    PermissionDenied,
-    RemoteStoreError,
-)
+from remote_store.errors import InvalidPath, NotFound
+from remote_store_ext._fsspec_errors import mapped as _mapped
 
 __all__ = ["StoreFileSystemHandler", "pyarrow_fs"]
 
 
 def _norm(path: str) -> str:
     return path.strip("/")
-
-
-def _os_error(exc: RemoteStoreError, path: str) -> Exception:
-    """The native exception PyArrow expects for ``exc`` (raised ``from exc`` by callers)."""
-    msg = str(exc)
-    if isinstance(exc, NotFound):
-        return FileNotFoundError(errno.ENOENT, msg, path)
-    if isinstance(exc, AlreadyExists):
-        return FileExistsError(errno.EEXIST, msg, path)
-    if isinstance(exc, PermissionDenied):
-        return PermissionError(errno.EACCES, msg, path)
-    if isinstance(exc, DirectoryNotEmpty):
-        return OSError(errno.ENOTEMPTY, msg, path)
-    if isinstance(exc, CapabilityNotSupported):
-        return NotImplementedError(msg)
-    if isinstance(exc, InvalidPath):
-        return OSError(errno.EINVAL, msg, path)
-    return OSError(errno.EIO, msg, path)
-
-
-@contextlib.contextmanager
-def _mapped(path: str) -> Iterator[None]:
-    try:
-        yield
-    except RemoteStoreError as exc:
-        raise _os_error(exc, path) from exc
 
 
 class _MappedReader(io.RawIOBase):
