@@ -272,3 +272,15 @@ def test_handler_identity_and_type_name() -> None:
     assert h.store is store
     assert pyarrow_fs(store).type_name == "py::remote-store+memory"
     assert h.normalize_path("/a/b/") == "a/b"
+
+
+def test_paths_cannot_escape_the_store(tmp_path: Path) -> None:
+    store = Store(LocalBackend(tmp_path / "root"))
+    (tmp_path / "secret.txt").write_text("outside")
+    fs = pyarrow_fs(store)
+    for bad in ("../secret.txt", "a/../../secret.txt"):
+        with pytest.raises(OSError):
+            fs.open_input_stream(bad)
+        with pytest.raises(OSError):
+            fs.open_output_stream(bad)
+    assert (tmp_path / "secret.txt").read_text() == "outside"

@@ -265,3 +265,15 @@ def test_ranged_reads_on_s3(s3_server: MotoS3Server, s3_bucket: str) -> None:
         assert f.read(10) == payload[5 * 1024 * 1024 : 5 * 1024 * 1024 + 10]
     assert counter.bytes < 3 * 1024 * 1024, counter.bytes  # two small ranges, not 16 MiB
     backend.close()
+
+
+def test_paths_cannot_escape_the_store(tmp_path: Path) -> None:
+    store = Store(LocalBackend(tmp_path / "root"))
+    (tmp_path / "secret.txt").write_text("outside")
+    fs = RemoteStoreFileSystem(store=store)
+    for bad in ("../secret.txt", "a/../../secret.txt"):
+        with pytest.raises(OSError):
+            fs.cat_file(bad)
+        with pytest.raises(OSError):
+            fs.pipe_file(bad, b"overwritten")
+    assert (tmp_path / "secret.txt").read_text() == "outside"
