@@ -34,6 +34,7 @@ _PREFIX = __name__ + "."
 EXTRAS: dict[str, str] = {
     "arrow": "arrow",
     "dagster": "dagster",
+    "fsspec": "fsspec",
     "otel": "otel",
     "parquet": "arrow",
     "pydantic": "pydantic",
