@@ -10,12 +10,15 @@ import sys
 import pytest
 
 MODULES = [
+    "arrow",
     "batch",
     "cache",
+    "fsspec",
     "glob",
     "integrity",
     "observe",
     "otel",
+    "parquet",
     "partition",
     "streams",
     "transfer",
@@ -24,6 +27,9 @@ MODULES = [
 ]
 
 EXPORTS = {
+    "arrow": ["StoreFileSystemHandler", "pyarrow_fs"],
+    "parquet": ["DatasetManifest", "ParquetDatasetStore"],
+    "fsspec": ["RemoteStoreFile", "RemoteStoreFileSystem"],
     "batch": ["BatchResult", "batch_copy", "batch_delete", "batch_exists"],
     "cache": ["CacheBackend", "CacheEntry", "CacheStats", "CachedStore", "DiskCache", "MemoryCache", "cache"],
     "glob": ["glob_files"],

@@ -23,7 +23,6 @@ from azure.storage.blob import (
 )
 
 from remote_store import AtomicWriter, Backend, Capability, CapabilitySet, FileInfo, Secret, WriteResult
-from remote_store._backend import compile_glob
 from remote_store.errors import (
     BackendUnavailable,
     ConfigError,
@@ -33,6 +32,7 @@ from remote_store.errors import (
     NotFound,
     RemoteStoreError,
 )
+from remote_store.kit import compile_glob
 from remote_store_azure._errors import BACKEND, error_code, translate
 from remote_store_azure._metadata import is_folder_blob, reported_metadata
 from remote_store_azure._names import Attempts, unaddressable

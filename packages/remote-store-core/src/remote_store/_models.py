@@ -10,8 +10,14 @@ from types import MappingProxyType
 from typing import Any
 
 
+#: The one read-only empty mapping shared by every model without metadata (most of them).
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
 def _frozen_map(value: Mapping[str, str] | None) -> Mapping[str, str]:
-    return MappingProxyType(dict(value or {}))
+    if not value:
+        return _EMPTY
+    return MappingProxyType(dict(value))
 
 
 class WriteSource(enum.Enum):

@@ -3,15 +3,20 @@
 Each module is importable as ``remote_store_ext.<name>`` and, through the alias that
 ``remote_store.ext`` installs, as ``remote_store.ext.<name>`` (the same module object):
 
+- `arrow` — any Store as a ``pyarrow.fs`` filesystem (extra ``arrow``);
 - `batch` — copy/delete/exists over many paths with partial-failure reporting;
 - `cache` — read-through caching (`CachedStore`, `MemoryCache`, `DiskCache`);
+- `fsspec` — any Store as an fsspec filesystem, protocol ``rs://STORE/path`` (extra ``fsspec``);
 - `glob` — portable glob for backends without ``Capability.GLOB``;
 - `integrity` — client-side checksums and verification;
 - `observe` — structured events for every store operation;
+- `otel` — OpenTelemetry spans and metrics per operation (extra ``otel``);
+- `parquet` — Parquet datasets committed by manifest and ``_SUCCESS`` (extra ``arrow``);
 - `partition` — Hive-style ``key=value`` partition paths;
 - `streams` — progress and checksum stream wrappers;
 - `transfer` — upload / download / store-to-store copy with progress;
-- `write` — writes that always return a client-side digest.
+- `write` — writes that always return a client-side digest;
+- `yaml` — ``remote-store.yaml`` config files (extra ``yaml``).
 
 Extensions never close a store they did not open. Importing this package imports no
 extension module (each is loaded on first import).

@@ -16,8 +16,8 @@ from typing import IO, Any
 import sqlalchemy as sa
 
 from remote_store import Backend, CapabilitySet, FileInfo, FolderInfo, Secret, WriteResult
-from remote_store._secret import url_has_password
 from remote_store.errors import BackendUnavailable, ConfigError, InvalidPath, RemoteStoreError
+from remote_store.kit import url_has_password
 from remote_store_sql import _errors, _listing, _reads, _writes
 from remote_store_sql._db import Db
 from remote_store_sql._engine import EngineHolder, parse_url

@@ -29,7 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
-from remote_store._secret import Secret
+from remote_store import Secret
 from remote_store.errors import BackendUnavailable, ConfigError
 from remote_store_sql._timeouts import engine_kwargs, install_client_timeout, install_server_limits
 

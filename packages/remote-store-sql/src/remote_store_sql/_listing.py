@@ -13,8 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from remote_store import FileInfo, FolderInfo
-from remote_store._backend import compile_glob
 from remote_store.errors import NotFound
+from remote_store.kit import compile_glob
 from remote_store_sql._db import Db, NoStore, run_query
 from remote_store_sql._keys import folder_upper, glob_literal, next_string
 from remote_store_sql._reads import dt, info

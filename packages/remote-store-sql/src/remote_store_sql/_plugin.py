@@ -5,8 +5,7 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Callable
 
-from remote_store import hookimpl
-from remote_store._plugins._specs import BackendSpec, UrlResolution
+from remote_store import BackendSpec, UrlResolution, hookimpl
 from remote_store.errors import ConfigError
 
 #: Query parameters of a store URL that configure the backend (removed from the database URL).

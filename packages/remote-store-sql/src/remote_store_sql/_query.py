@@ -14,12 +14,9 @@ from typing import IO, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from remote_store import _path
-from remote_store._backend import SPOOL_MAX_MEMORY, Backend, compile_glob
-from remote_store._capabilities import Capability, CapabilitySet
-from remote_store._models import FileInfo, WriteResult
-from remote_store._secret import Secret, url_has_password
+from remote_store import Backend, Capability, CapabilitySet, FileInfo, Secret, WriteResult, _path
 from remote_store.errors import CapabilityNotSupported, ConfigError, InvalidPath, NotFound, RemoteStoreError
+from remote_store.kit import SPOOL_MAX_MEMORY, compile_glob, url_has_password
 from remote_store_sql import _errors
 from remote_store_sql._engine import EngineHolder, parse_url
 

@@ -16,6 +16,9 @@ Pieces, each usable on its own:
 - `OptionTable` / `Option` and the shared vocabulary (`HIERARCHICAL`, `CREATE_ROOT`,
   `CONNECT_TIMEOUT`, `READ_TIMEOUT`, `RETRIES`, `VERIFY`): table-driven option validation.
 - `UnreachableKeys`: what listings met that a `Store` cannot address.
+- Helpers: `compile_glob` / `glob_base` (the Store's glob rules), `url_has_password` /
+  `is_secret_header` (what the core masks), `SPOOL_MAX_MEMORY` (bytes the portable spooled
+  helpers keep in memory).
 
 ``docs/write-a-backend.md`` walks through a backend built on the kit. The kit depends only
 on the standard library.
@@ -23,7 +26,8 @@ on the standard library.
 
 from __future__ import annotations
 
-from remote_store._backend import compile_glob, glob_base
+from remote_store._backend import SPOOL_MAX_MEMORY, compile_glob, glob_base
+from remote_store._secret import is_secret_header, url_has_password
 from remote_store._streams import RangeReader, SeekableReader, open_range_reader
 from remote_store.kit._flat import FlatKeyBackend, ListPage, ObjectTarget
 from remote_store.kit._forwarding import ForwardingBackend
@@ -75,12 +79,14 @@ __all__ = [
     "REQUIRED",
     "RETRIES",
     "RangeReader",
+    "SPOOL_MAX_MEMORY",
     "SeekableReader",
     "UnreachableKeys",
     "UnreachableSnapshot",
     "VERIFY",
     "compile_glob",
     "glob_base",
+    "is_secret_header",
     "open_pinned_reader",
     "open_range_reader",
     "to_bool",
@@ -94,4 +100,5 @@ __all__ = [
     "to_url",
     "to_verify",
     "unreachable_reason",
+    "url_has_password",
 ]
