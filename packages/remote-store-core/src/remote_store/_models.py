@@ -9,7 +9,6 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-
 #: The one read-only empty mapping shared by every model without metadata (most of them).
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
