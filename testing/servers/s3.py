@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -37,6 +38,11 @@ _LAUNCH = (
     "from moto.server import main\n"
     "main(sys.argv[1:])\n"
 )
+
+
+_LOADER_LOCK = threading.Lock()
+_LOADER: list[Any] = []
+_ADMIN: dict[str, Any] = {}
 
 
 class ServerUnavailable(RuntimeError):
@@ -81,9 +87,17 @@ class MotoS3Server:
     def client(self, **kwargs: Any) -> Any:
         """A raw boto3 S3 client for this server (for setup, assertions and baselines)."""
         import boto3
+        import botocore.session
         from botocore.config import Config
 
-        return boto3.session.Session().client(
+        # A fresh session per client, sharing botocore's parsed service models: building a
+        # client from a cold session costs ~0.2 s of JSON parsing, and tests build thousands.
+        with _LOADER_LOCK:
+            if not _LOADER:
+                _LOADER.append(botocore.session.get_session().get_component("data_loader"))
+        core = botocore.session.Session()
+        core.register_component("data_loader", _LOADER[0])
+        return boto3.session.Session(botocore_session=core).client(
             "s3",
             endpoint_url=self.endpoint_url,
             region_name=self.region,
@@ -92,10 +106,20 @@ class MotoS3Server:
             config=Config(max_pool_connections=32, **kwargs),
         )
 
+    def _admin(self) -> Any:
+        """One cached client per server for bucket set-up and tear-down (boto3 clients are thread-safe)."""
+        with _LOADER_LOCK:
+            client = _ADMIN.get(self.endpoint_url)
+        if client is None:
+            client = self.client()
+            with _LOADER_LOCK:
+                client = _ADMIN.setdefault(self.endpoint_url, client)
+        return client
+
     def create_bucket(self, name: str | None = None, *, versioned: bool = False) -> str:
         """Create a bucket (a unique ``rs-<hex>`` name by default) and return its name."""
         name = name or f"rs-{uuid.uuid4().hex[:20]}"
-        client = self.client()
+        client = self._admin()
         client.create_bucket(Bucket=name)
         if versioned:
             client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
@@ -103,7 +127,7 @@ class MotoS3Server:
 
     def delete_bucket(self, name: str) -> None:
         """Delete every object version, pending multipart upload, and then the bucket."""
-        client = self.client()
+        client = self._admin()
         try:
             for page in client.get_paginator("list_multipart_uploads").paginate(Bucket=name):
                 for up in page.get("Uploads", ()):
