@@ -54,17 +54,13 @@ class _Suites(AbstractCopyTests, AbstractGetTests, AbstractPutTests, AbstractOpe
     pass
 
 
-class TestFsspecAbstractMemory(_Fixtures, _Suites):
-    kind = "memory"
-
-
-#: Why four cases fail on the local-backed store: LocalBackend keeps a folder after its last
+#: Why four cases fail on the local- and memory-backed stores: both keep a folder after its last
 #: file is deleted (a real directory), while ``mkdir`` cannot create one (the Store API has
 #: no "create folder"). The suite expects one of two consistent models — empty folders
 #: exist (``mkdir`` works) or they vanish (object stores) — and local is in between: after
 #: "put/copy without recursive does nothing" / "rm the only file", ``ls(target)`` finds the
 #: folder a previous step left behind instead of raising FileNotFoundError.
-LOCAL_EMPTY_FOLDER = "LocalBackend keeps emptied folders but mkdir cannot create one (no Store API)"
+LOCAL_EMPTY_FOLDER = "hierarchical backends keep emptied folders but mkdir cannot create one (no Store API)"
 
 
 def _xfail(fn: Callable[..., Any], reason: str) -> Callable[..., Any]:
@@ -75,9 +71,7 @@ def _xfail(fn: Callable[..., Any], reason: str) -> Callable[..., Any]:
     return pytest.mark.xfail(reason=reason, strict=True)(wrapper)
 
 
-class TestFsspecAbstractLocal(_Fixtures, _Suites):
-    kind = "local"
-
+class _KeepsEmptyFolders(_Fixtures, _Suites):
     test_put_directory_to_new_directory = _xfail(
         AbstractPutTests.test_put_directory_to_new_directory, LOCAL_EMPTY_FOLDER
     )
@@ -90,6 +84,14 @@ class TestFsspecAbstractLocal(_Fixtures, _Suites):
     test_copy_directory_without_files_with_same_name_prefix = _xfail(
         AbstractCopyTests.test_copy_directory_without_files_with_same_name_prefix, LOCAL_EMPTY_FOLDER
     )
+
+
+class TestFsspecAbstractMemory(_KeepsEmptyFolders):
+    kind = "memory"
+
+
+class TestFsspecAbstractLocal(_KeepsEmptyFolders):
+    kind = "local"
 
 
 class TestFsspecAbstractS3(_Fixtures, AbstractCopyTests, AbstractOpenTests, AbstractPipeTests):  # type: ignore[misc]

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from remote_store import Capability, Store
 from remote_store.backends import LocalBackend, MemoryBackend
-from remote_store.errors import CapabilityNotSupported, InvalidPath
+from remote_store.errors import AlreadyExists, CapabilityNotSupported, InvalidPath
 from remote_store.ext.glob import glob_files
 
 FILES = [
@@ -117,6 +117,8 @@ def test_same_semantics_as_store_glob(tmp_path: Path, names: list[str], patterns
             local.write(name, b"x")
         except InvalidPath:
             continue  # a file where a folder is (or below a file): not writable on either
+        except AlreadyExists:
+            continue  # two names that normalise to one key ("a/." and "a")
         memory.write(name, b"x")
         written.append(name)
     for pattern in patterns:

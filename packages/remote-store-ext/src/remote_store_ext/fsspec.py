@@ -180,9 +180,11 @@ class RemoteStoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
         p = self._strip_protocol(path)
         store, key = self._split(p)
         out: dict[str, dict[str, Any]] = {}
+        # fsspec counts maxdepth=1 as the direct children; Store.max_depth counts them as 0.
+        depth = None if maxdepth is None else maxdepth - 1
         with _mapped(p):
             dirs: set[str] = set()
-            for info in store.list_files(key, recursive=True, max_depth=maxdepth):
+            for info in store.list_files(key, recursive=True, max_depth=depth):
                 out[self._full(p, info.path)] = _file_entry(self._full(p, info.path), info)
                 if withdirs:
                     parent = info.path.rpartition("/")[0]
@@ -190,7 +192,7 @@ class RemoteStoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
                         dirs.add(parent)
                         parent = parent.rpartition("/")[0]
             if withdirs and (maxdepth is not None or store.supports(Capability.HIERARCHICAL)):
-                dirs.update(store.list_folders(key, recursive=True, max_depth=maxdepth))
+                dirs.update(store.list_folders(key, recursive=True, max_depth=depth))
         for d in dirs:
             name = self._full(p, d)
             out[name] = _dir_entry(name)
