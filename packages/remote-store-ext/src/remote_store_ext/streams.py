@@ -188,7 +188,27 @@ class ProgressWriter(_Writer):
         self._callback(len(data))
 
 
-class ChecksumReader(_Reader):
+class _Hashing(_Wrapper):
+    """Rolling hash of every byte that passes through (the shared half of the Checksum wrappers)."""
+
+    def __init__(self, stream: IO[bytes], algorithm: str = "sha256", *, close_inner: bool = True) -> None:
+        self.algorithm = normalize_algorithm(algorithm)
+        self._hasher = new_hasher(self.algorithm)
+        super().__init__(stream, close_inner=close_inner)
+
+    def _seen(self, data: bytes | bytearray | memoryview) -> None:
+        self._hasher.update(data)
+
+    def digest(self) -> ContentDigest:
+        """The `ContentDigest` of the bytes that passed through so far (to EOF for the whole content)."""
+        return digest_of(self._hasher, self.algorithm)
+
+    def hexdigest(self) -> str:
+        """The hex digest of the bytes that passed through so far."""
+        return self._hasher.hexdigest()
+
+
+class ChecksumReader(_Hashing, _Reader):
     """A read-through wrapper that hashes every byte read (rolling checksum).
 
     Args:
@@ -203,24 +223,8 @@ class ChecksumReader(_Reader):
         ConfigError: Unknown ``algorithm``.
     """
 
-    def __init__(self, stream: IO[bytes], algorithm: str = "sha256", *, close_inner: bool = True) -> None:
-        self.algorithm = normalize_algorithm(algorithm)
-        self._hasher = new_hasher(self.algorithm)
-        super().__init__(stream, close_inner=close_inner)
 
-    def _seen(self, data: bytes | bytearray | memoryview) -> None:
-        self._hasher.update(data)
-
-    def digest(self) -> ContentDigest:
-        """The `ContentDigest` of the bytes read so far (read to EOF for the whole content)."""
-        return digest_of(self._hasher, self.algorithm)
-
-    def hexdigest(self) -> str:
-        """The hex digest of the bytes read so far."""
-        return self._hasher.hexdigest()
-
-
-class ChecksumWriter(_Writer):
+class ChecksumWriter(_Hashing, _Writer):
     """A write-through wrapper that hashes every byte the wrapped stream accepted.
 
     Args:
@@ -234,22 +238,6 @@ class ChecksumWriter(_Writer):
     Raises:
         ConfigError: Unknown ``algorithm``.
     """
-
-    def __init__(self, stream: IO[bytes], algorithm: str = "sha256", *, close_inner: bool = True) -> None:
-        self.algorithm = normalize_algorithm(algorithm)
-        self._hasher = new_hasher(self.algorithm)
-        super().__init__(stream, close_inner=close_inner)
-
-    def _seen(self, data: bytes | bytearray | memoryview) -> None:
-        self._hasher.update(data)
-
-    def digest(self) -> ContentDigest:
-        """The `ContentDigest` of the bytes written so far."""
-        return digest_of(self._hasher, self.algorithm)
-
-    def hexdigest(self) -> str:
-        """The hex digest of the bytes written so far."""
-        return self._hasher.hexdigest()
 
 
 def read_with_progress(store: Store, path: str, callback: ProgressCallback) -> ProgressReader:
