@@ -162,3 +162,54 @@ def test_core_wheel_cli_lists_builtins(workspace_wheels: WheelSet, tmp_path: Pat
         check=True,
     ).stdout
     assert "pluggy" in deps and "boto3" not in deps and "paramiko" not in deps
+
+
+EXT_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, remote_store
+    from remote_store.ext.batch import batch_copy
+    from remote_store.ext.cache import CachedStore, cache
+    from remote_store.ext.transfer import transfer
+    import remote_store.ext.batch, remote_store_ext.batch
+    out = {"same_module": remote_store.ext.batch is remote_store_ext.batch}
+    with remote_store.open_store("smoke", config=sys.argv[1]) as store:
+        store.write("a.txt", b"alpha", overwrite=True)
+        result = batch_copy(store, [("a.txt", "b.txt")], overwrite=True)
+        out["copied"] = sorted(result.succeeded)
+        cached = cache(store)
+        out["cached_read"] = cached.read_bytes("b.txt").decode()
+        out["is_cached_store"] = isinstance(cached, CachedStore)
+    try:
+        import remote_store.ext.arrow  # pyarrow is not installed in this venv
+    except ImportError as exc:
+        out["arrow_error"] = str(exc)
+    print(json.dumps(out))
+    """
+)
+
+
+def test_ext_wheel_alone_with_core(workspace_wheels: WheelSet, tmp_path: Path) -> None:
+    """`pip install remote-store-ext`: the reference's `remote_store.ext.*` paths work with core alone,
+    and a module whose extra is missing names the `pip install` to run."""
+    python = make_venv(tmp_path / "venv")
+    install(python, *workspace_wheels.require("remote-store-core", "remote-store-ext"))
+    cfg = tmp_path / "remote-store.toml"
+    cfg.write_text(
+        f'[backends.disk]\ntype = "local"\noptions.root = "{tmp_path / "data"}"\n\n[stores.smoke]\nbackend = "disk"\n'
+    )
+    script = tmp_path / "ext_smoke.py"
+    script.write_text(EXT_SCRIPT)
+    proc = subprocess.run(
+        [str(python), str(script), str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=clean_env(VIRTUAL_ENV=str(python.parent.parent)),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["same_module"] is True
+    assert out["copied"] == ["a.txt"]  # BatchResult names the copied sources; b.txt is read back below
+    assert out["cached_read"] == "alpha" and out["is_cached_store"] is True
+    assert "pip install" in out["arrow_error"] and "remote-store-ext[arrow]" in out["arrow_error"]

@@ -63,7 +63,19 @@ class _AliasLoader:
         self._spec: Any = None
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
-        module = importlib.import_module(self.target)
+        try:
+            module = importlib.import_module(self.target)
+        except ModuleNotFoundError as exc:
+            # The extension is installed but a dependency of its extra is not (pyarrow for
+            # ``arrow``): name the ``pip install`` that brings it, keeping the original chained.
+            missing = exc.name or ""
+            if missing.startswith(("remote_store", TARGET_PACKAGE)):
+                raise
+            name = spec.name[len(_PREFIX) :]
+            raise ModuleNotFoundError(
+                f"{spec.name} needs the {missing!r} package, which is not installed: {install_hint(name)}",
+                name=missing,
+            ) from exc
         # The import machinery replaces ``__spec__`` on the module it is handed; keep the
         # real one so reload(), pickling and tooling see ``remote_store_ext.X``.
         self._spec = module.__spec__
