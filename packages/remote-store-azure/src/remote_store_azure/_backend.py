@@ -275,37 +275,48 @@ class AzureBackend(FlatKeyBackend):
     def get_object(
         self, name: str, start: int = 0, end: int | None = None, *, if_match: str | None = None
     ) -> FetchResult:
-        """Ranged Get Blob of bytes ``start`` .. ``end - 1`` (``If-Match`` when pinned), bytes as stored.
+        """Get Blob of bytes ``start`` .. ``end - 1`` (``If-Match`` when pinned), bytes as stored.
 
-        To the end of the blob (``end`` None), the body is a `RangedBody`: a first range of
-        `FIRST_RANGE` bytes, then doubling ranges up to ``block_size``, all pinned to the ETag
-        of the first response.
+        To the end of the blob (``end`` None: the streams of `open_read`) this is one Get Blob
+        Properties (pinned to ``if_match`` when given), and the body is a lazy `RangedBody`:
+        ranged Get Blob calls on read, the first of `FIRST_RANGE` bytes, then doubling up to
+        ``block_size``, every one pinned to the ETag of the properties. A blob replaced before
+        the caller got any byte is followed to its new version by the kit's reader.
 
         Raises:
             NotFound: No blob ``name``, or it is an ADLS folder blob.
             ContentChanged: ``if_match`` given and the blob's ETag differs (412).
         """
-        length = FIRST_RANGE if end is None else max(0, end - start)
-        downloader = self._download(name, start, length, if_match, concurrency=1)
-        if downloader is None:
-            return FetchResult(Body(None), start, if_match)
-        props = downloader.properties
-        total = str(props.content_range or "").rpartition("/")[2]
-        size = int(total) if total.isdigit() else int(props.size or 0)
-        first: bytes = downloader.readall()
         if end is not None:
-            return FetchResult(Body(first), size, props.etag)
+            downloader = self._download(name, start, max(0, end - start), if_match, concurrency=1)
+            if downloader is None:
+                return FetchResult(Body(None), start, if_match)
+            props = downloader.properties
+            total = str(props.content_range or "").rpartition("/")[2]
+            size = int(total) if total.isdigit() else int(props.size or 0)
+            return FetchResult(Body(downloader.readall()), size, props.etag)
+        pinned: dict[str, Any] = {}
+        if if_match:
+            pinned = {"etag": if_match, "match_condition": MatchConditions.IfNotModified}
+        try:
+            props = self._blob(name).get_blob_properties(**pinned)
+        except ResourceNotFoundError as exc:
+            if error_code(exc) == "ContainerNotFound":
+                raise
+            raise NotFound("file not found", path=name, backend=BACKEND) from None
+        except ResourceModifiedError:
+            raise ContentChanged("blob was replaced", path=name, backend=BACKEND) from None
+        if is_folder_blob(props.metadata):
+            raise NotFound("is a folder blob", path=name, backend=BACKEND)
         etag = props.etag
 
         def fetch(offset: int, n: int) -> bytes:
-            try:
-                more = self._download(name, offset, n, etag, concurrency=1)
-            except NotFound:
-                raise ContentChanged("file was deleted while being read", path=name, backend=BACKEND) from None
+            more = self._download(name, offset, n, etag, concurrency=1)
             data: bytes = more.readall() if more is not None else b""
             return data
 
-        return FetchResult(RangedBody(fetch, first, start, size, self._opts.block_size), size, etag)
+        size = int(props.size or 0)
+        return FetchResult(RangedBody(fetch, start, size, FIRST_RANGE, self._opts.block_size), size, etag)
 
     def _download(self, name: str, start: int, length: int | None, if_match: str | None, *, concurrency: int) -> Any:
         """A `StorageStreamDownloader` of ``length`` bytes from ``start`` (None: to the end);
@@ -583,7 +594,7 @@ class AzureBackend(FlatKeyBackend):
                 raise
             if attempts.retried:
                 return
-            if self.is_folder(key):
+            if super().is_folder(key):  # a folder blob would have been deleted: a listing tells
                 raise InvalidPath("is a folder, not a file", path=key) from None
             raise NotFound("file not found", path=key) from None
 

@@ -15,7 +15,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobProperties, ContainerClient
 
 from remote_store import ContentDigest, FileInfo, WriteResult, WriteSource
-from remote_store.errors import RemoteStoreError
+from remote_store.errors import ContentChanged, NotFound, RemoteStoreError
 from remote_store_azure._metadata import reported_metadata
 
 if TYPE_CHECKING:
@@ -51,28 +51,32 @@ RangeFetch = Callable[[int, int], bytes]
 
 
 class RangedBody:
-    """The body of a lazy stream: successive ranged Get Blob calls, each pinned to one ETag.
+    """The lazy body of a stream: successive ranged Get Blob calls, each pinned to one ETag.
 
-    The first range (already fetched, ``first``) is small, so reading a few bytes of a big
-    blob stays cheap; each further range doubles, up to ``max_chunk`` bytes. At most one range
-    is held in memory.
+    Nothing is fetched before the first read. The first range has ``first`` bytes, so reading
+    a few bytes of a big blob stays cheap; each further range doubles, up to ``max_chunk``
+    bytes. At most one range is held in memory. When the blob was replaced or deleted (a
+    range refused with `ContentChanged` / `NotFound`) the body ends early: the kit's
+    `PinnedRangeReader` then follows the new version if the caller got no byte yet, and
+    raises `ContentChanged` otherwise.
 
     Args:
-        fetch: The ranged GET (raises `remote_store.errors.ContentChanged` when the blob is
-            another version or gone).
-        first: Bytes of the first range.
-        start: Offset of ``first`` in the blob.
+        fetch: The ranged GET (raises `ContentChanged` when the blob is another version,
+            `NotFound` when it is gone).
+        start: Offset of the first byte.
         size: Size of the whole blob in bytes.
+        first: Bytes of the first range.
         max_chunk: Largest range in bytes.
     """
 
-    def __init__(self, fetch: RangeFetch, first: bytes, start: int, size: int, max_chunk: int) -> None:
+    def __init__(self, fetch: RangeFetch, start: int, size: int, first: int, max_chunk: int) -> None:
         self._fetch: RangeFetch | None = fetch
-        self._buf = memoryview(first)
-        self._pos = start + len(first)
+        self._buf = memoryview(b"")
+        self._pos = start
         self._size = size
-        self._chunk = max(len(first), 1)
-        self._max = max_chunk
+        self._max = max(1, max_chunk)
+        self._chunk = max(1, min(first, self._max))
+        self._next = self._chunk
 
     def read(self, n: int = -1, /) -> bytes:
         """Up to ``n`` bytes (everything left when ``n`` is negative); ``b""`` at the end."""
@@ -84,8 +88,13 @@ class RangedBody:
         if not len(self._buf):
             if self._fetch is None or self._pos >= self._size:
                 return b""
-            self._chunk = min(self._chunk * 2, self._max)
-            data = self._fetch(self._pos, min(self._chunk, self._size - self._pos))
+            try:
+                data = self._fetch(self._pos, min(self._next, self._size - self._pos))
+            except (ContentChanged, NotFound) as exc:
+                log.debug("azure: range at %d refused (%s): ending the body early", self._pos, type(exc).__name__)
+                self.close()
+                return b""
+            self._next = min(self._next * 2, self._max)
             if not data:
                 return b""
             self._buf = memoryview(data)
