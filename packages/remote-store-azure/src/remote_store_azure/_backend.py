@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -35,6 +35,7 @@ from remote_store_azure._blobs import (
     Body,
     OrderedMD5,
     RangedBody,
+    WholeFirstRead,
     committed_ids,
     copied_from,
     detect_hns,
@@ -366,6 +367,20 @@ class AzureBackend(FlatKeyBackend):
                 raise
             return None
         return props.etag if is_folder_blob(props.metadata) else None
+
+    def open_read(self, key: str) -> IO[bytes]:
+        """The kit's lazy pinned stream (Get Blob Properties now, ranged Get Blob on read),
+        except that ``read()`` of everything from the start is one `read_bytes` (see
+        `WholeFirstRead`).
+
+        Raises:
+            NotFound: No blob at ``key``.
+            InvalidPath: ``key`` is a folder.
+            ContentChanged: (from the stream) the blob was replaced after bytes were returned.
+        """
+        stream = super().open_read(key)
+        raw = stream.detach()  # type: ignore[attr-defined]
+        return WholeFirstRead(raw, self._opts.read_block_size, lambda: self.read_bytes(key))  # type: ignore[return-value]
 
     def read_bytes(self, key: str) -> bytes:
         """The whole blob as stored, in one Get Blob (``max_concurrency`` ranges pinned to one

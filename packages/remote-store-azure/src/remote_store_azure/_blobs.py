@@ -4,6 +4,7 @@ property and result conversion, and the after-the-fact checks of resent non-idem
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import threading
 import urllib.parse
@@ -107,6 +108,36 @@ class RangedBody:
         """Drop the buffered range; later reads return ``b""``."""
         self._fetch = None
         self._buf = memoryview(b"")
+
+
+class WholeFirstRead(io.BufferedReader):
+    """The `open_read` stream: a buffered `PinnedRangeReader` whose ``read()`` of everything
+    from the start is one whole download instead.
+
+    ``read()`` / ``read(-1)`` at position 0 returns nothing to the caller before it ends, so
+    it may follow a blob replaced at any time during it: it calls ``whole`` (`AzureBackend.
+    read_bytes`: one Get Blob, downloaded again when the blob changes between its ranges) and
+    leaves the stream at its end. Every other read is the pinned ranged stream's.
+
+    Args:
+        raw: The `PinnedRangeReader`.
+        buffer_size: Read buffer in bytes.
+        whole: Returns the blob's whole content (one consistent version).
+    """
+
+    def __init__(self, raw: Any, buffer_size: int, whole: Callable[[], bytes]) -> None:
+        super().__init__(raw, buffer_size)
+        self._whole: Callable[[], bytes] | None = whole
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        """Up to ``size`` bytes; everything (one whole version) for a negative ``size`` at the start."""
+        whole = self._whole
+        if whole is not None and (size is None or size < 0) and self.tell() == 0:
+            data = whole()
+            self._whole = None
+            self.seek(0, io.SEEK_END)
+            return data
+        return super().read(size)
 
 
 class OrderedMD5:
