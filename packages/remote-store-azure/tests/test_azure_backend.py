@@ -392,8 +392,8 @@ def test_unreachable_service_is_backend_unavailable() -> None:
         "container",
         account_url=f"http://127.0.0.1:{port}/devstoreaccount1",
         account_key="a2V5",
-        retry_total=0,
-        connection_timeout=2,
+        retries=0,
+        connect_timeout=2,
     )
     with pytest.raises(BackendUnavailable):
         Store(b).read_bytes("x")
@@ -409,9 +409,10 @@ def test_missing_container_is_not_found_naming_it(azurite: AzuriteServer) -> Non
             b.ping()
 
 
-def test_create_container_option(azurite: AzuriteServer, raw: ContainerClient) -> None:
+@pytest.mark.parametrize("spelling", ["create_root", "create_container"])
+def test_create_root_option(azurite: AzuriteServer, raw: ContainerClient, spelling: str) -> None:
     name = raw.container_name + "x"
-    with AzureBackend(name, connection_string=azurite.connection_string, create_container=True) as b:
+    with AzureBackend(name, connection_string=azurite.connection_string, **{spelling: True}) as b:
         Store(b).write("a.txt", b"a")
         b.ping()
     service = BlobServiceClient.from_connection_string(azurite.connection_string)
