@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import mimetypes
 import os
 import threading
-import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
@@ -19,11 +16,10 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.storage.blob import BlobBlock, BlobPrefix, BlobType, ContainerClient, ContentSettings
+from azure.storage.blob import BlobPrefix, ContainerClient
 
 from remote_store import Capability, CapabilitySet, FileInfo, WriteResult
 from remote_store.errors import (
-    AlreadyExists,
     BackendUnavailable,
     ContentChanged,
     InvalidPath,
@@ -36,28 +32,21 @@ from remote_store_azure._blobs import (
     OrderedMD5,
     RangedBody,
     WholeFirstRead,
-    committed_ids,
-    copied_from,
     detect_hns,
     file_info,
-    hex_of,
-    overtaken,
-    write_result,
 )
 from remote_store_azure._client import build_service
 from remote_store_azure._errors import BACKEND, error_code, translate
 from remote_store_azure._metadata import is_folder_blob, split_metadata
 from remote_store_azure._names import Attempts
 from remote_store_azure._options import MAX_BLOCKS, AzureOptions
+from remote_store_azure._writes import commit_blocks, copy_blob, put_blob
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient
 
 log = logging.getLogger("remote_store.azure")
 
-#: Seconds between polls of a pending server-side copy (grows to `_COPY_POLL_MAX`).
-_COPY_POLL_START = 0.05
-_COPY_POLL_MAX = 2.0
 #: Blob metadata is fetched with every listing (ADLS folder blobs are recognised by it).
 _INCLUDE = ["metadata"]
 #: How many times `read_bytes` downloads again a blob replaced during a multi-range download.
@@ -443,54 +432,17 @@ class AzureBackend(FlatKeyBackend):
         return names
 
     # ------------------------------------------------------------------ kit primitives: writes
-    def _settings(self, name: str, encoding: str | None, md5: bytes | None = None) -> ContentSettings:
-        return ContentSettings(
-            content_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
-            content_encoding=encoding,  # type: ignore[arg-type]
-            content_md5=md5,  # type: ignore[arg-type]
-        )
-
     def put_object(
         self, name: str, data: bytes | bytearray, *, key: str, overwrite: bool, metadata: Mapping[str, str]
     ) -> WriteResult:
-        """Put Blob (``If-None-Match: *`` unless ``overwrite``), checked after a resend.
+        """Put Blob (``If-None-Match: *`` unless ``overwrite``), checked after a resend (see `put_blob`).
 
         Raises:
             AlreadyExists: ``overwrite`` is False and the blob exists (and is not this call's
                 own resent first attempt).
             InvalidPath: Metadata Azure cannot store.
         """
-        stored, encoding = split_metadata(metadata, key=key) if metadata else ({}, None)
-        attempts = Attempts()
-        try:
-            response: dict[str, Any] = self._blob(name).upload_blob(
-                bytes(data) if isinstance(data, bytearray) else data,
-                blob_type=BlobType.BLOCKBLOB,
-                length=len(data),
-                overwrite=overwrite,
-                metadata=stored or None,
-                content_settings=self._settings(name, encoding),
-                retry_hook=attempts,
-            )
-        except (ResourceExistsError, ResourceModifiedError):
-            mine = self._own_put(name, data) if attempts.retried and not overwrite else None
-            if mine is None:
-                raise AlreadyExists("file exists", path=key, backend=BACKEND) from None
-            log.debug("azure upload of %r: a retried create met its own first attempt", key)
-            response = mine
-        return write_result(key, len(data), response, metadata, hex_of(response.get("content_md5")))
-
-    def _own_put(self, name: str, data: bytes | bytearray) -> dict[str, Any] | None:
-        """Properties of blob ``name`` if it holds exactly ``data`` (size and MD5), else None."""
-        try:
-            props = self._blob(name).get_blob_properties()
-        except ResourceNotFoundError:
-            return None
-        settings = props.content_settings
-        stored = bytes(settings.content_md5) if settings and settings.content_md5 else None
-        if int(props.size or 0) != len(data) or stored != hashlib.md5(data, usedforsecurity=False).digest():
-            return None
-        return {"etag": props.etag, "last_modified": props.last_modified, "version_id": props.version_id}
+        return put_blob(self._blob(name), data, key=key, overwrite=overwrite, metadata=metadata)
 
     def create_multipart(self, name: str, *, metadata: Mapping[str, str]) -> str:
         """Start a staged upload: validates the metadata and names the blocks (no request)."""
@@ -530,34 +482,9 @@ class AzureBackend(FlatKeyBackend):
         """
         hasher = self._md5.pop(upload_id, None)
         md5 = hasher.digest() if hasher is not None else None
-        stored, encoding = split_metadata(metadata, key=key) if metadata else ({}, None)
-        blob = self._blob(name)
-        ids = list(parts)
-        conditions: dict[str, Any] = {} if overwrite else {"match_condition": MatchConditions.IfMissing}
-        attempts = Attempts()
-        response: dict[str, Any]
-        try:
-            response = blob.commit_block_list(
-                [BlobBlock(block_id=b) for b in ids],
-                content_settings=self._settings(name, encoding, md5),
-                metadata=stored or None,
-                retry_hook=attempts,
-                **conditions,
-            )
-        except (ResourceExistsError, ResourceModifiedError):
-            if not (attempts.retried and not overwrite and committed_ids(blob) == ids):
-                raise AlreadyExists("file exists", path=key, backend=BACKEND) from None
-            log.debug("azure upload of %r: a retried create met its own first attempt", key)
-            props = blob.get_blob_properties()
-            response = {"etag": props.etag, "last_modified": props.last_modified, "version_id": props.version_id}
-        except HttpResponseError as exc:
-            if error_code(exc) != "InvalidBlockList" or not overtaken(blob, ids):
-                raise
-            log.debug("azure upload of %r was overtaken by a concurrent commit of the same blob", key)
-            if not overwrite:
-                raise AlreadyExists("another writer created the file first", path=key, backend=BACKEND) from None
-            return WriteResult(path=key, size=size, metadata=dict(metadata))
-        return write_result(key, size, response, metadata, md5.hex() if md5 else None)
+        return commit_blocks(
+            self._blob(name), list(parts), key=key, size=size, overwrite=overwrite, metadata=metadata, md5=md5
+        )
 
     def abort_multipart(self, name: str, upload_id: str) -> None:
         """Nothing to send: uncommitted blocks are never visible and expire on the service."""
@@ -651,33 +578,7 @@ class AzureBackend(FlatKeyBackend):
             AlreadyExists: ``dst`` exists and ``overwrite`` is False.
             RemoteStoreError: The service reports the copy failed or was aborted.
         """
-        source_url = self._blob(src).url
-        target = self._blob(dst)
-        kwargs: dict[str, Any] = {} if overwrite else {"match_condition": MatchConditions.IfMissing}
-        attempts = Attempts()
-        result: dict[str, Any]
-        try:
-            result = target.start_copy_from_url(source_url, retry_hook=attempts, **kwargs)
-        except ResourceNotFoundError:
-            raise NotFound("file not found", path=source.path, backend=BACKEND) from None
-        except (ResourceExistsError, ResourceModifiedError):
-            if not (attempts.retried and not overwrite and copied_from(target, self._blob(src), source_url)):
-                raise AlreadyExists("destination exists", path=key, backend=BACKEND) from None
-            log.debug("azure copy -> %r: a retried create met its own first attempt", key)
-            result = {"copy_status": target.get_blob_properties().copy.status}
-        status = result.get("copy_status")
-        delay = _COPY_POLL_START
-        while status == "pending":
-            time.sleep(delay)
-            delay = min(delay * 2, _COPY_POLL_MAX)
-            copy = target.get_blob_properties().copy
-            status = copy.status
-            if status not in ("pending", "success"):
-                raise RemoteStoreError(
-                    f"server-side copy {status}: {copy.status_description or ''}".strip(), path=key, backend=BACKEND
-                )
-        if status not in (None, "success"):
-            raise RemoteStoreError(f"server-side copy {status}", path=key, backend=BACKEND)
+        copy_blob(self._blob(src), self._blob(dst), key=key, source_key=source.path, overwrite=overwrite)
 
 
 __all__ = ["AzureBackend"]
