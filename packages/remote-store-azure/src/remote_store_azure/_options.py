@@ -64,7 +64,7 @@ def _env(names: tuple[str, ...]) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class AzureOptions:
     """Configuration of an Azure Blob Storage backend, validated at construction.
 
@@ -77,7 +77,7 @@ class AzureOptions:
     and ``AZURE_STORAGE_SAS_TOKEN`` when the client is created.
 
     String values of numeric and boolean fields (URL query strings, ``${ENV}``
-    substitution) are converted. `from_mapping` also accepts the former names
+    substitution) are converted. The constructor (and `from_mapping`) also accepts the former names
     ``retry_total`` (``retries``), ``connection_timeout`` (``connect_timeout``),
     ``connection_verify`` (``verify``), ``create_container`` (``create_root``) and
     ``strict_paths`` (``hierarchical``); giving a name and its alias together is a
@@ -151,12 +151,21 @@ class AzureOptions:
     hierarchical: bool = False
     compute_md5: bool = False
 
+    def __init__(self, container: str | None = None, **options: Any) -> None:
+        """Validate ``options`` (canonical names or the former aliases; see the class docstring).
+
+        Raises:
+            ConfigError: An unknown option, a name given twice (as name and alias), a missing
+                ``container`` or an invalid value; the message names the option.
+        """
+        given = dict(options)
+        if container is not None:
+            given["container"] = container
+        for name, value in OPTIONS.parse(given).items():
+            object.__setattr__(self, name, value)
+        self.__post_init__()
+
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            checked = OPTIONS.check(f.name, value)
-            if checked is not value:
-                object.__setattr__(self, f.name, checked)
         if not (
             self.connection_string
             or self.account_url
@@ -178,7 +187,7 @@ class AzureOptions:
             ConfigError: An unknown option, a name given twice (as name and alias), a missing
                 ``container`` or an invalid value; the message names the option.
         """
-        return cls(**OPTIONS.parse(options))
+        return cls(**options)
 
     def as_kwargs(self) -> dict[str, Any]:
         """The options as constructor keyword arguments (secrets stay `Secret`): ``container``
@@ -190,7 +199,7 @@ class AzureOptions:
                 out[f.name] = value
         return out
 
-    # Former attribute names, read-only (the async backend and older callers read them).
+    # Former attribute names, read-only (older callers read them).
     @property
     def retry_total(self) -> int:
         """Former name of `retries`."""
