@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -14,12 +15,13 @@ from remote_store._cli import _copy as engine
 from remote_store._cli._output import entry_json, file_fields, human, ls_line
 from remote_store._cli._parser import PROG, UsageError
 from remote_store._cli._progress import make_bar
-from remote_store._cli._session import Location, Session, local_path
+from remote_store._cli._session import Location, Session
 from remote_store._models import FileInfo, FolderEntry
 from remote_store._store import Store
 from remote_store.errors import AlreadyExists, InvalidPath, NotFound, RemoteStoreError
 
 CHUNK = 1024 * 1024
+log = logging.getLogger("remote_store.cli")
 
 
 def _is_folder_target(loc: Location) -> bool:
@@ -262,6 +264,17 @@ class Cli:
         if conflicts and not tree:
             self._say(f"skipped (exists): {self._show(dst, items[0].dst)}")
             return 0
+        log.info(
+            "%s %d file(s), %d bytes, from %s to %s (%s; %d conflict(s), mode %s)",
+            "moving" if move else "copying",
+            len(items),
+            sum(i.size for i in items),
+            src.text,
+            dst.text,
+            engine.engine_name(self.args.jobs),
+            len(conflicts),
+            mode,
+        )
         start = time.perf_counter()
         if move and src.store is dst.store and Capability.MOVE in src.store.capabilities:
             report = self._rename(src.store, items, mode, tree)
@@ -278,7 +291,7 @@ class Cli:
                     src.store.delete(item.src, missing_ok=True)
         if move and tree and src.path and not report.failed and not report.skipped:
             src.store.delete_folder(src.path, recursive=True, missing_ok=True)
-        return self._report(report, items, dst, tree, move, time.perf_counter() - start)
+        return self._report(report, items, src, dst, tree, move, time.perf_counter() - start)
 
     @staticmethod
     def _rename(store: Store, items: list[engine.Item], mode: engine.Mode, tree: bool) -> engine.Report:
@@ -301,19 +314,27 @@ class Cli:
                 report.failed.append((item.src, exc))
         return report
 
-    @staticmethod
-    def _show(loc: Location, path: str) -> str:
-        """A destination path for messages: absolute for local files, else store-relative."""
-        return "/" + path if local_path(loc.text) is not None or loc.text.startswith("file:") else path
+    def _show(self, loc: Location, path: str) -> str:
+        """A path for messages: absolute for local files (``/tmp/x``), else store-relative."""
+        return "/" + path if self.session.is_local_root(loc.store) else path
 
     def _report(
-        self, report: engine.Report, items: list[engine.Item], dst: Location, tree: bool, move: bool, seconds: float
+        self,
+        report: engine.Report,
+        items: list[engine.Item],
+        src_loc: Location,
+        dst: Location,
+        tree: bool,
+        move: bool,
+        seconds: float,
     ) -> int:
         target = {i.src: i.dst for i in items}
         for src in report.skipped:
             self._say(f"skipped (exists): {self._show(dst, target.get(src, src))}")
         for src, exc in report.failed:
-            self.err.write(f"{PROG}: failed: {src}: {type(exc).__name__}: {_one_line(str(exc))}\n")
+            self.session.show_local_paths(exc)
+            shown = self._show(src_loc, src)
+            self.err.write(f"{PROG}: failed: {shown}: {type(exc).__name__}: {_one_line(str(exc))}\n")
         if tree:
             verb = "moved" if move else "copied"
             self._say(
@@ -324,7 +345,7 @@ class Cli:
             first = report.failed[0][1]
             self.err.write(
                 f"{PROG}: error: {type(first).__name__}: {len(report.failed)} of {report.total} files failed"
-                f" (first: {report.failed[0][0]})\n"
+                f" (first: {self._show(src_loc, report.failed[0][0])})\n"
             )
             return 1
         return 0

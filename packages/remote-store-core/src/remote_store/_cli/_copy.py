@@ -89,6 +89,13 @@ def _ext_transfer() -> Callable[..., Any] | None:
     return transfer  # type: ignore[no-any-return]
 
 
+def engine_name(jobs: int) -> str:
+    """Which engine copies (for ``-v`` logs): ``"remote-store-ext transfer, 8 workers"`` or the fallback."""
+    if _ext_transfer() is not None:
+        return f"remote-store-ext transfer, {jobs} worker(s)"
+    return "stdlib fallback, one file at a time (pip install remote-store-ext for -j)"
+
+
 def run(
     src: Location,
     src_path: str,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from typing import Any
 
 PROG = "remote-store"
@@ -79,12 +80,16 @@ def _transfer_options(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def _paragraphs(*texts: str) -> str:
+    return "\n\n".join(textwrap.fill(t, 88) for t in texts)
+
+
 def _cmd(sub: Any, name: str, text: str, examples: str, **kw: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(
         name,
         help=text,
         description=text[0].upper() + text[1:] + ".",
-        epilog=f"Examples:\n{examples}\n\n{ADDRESS_HELP}\n\n{EXIT_HELP}",
+        epilog=f"Examples:\n{examples}\n\n" + _paragraphs(ADDRESS_HELP, EXIT_HELP),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         **kw,
     )
@@ -97,7 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Inspect remote-store plugins and copy files between stores and local disk.",
-        epilog=f"{ADDRESS_HELP}\n\n{EXIT_HELP}\n\nRun '{PROG} COMMAND --help' for a command's options and examples.",
+        epilog=_paragraphs(
+            ADDRESS_HELP, EXIT_HELP, f"Run '{PROG} COMMAND --help' for a command's options and examples."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="store_true", help="print the installed versions and exit")
     parser.add_argument("--config", metavar="FILE", help="config file (TOML, or YAML with remote-store-ext)")
@@ -171,8 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
         f"  {PROG} mv data:inbox/a.csv data:done/\n  {PROG} mv -r ./export data:imports/2024",
     )
     p.epilog = (
-        "Within one store whose backend can rename, each file is renamed; otherwise each file is "
-        "copied and then deleted, and with -r the source folder is removed only when every file moved.\n\n"
+        _paragraphs(
+            "Within one store whose backend can rename, each file is renamed; otherwise each file is "
+            "copied and then deleted, and with -r the source folder is removed only when every file moved."
+        )
+        + "\n\n"
         + (p.epilog or "")
     )
     p.add_argument("-r", "--recursive", action="store_true", help="move a folder and every file below it")

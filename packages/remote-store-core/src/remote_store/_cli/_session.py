@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import urllib.parse
 import warnings
@@ -12,6 +13,8 @@ from remote_store import _path
 from remote_store._cli._parser import ADDRESS_HELP, UsageError
 from remote_store._store import Store
 from remote_store.errors import RemoteStoreError
+
+log = logging.getLogger("remote_store.cli")
 
 #: Printed (as a warning) when a command opens a memory store.
 MEMORY_WARNING = (
@@ -150,6 +153,7 @@ class Session:
         else:
             raise UsageError(f"{address!r} is not an address. {ADDRESS_HELP}")
         self._warn_memory(store)
+        log.debug("%s -> %s store, path %r", address, store.backend.type_name, path)
         return Location(address, store, _path.normalize_path(path))
 
     def local(self, path: str) -> Location:
@@ -161,6 +165,10 @@ class Session:
         if store.backend.type_name == "memory" and not self._memory_warned:
             self._memory_warned = True
             warnings.warn(MEMORY_WARNING, UserWarning, stacklevel=2)
+
+    def is_local_root(self, store: Store) -> bool:
+        """Whether ``store`` is the local store rooted at ``/`` that local paths and ``file://`` URLs open."""
+        return store is self._stores.get("file:///")
 
     def show_local_paths(self, exc: RemoteStoreError) -> None:
         """Make ``exc.path`` absolute (``/tmp/x``) when it is a path of the local files.
