@@ -417,3 +417,14 @@ def test_no_progress_bar_when_piped_in_a_subprocess(tmp_path: Path) -> None:
     done = script("cp", str(big), str(tmp_path / "copy.bin"))
     assert done.returncode == 0 and done.stderr == "" and done.stdout == ""
     assert (tmp_path / "copy.bin").read_bytes() == big.read_bytes()
+
+
+def test_version_text_matches_the_installed_metadata() -> None:
+    from importlib import metadata
+
+    from remote_store._cli import version_text
+
+    text = version_text()
+    assert text.startswith(f"remote-store {metadata.version('remote-store-core')} (")
+    for dist in ("remote-store-core", "remote-store-ext"):
+        assert f"{dist} {metadata.version(dist)}" in text

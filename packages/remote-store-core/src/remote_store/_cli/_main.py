@@ -27,17 +27,39 @@ def _error(message: str) -> None:
     sys.stderr.flush()
 
 
+def _installed_versions() -> dict[str, str]:
+    """Distribution name → version of the installed remote-store wheels.
+
+    Reads the ``<name>-<version>.dist-info`` folder names on ``sys.path`` (about 1 ms)
+    instead of importing ``importlib.metadata`` (about 25 ms) so ``--version`` stays fast.
+    """
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith("remote_store") and name.endswith(".dist-info"):
+                dist, _, version = name[: -len(".dist-info")].partition("-")
+                found.setdefault(dist.replace("_", "-"), version)
+    return found
+
+
 def version_text() -> str:
     """``remote-store 0.1.0 (remote-store-core 0.1.0, remote-store-s3 0.1.0, …; Python 3.11.2)``."""
-    from importlib import metadata
+    installed = _installed_versions()
+    if "remote-store-core" not in installed:  # e.g. run from a source tree: ask the metadata API
+        from importlib import metadata
 
-    found = []
-    for dist in _DISTRIBUTIONS:
-        try:
-            found.append((dist, metadata.version(dist)))
-        except metadata.PackageNotFoundError:
-            continue
-    core = dict(found).get("remote-store-core", "unknown")
+        for dist in _DISTRIBUTIONS:
+            try:
+                installed[dist] = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                continue
+    found = [(d, installed[d]) for d in _DISTRIBUTIONS if d in installed]
+    found += sorted((d, v) for d, v in installed.items() if d not in _DISTRIBUTIONS)
+    core = installed.get("remote-store-core", "unknown")
     listed = ", ".join(f"{d} {v}" for d, v in found)
     return f"{PROG} {core} ({listed}; Python {sys.version.split()[0]})"
 
