@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import threading
 from collections.abc import Iterable
@@ -21,6 +20,8 @@ log = get_logger("remote_store")
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` naming the closest of ``choices`` (`difflib`), or ``""``."""
+    import difflib  # lazily: only error messages pay for it
+
     close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 
