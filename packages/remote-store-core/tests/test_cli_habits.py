@@ -37,7 +37,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def script(*argv: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     assert SCRIPT is not None, "the remote-store console script is not installed next to the interpreter"
     full_env = {**os.environ, **(env or {})}
-    full_env.pop("REMOTE_STORE_CONFIG", None) if env is None or "REMOTE_STORE_CONFIG" not in env else None
+    if env is None or "REMOTE_STORE_CONFIG" not in env:
+        full_env.pop("REMOTE_STORE_CONFIG", None)  # only the config the test names
     return subprocess.run([SCRIPT, *argv], capture_output=True, text=True, timeout=60, cwd=cwd, env=full_env)
 
 
@@ -428,3 +429,40 @@ def test_version_text_matches_the_installed_metadata() -> None:
     assert text.startswith(f"remote-store {metadata.version('remote-store-core')} (")
     for dist in ("remote-store-core", "remote-store-ext"):
         assert f"{dist} {metadata.version(dist)}" in text
+
+
+# ---------------------------------------------------------------------- a real remote store (moto S3)
+def test_tree_round_trip_through_s3_with_conflicts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("remote_store_s3")
+    server = request.getfixturevalue("s3_server")
+    bucket = request.getfixturevalue("s3_bucket")
+    opts = server.backend_options(bucket)
+    cfg = tmp_path / "remote-store.toml"
+    lines = ["[backends.s3]", 'type = "s3"']
+    for key, value in opts.items():
+        if key == "secret_access_key":
+            value = "${RS_CLI_S3_SECRET}"  # resolved from the environment when the backend is built
+        lines.append(f"options.{key} = {json.dumps(value)}")
+    lines += ["[stores.cloud]", 'backend = "s3"', 'root = "cli"']
+    cfg.write_text("\n".join(lines) + "\n")
+    files = _tree(tmp_path / "up", 40)
+    env = {"RS_CLI_S3_SECRET": opts["secret_access_key"]}
+    done = script("--config", str(cfg), "put", "-r", "-j", "4", str(tmp_path / "up"), "cloud:", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "copied 40 of 40 files" in done.stderr and "\r" not in done.stderr  # piped: no bar
+    monkeypatch.setenv("RS_CLI_S3_SECRET", opts["secret_access_key"])
+    code, out, _ = run(capsys, "--config", str(cfg), "ls", "-r", "--json", "cloud:up")
+    assert code == 0 and sorted(e["name"] for e in json.loads(out)) == sorted(files)
+    down = tmp_path / "down"
+    (down / "up").mkdir(parents=True)
+    (down / "up" / "f7.txt").write_bytes(b"local edit")
+    code, _, err = run(capsys, "--config", str(cfg), "get", "-r", "cloud:up", str(down))
+    assert code == 1 and "1 of 40 destination files already exist" in err and len(list((down / "up").iterdir())) == 1
+    code, _, err = run(capsys, "--config", str(cfg), "get", "-r", "-n", "-j", "4", "cloud:up", str(down))
+    assert code == 0 and "copied 39 of 40 files" in err and "1 skipped" in err
+    assert (down / "up" / "f7.txt").read_bytes() == b"local edit"
+    assert {p.name: p.read_bytes() for p in (down / "up").iterdir() if p.name != "f7.txt"} == {
+        k: v for k, v in files.items() if k != "f7.txt"
+    }
