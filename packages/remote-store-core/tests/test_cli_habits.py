@@ -466,3 +466,15 @@ def test_tree_round_trip_through_s3_with_conflicts(
     assert {p.name: p.read_bytes() for p in (down / "up").iterdir() if p.name != "f7.txt"} == {
         k: v for k, v in files.items() if k != "f7.txt"
     }
+
+
+def test_every_argument_is_described() -> None:
+    import argparse
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in [("", parser), *sub.choices.items()]:
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction) or action.help == argparse.SUPPRESS:
+                continue
+            assert action.help, f"{name or 'remote-store'}: {action.dest} has no help text"
