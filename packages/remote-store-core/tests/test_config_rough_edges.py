@@ -7,6 +7,8 @@ import pickle
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from remote_store import BackendConfig, ConfigError, Registry, RegistryConfig, Secret, open_store
 from remote_store.errors import ConfigKeyError
@@ -171,3 +173,29 @@ def test_backend_config_check_env() -> None:
     BackendConfig("memory").check_env("m")
     with pytest.raises(ConfigKeyError, match="because"):
         BackendConfig("memory", {}, "because").check_env("m")
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z]{1,6}", fullmatch=True),
+        st.tuples(st.booleans(), st.booleans()),  # (uses a variable, the variable is set)
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_only_stores_on_unresolvable_backends_fail(layout: dict[str, tuple[bool, bool]]) -> None:
+    env = {f"RS_P_{n.upper()}": f"mem-{n}" for n, (_, is_set) in layout.items() if is_set}
+    backends = {
+        n: {"type": "memory", "options": {"name": f"${{RS_P_{n.upper()}}}" if uses else f"lit-{n}"}}
+        for n, (uses, _) in layout.items()
+    }
+    stores = {f"s_{n}": {"backend": n} for n in layout}
+    reg = Registry(RegistryConfig.from_dict({"backends": backends, "stores": stores}, environ=env))
+    for n, (uses, is_set) in layout.items():
+        if uses and not is_set:
+            with pytest.raises(ConfigKeyError, match=f"RS_P_{n.upper()}"):
+                reg.get_store(f"s_{n}")
+        else:
+            expected = f"mem-{n}" if uses else f"lit-{n}"
+            assert reg.get_store(f"s_{n}").backend.options == {"name": expected}
