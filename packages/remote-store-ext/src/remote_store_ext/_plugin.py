@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from remote_store import ConfigSource, MiddlewareSpec, hookimpl
+from remote_store import BackendSpec, ConfigSource, MiddlewareSpec, hookimpl
 from remote_store.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -63,3 +63,16 @@ def remote_store_register_middleware(register: Callable[[MiddlewareSpec], None])
     """Register the ``cache``, ``observe`` and ``otel`` middleware (see `remote_store_ext.middleware`)."""
     for name, target, priority, description in MIDDLEWARE:
         register(MiddlewareSpec(name, target, priority, "remote-store-ext", description))
+
+
+@hookimpl
+def remote_store_register_backends(register: Callable[[BackendSpec], None]) -> None:
+    """Register ``type = "fsspec"`` (`remote_store_ext.fsspec_backend.FsspecBackend`, extra ``fsspec``)."""
+    register(
+        BackendSpec(
+            "fsspec",
+            "remote_store_ext.fsspec_backend:FsspecBackend",
+            "remote-store-ext[fsspec]",
+            description="any fsspec file system: protocol + storage_options",
+        )
+    )
