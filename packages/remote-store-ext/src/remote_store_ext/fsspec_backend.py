@@ -52,7 +52,7 @@ from remote_store.errors import (
     RemoteStoreError,
 )
 
-__all__ = ["SECRET_OPTION_NAMES", "TEMP_PREFIX", "FsspecBackend"]
+__all__ = ["FsspecBackend", "SECRET_OPTION_NAMES", "TEMP_PREFIX"]
 
 #: Name prefix of the staging file a write creates next to its target (hidden from listings).
 TEMP_PREFIX = ".rs-tmp-"

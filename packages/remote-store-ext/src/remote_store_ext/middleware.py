@@ -396,4 +396,4 @@ class OtelMiddleware(StoreMiddleware):
         return ObservedStore(store, otel_hooks())
 
 
-__all__ = ["EVENT_LOGGER", "CacheMiddleware", "ObserveMiddleware", "OtelMiddleware", "StoreMiddleware"]
+__all__ = ["CacheMiddleware", "EVENT_LOGGER", "ObserveMiddleware", "OtelMiddleware", "StoreMiddleware"]
