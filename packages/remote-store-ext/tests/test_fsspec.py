@@ -277,3 +277,26 @@ def test_paths_cannot_escape_the_store(tmp_path: Path) -> None:
         with pytest.raises(OSError):
             fs.pipe_file(bad, b"overwritten")
     assert (tmp_path / "secret.txt").read_text() == "outside"
+
+
+def test_mkdir_on_rs_urls(named: dict[str, str], tmp_path: Path, s3_server: MotoS3Server, s3_bucket: str) -> None:
+    fs = fsspec.filesystem("rs")
+    loc, s3 = named["local"], named["s3"]
+    fs.mkdir(f"rs://{loc}/new/deep/folder")
+    disk = tmp_path / "disk" / "new" / "deep" / "folder"
+    assert disk.is_dir() and list(disk.iterdir()) == []  # real, empty, no marker left
+    assert fs.isdir(f"rs://{loc}/new/deep/folder") and fs.ls(f"rs://{loc}/new/deep/folder") == []
+    with pytest.raises(FileNotFoundError):
+        fs.mkdir(f"rs://{loc}/absent/child", create_parents=False)
+    assert not (tmp_path / "disk" / "absent").exists()
+    fs.pipe_file(f"rs://{loc}/new/file.txt", b"x")
+    with pytest.raises(FileExistsError):
+        fs.mkdir(f"rs://{loc}/new/file.txt")
+    with pytest.raises(FileExistsError):
+        fs.mkdir(f"rs://{loc}/new/file.txt/below")
+    with pytest.raises(FileExistsError):
+        fs.makedirs(f"rs://{loc}/new/deep")
+    fs.makedirs(f"rs://{loc}/new/deep", exist_ok=True)
+    # Flat store: folders are implicit, mkdir writes nothing.
+    fs.mkdir(f"rs://{s3}/implicit/folder")
+    assert s3_server.client().list_objects_v2(Bucket=s3_bucket).get("KeyCount", 0) == 0
