@@ -13,7 +13,7 @@ import fsspec
 import pandas as pd
 import pytest
 
-from remote_store import Store
+from remote_store import Capability, Store
 from remote_store.backends import LocalBackend, MemoryBackend
 from remote_store_ext import fsspec as rs_fsspec
 from remote_store_ext.fsspec import RemoteStoreFile, RemoteStoreFileSystem
@@ -144,8 +144,15 @@ def test_rm_mv_cp(any_store: Store) -> None:
         fs.rm("nope")
     fs.rm("z", recursive=True)
     assert fs.find("z") == [] and not fs.exists("z/b/2.bin")
-    fs.mkdir("new/dir")  # no-op, never an error
-    fs.makedirs("new/dir", exist_ok=False)
+    fs.mkdir("new/dir")  # a real folder where folders are real, else a no-op
+    if any_store.supports(Capability.HIERARCHICAL):
+        assert fs.isdir("new/dir") and fs.ls("new/dir") == []
+        with pytest.raises(FileExistsError):
+            fs.makedirs("new/dir", exist_ok=False)
+    else:
+        assert not fs.exists("new/dir")
+        fs.makedirs("new/dir", exist_ok=False)
+    fs.makedirs("new/dir", exist_ok=True)
     assert fs.cat_file("c/moved.bin", start=0, end=1) == b"1"
     fs.pipe("r.bin", b"0123456789")
     assert fs.cat_file("r.bin", start=2, end=5) == b"234"
