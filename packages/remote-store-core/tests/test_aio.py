@@ -581,3 +581,40 @@ def test_async_suite_integrity_guard_catches_an_override() -> None:
         xfail_tests: ClassVar[dict[str, str]] = {"test_aio_glob": "this backend's glob is tested elsewhere"}
 
     Declared().test_aio_suite_integrity()
+
+
+def test_open_cancelled_while_the_backend_opens_closes_the_late_stream(tmp_path: Path) -> None:
+    (tmp_path / "f.bin").write_bytes(b"data")
+    release = threading.Event()
+    entered = threading.Event()
+    opened: list[IO[bytes]] = []
+
+    class SlowOpen(LocalBackend):
+        def open_read(self, key: str) -> IO[bytes]:
+            entered.set()
+            release.wait(10)
+            stream = super().open_read(key)
+            opened.append(stream)
+            return stream
+
+    async def main() -> None:
+        store = AsyncStore(SyncBackendAdapter(SlowOpen(root=tmp_path)))
+
+        async def reader() -> None:
+            async with store.read("f.bin"):
+                pass  # pragma: no cover - cancelled before the open returns
+
+        task = asyncio.create_task(reader())
+        await asyncio.to_thread(entered.wait, 10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        release.set()  # the open now completes in its thread, after the caller gave up
+        for _ in range(200):
+            if opened and opened[0].closed:
+                break
+            await asyncio.sleep(0.01)
+        await store.aclose()
+
+    asyncio.run(main())
+    assert opened and opened[0].closed, "a stream opened after cancellation must be closed, not leaked"
