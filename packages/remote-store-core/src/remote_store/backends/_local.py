@@ -18,6 +18,7 @@ from typing import IO, Any
 from remote_store._backend import AtomicWriter, Backend, _segment_regex, compile_glob
 from remote_store._capabilities import Capability, CapabilitySet
 from remote_store._models import FileInfo, WriteResult, WriteSource
+from remote_store.backends._local_info import file_info
 from remote_store.backends._local_resolve import (
     DIR_PATH_FLAGS,
     MAX_KEY_BYTES,
@@ -271,29 +272,29 @@ class LocalBackend(Backend):
             raise InvalidPath("a parent of the path is a file", path=key) from None
 
     def _stat(self, key: str) -> os.stat_result:
-        if "/" not in key:
-            # A top-level key has no folder to traverse: one fstatat on the root fd that does
-            # not follow the entry is confined as it is; only a symlink needs the resolver.
-            encode_key(key)
+        """``stat`` of ``key`` beneath the root, a final symlink followed when allowed (the hot path).
+
+        Raises:
+            FileNotFoundError, NotADirectoryError, SymlinkRefused: As `Resolver.open`.
+        """
+        kb = encode_key(key)
+        root = self._fd
+        if root is None or self._pid != _process_id:
             root = self._root_fd()
             if root is None:
                 raise FileNotFoundError(errno.ENOENT, "root folder does not exist yet", key)
+        if "/" not in key:
+            # A top-level key has no folder to traverse: one fstatat on the root fd that does
+            # not follow the entry is confined as it is; only a symlink needs the resolver.
             st = os.stat(key, dir_fd=root, follow_symlinks=False)
             if not stat_mod.S_ISLNK(st.st_mode):
                 return st
-        kb = encode_key(key)
-        root = self._root_fd()
-        if root is None:
-            raise FileNotFoundError(errno.ENOENT, "root folder does not exist yet", key)
         return self._res.stat(root, key, kb)
 
     def _file_info(self, key: str, st: os.stat_result) -> FileInfo:
-        return FileInfo(
-            path=key,
-            name=key.rpartition("/")[2],
-            size=st.st_size,
-            modified_at=datetime.fromtimestamp(st.st_mtime, UTC),
-            etag=f"{st.st_mtime_ns:x}-{st.st_size:x}",
+        size = st.st_size
+        return file_info(
+            key, key.rpartition("/")[2], size, datetime.fromtimestamp(st.st_mtime, UTC), f"{st.st_mtime_ns:x}-{size:x}"
         )
 
     def _result(self, key: str, st: os.stat_result, metadata: Mapping[str, str]) -> WriteResult:
