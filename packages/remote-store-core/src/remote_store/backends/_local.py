@@ -11,6 +11,7 @@ import secrets
 import stat as stat_mod
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -83,6 +84,11 @@ class LocalBackend(Backend):
     leave it out). Renames, unlinks, ``mkdir`` and stats go through the fd of the confined
     parent folder; writing onto a symlink key replaces the link itself.
 
+    **Store scope.** A `Store` with a ``root_path`` works through `scoped`: keys below its
+    root are resolved beneath the fd of that folder, so a symlink under the store's root
+    that leads out of it (to a sibling folder of the same backend) is refused like one
+    that leaves the backend root, under the same `follow_symlinks` policy.
+
     **Writes.** `write`, `write_atomic` and `open_atomic` all publish whole: the content
     goes to a temp file in the target's folder, then one ``renameat`` puts it in place
     (``overwrite=False``: ``renameat2(RENAME_NOREPLACE)``, or ``link`` where that is
@@ -108,7 +114,8 @@ class LocalBackend(Backend):
         fsync: ``fsync`` files (and their folder) before a write is published; slower,
             survives power loss.
         follow_symlinks: ``"inside"`` (default): follow a symlink only when its target
-            resolves beneath the root (absolute targets below the root's path count);
+            resolves beneath the root, or beneath a `Store`'s ``root_path`` for keys of
+            that store (absolute targets below the root's path count);
             ``"never"``: refuse every symlink on a key's path (symlinked files are not
             listed). Symlinked folders are never descended into by listings.
         temp_max_age: Seconds after which a temp file left by a killed writer is removed
@@ -167,6 +174,7 @@ class LocalBackend(Backend):
         self._lock = threading.Lock()
         self._pid = _process_id
         self._swept: dict[str, float] = {}
+        self._views: weakref.WeakValueDictionary[str, Backend] = weakref.WeakValueDictionary()
 
     def _make_resolver(self) -> Resolver:
         names = (self._root, os.path.realpath(self._root))
@@ -216,6 +224,31 @@ class LocalBackend(Backend):
                 self._fd = new
                 self._pid = _process_id
             return self._fd
+
+    def scoped(self, prefix: str) -> Backend:
+        """Return the view a `Store` rooted at ``prefix`` uses: keys below ``prefix`` resolve
+        beneath the folder ``prefix`` itself, so a symlink under the store's root that leads
+        out of it (``box/ln -> ../other``) is refused with `InvalidPath` (and left out of
+        listings) under the `follow_symlinks` policy, like one that leaves the backend root.
+
+        No I/O: the folder is opened on each call (created by the first write that needs
+        it). Views are shared per ``prefix`` while a store uses them and share this
+        backend's root fd; closing a view closes this backend.
+
+        Args:
+            prefix: Normalised backend key of the store's root; ``""`` returns ``self``.
+        """
+        if not prefix:
+            return self
+        view = self._views.get(prefix)
+        if view is None:
+            from remote_store.backends._local_scope import ScopedLocalBackend
+
+            with self._lock:
+                view = self._views.get(prefix)
+                if view is None:
+                    view = self._views[prefix] = ScopedLocalBackend(self, prefix)
+        return view
 
     def close(self) -> None:
         with self._lock:
