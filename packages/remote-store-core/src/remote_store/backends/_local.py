@@ -310,7 +310,9 @@ class LocalBackend(Backend):
         Raises:
             FileNotFoundError, NotADirectoryError, SymlinkRefused: As `Resolver.open`.
         """
-        kb = encode_key(key)
+        kb = key.encode("utf-8", "surrogateescape")
+        if len(kb) > MAX_SEGMENT_BYTES:
+            encode_key(key)  # the limits (InvalidPath naming the one exceeded)
         root = self._fd
         if root is None or self._pid != _process_id:
             root = self._root_fd()
@@ -322,7 +324,16 @@ class LocalBackend(Backend):
             st = os.stat(key, dir_fd=root, follow_symlinks=False)
             if not stat_mod.S_ISLNK(st.st_mode):
                 return st
-        return self._res.stat(root, key, kb)
+        res = self._res
+        opath = res.opath
+        if opath is not None:  # inlined Resolver.stat: openat2(O_PATH) + fstat
+            fd = opath(root, kb)
+            if fd >= 0:
+                try:
+                    return os.fstat(fd)
+                finally:
+                    os.close(fd)
+        return res.stat(root, key, kb)
 
     def _file_info(self, key: str, st: os.stat_result) -> FileInfo:
         size = st.st_size
