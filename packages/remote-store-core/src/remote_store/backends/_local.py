@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import os
 import re
-import secrets
 import stat as stat_mod
 import threading
 import time
@@ -32,15 +30,13 @@ from remote_store.backends._local_resolve import (
 from remote_store.backends._local_sys import RENAME_NOREPLACE, openat2_available, renameat2
 from remote_store.backends._local_walk import (
     LIST_FLAGS,
-    TMP_PREFIX,
-    TMP_SUFFIX,
     join,
     remove_tree,
     sweep_temps,
     walk_tree,
 )
+from remote_store.backends._local_write import LocalAtomicWriter, copy_into, exists_error, make_temp, publish, sync_dir
 from remote_store.errors import (
-    AlreadyExists,
     BackendUnavailable,
     ConfigError,
     DirectoryNotEmpty,
@@ -439,86 +435,12 @@ class LocalBackend(Backend):
 
     # ------------------------------------------------------------------ writes
     def _temp(self, d: int, name: str) -> tuple[str, int]:
-        short = name.encode("utf-8", "surrogateescape")[:60].decode("utf-8", "ignore")
-        for _ in range(100):
-            tmp = f"{TMP_PREFIX}{_process_id}-{int(time.time())}-{secrets.token_hex(4)}-{short}{TMP_SUFFIX}"
-            try:
-                return tmp, os.open(tmp, _TEMP_FLAGS, 0o666, dir_fd=d)
-            except FileExistsError:
-                continue
-        raise AlreadyExists("could not create a temp file")  # pragma: no cover
+        return make_temp(d, name, _process_id)
 
-    def _exists_error(self, d: int, name: str, key: str) -> Exception:
-        try:
-            st = os.stat(name, dir_fd=d, follow_symlinks=False)
-        except FileNotFoundError:
-            return AlreadyExists("file exists", path=key)
-        if stat_mod.S_ISDIR(st.st_mode):
-            return InvalidPath("is a folder, not a file", path=key)
-        return AlreadyExists("file exists", path=key)
-
-    def _publish(self, d: int, tmp: str, name: str, key: str, overwrite: bool) -> None:
-        """Move ``tmp`` to ``name`` in folder ``d``: replace, or exclusive create."""
-        if overwrite:
-            try:
-                os.rename(tmp, name, src_dir_fd=d, dst_dir_fd=d)
-            except IsADirectoryError:
-                raise InvalidPath("is a folder, not a file", path=key) from None
-            except OSError as exc:
-                if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
-                    raise InvalidPath("is a folder, not a file", path=key) from None
-                raise
-            return
-        try:
-            if renameat2(d, tmp, d, name, RENAME_NOREPLACE):
-                return
-        except FileExistsError:
-            raise self._exists_error(d, name, key) from None
-        try:
-            os.link(tmp, name, src_dir_fd=d, dst_dir_fd=d, follow_symlinks=False)
-        except FileExistsError:
-            raise self._exists_error(d, name, key) from None
-        except OSError as exc:  # filesystems without hard links: check, then replace
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
-                raise
-            with contextlib.suppress(FileNotFoundError):
-                os.stat(name, dir_fd=d, follow_symlinks=False)
-                raise self._exists_error(d, name, key) from None
-            os.rename(tmp, name, src_dir_fd=d, dst_dir_fd=d)
-            return
-        os.unlink(tmp, dir_fd=d)
-
-    def _copy_into(self, fd: int, stream: IO[bytes]) -> None:
-        if type(stream) is io.BytesIO:  # bytes content: write it directly, no 1 MiB copy buffer
-            pos = stream.tell()
-            with stream.getbuffer() as whole, whole[pos:] as view:
-                _write_all(fd, view)
-            stream.seek(0, io.SEEK_END)
-            return
-        readinto = getattr(stream, "readinto", None)
-        if readinto is not None:
-            buf = bytearray(_CHUNK)
-            view = memoryview(buf)
-            while True:
-                n = readinto(view)
-                if not n:
-                    break
-                _write_all(fd, view[:n])
-        else:
-            while True:
-                chunk = stream.read(_CHUNK)
-                if not chunk:
-                    break
-                if isinstance(chunk, str):
-                    raise TypeError("write() needs a binary stream, got text")
-                _write_all(fd, chunk)
-
-    def _sync_dir(self, d: int) -> None:
-        fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=d)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    _exists_error = staticmethod(exists_error)
+    _publish = staticmethod(publish)
+    _copy_into = staticmethod(copy_into)
+    _sync_dir = staticmethod(sync_dir)
 
     def _maybe_sweep(self, d: int, parent: str) -> None:
         """Remove the folder's stale temp files, at most once per folder per interval."""
@@ -577,7 +499,7 @@ class LocalBackend(Backend):
         return self._write(key, stream, overwrite, metadata)
 
     def open_atomic(self, key: str, *, overwrite: bool, metadata: Mapping[str, str]) -> AtomicWriter:
-        return _LocalAtomicWriter(self, key, overwrite=overwrite, metadata=metadata)
+        return LocalAtomicWriter(self, key, overwrite=overwrite, metadata=metadata)
 
     # ------------------------------------------------------------------ delete
     def delete(self, key: str, *, missing_ok: bool = False) -> None:
@@ -839,69 +761,3 @@ class LocalBackend(Backend):
             return sweep_temps(fd, older_than, recursive=True, base_key=prefix)
         finally:
             os.close(fd)
-
-
-def _write_all(fd: int, data: Any) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
-
-
-class _LocalAtomicWriter(AtomicWriter):
-    """Streams into a temp file next to the target; commit = fsync? + rename / exclusive rename."""
-
-    def __init__(self, backend: LocalBackend, key: str, *, overwrite: bool, metadata: Mapping[str, str]) -> None:
-        self._b = backend
-        self._key = key
-        self._overwrite = overwrite
-        self._metadata = dict(metadata)
-        encode_key(key)
-        self._parent, _, self._name = key.rpartition("/")
-        self._d, self._owned = backend._parent(key, self._parent, create=True)
-        try:
-            self._tmp, self._fd = backend._temp(self._d, self._name)
-        except BaseException:
-            if self._owned:
-                os.close(self._d)
-            raise
-        self._done = False
-
-    def write(self, data: bytes) -> int:
-        _write_all(self._fd, data)
-        return len(data)
-
-    def commit(self) -> WriteResult:
-        try:
-            if self._b._fsync:
-                os.fsync(self._fd)
-            st = os.fstat(self._fd)
-            os.close(self._fd)
-            self._fd = -1
-            self._b._publish(self._d, self._tmp, self._name, self._key, self._overwrite)
-            self._tmp = ""
-            if self._b._fsync:
-                self._b._sync_dir(self._d)
-            self._b._maybe_sweep(self._d, self._parent)
-            return self._b._result(self._key, st, self._metadata)
-        except BaseException:
-            self.abort()
-            raise
-        finally:
-            self._finish()
-
-    def abort(self) -> None:
-        if self._fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            self._fd = -1
-        if not self._done and self._tmp:
-            with contextlib.suppress(OSError):
-                os.unlink(self._tmp, dir_fd=self._d)
-        self._finish()
-
-    def _finish(self) -> None:
-        if not self._done:
-            self._done = True
-            if self._owned:
-                os.close(self._d)
