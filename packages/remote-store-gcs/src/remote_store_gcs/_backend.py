@@ -60,7 +60,7 @@ class GCSBackend(FlatKeyBackend):
       concurrent overwrite never mixes versions (`ContentChanged` once bytes were delivered).
     - writes below ``multipart_threshold``: one multipart ``objects.insert``; longer streams a
       resumable upload in ``chunk_size`` chunks (multiples of 256 KiB) holding at most
-      ``3 x chunk_size`` bytes, cancelled (session ``DELETE``) on any error so no partial
+      about ``4 x chunk_size`` bytes (independent of the object size), cancelled (session ``DELETE``) on any error so no partial
       object appears and the old one stays intact. ``overwrite=False`` is an exclusive create
       with ``ifGenerationMatch=0`` (a conflict raises `AlreadyExists`); a resumable create
       checks with ``objects.get`` first, so a conflict fails before any chunk is sent.
@@ -544,7 +544,6 @@ class GCSBackend(FlatKeyBackend):
                     if_source_generation_match=generation,
                     timeout=self._timeout,
                     retry=self._retry(),
-                    **({"max_bytes_rewritten_per_call": self._opts.rewrite_chunk} if self._opts.rewrite_chunk else {}),
                 )
                 if token is None:
                     return

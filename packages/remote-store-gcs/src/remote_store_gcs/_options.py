@@ -81,14 +81,11 @@ class GCSOptions:
             ``Retry(timeout=...)``; > 0; default 120).
         create_root: Create the bucket (in ``project``) when it is missing (default False).
         chunk_size: Bytes per resumable-upload chunk, a multiple of 256 KiB (256 KiB-1 GiB;
-            default 8 MiB). A streamed write holds at most ``2 x chunk_size`` bytes.
+            default 8 MiB). A streamed write holds about ``4 x chunk_size`` bytes, whatever its size.
         multipart_threshold: Writes shorter than this many bytes (and one ``chunk_size``)
             are one single-request upload; longer ones a resumable upload (≥ 256 KiB;
             default 8 MiB).
         read_block_size: Read-ahead buffer of `open_read` streams in bytes (≥ 1; default 1 MiB).
-        rewrite_chunk: ``maxBytesRewrittenPerCall`` of server-side copies, a multiple of
-            1 MiB, or None to let the service choose (large or cross-location copies loop
-            on the ``rewriteToken`` either way).
         batch_delete: True (default): folder deletes send up to 100 deletes per JSON-API
             batch request. False: one request each (8 at once), for emulators without the
             batch endpoint.
@@ -117,7 +114,6 @@ class GCSOptions:
     chunk_size: int = 8 * MiB
     multipart_threshold: int = 8 * MiB
     read_block_size: int = 1 * MiB
-    rewrite_chunk: int | None = None
     batch_delete: bool = True
     guess_content_type: bool = True
     hierarchical: bool = False
@@ -215,7 +211,6 @@ OPTIONS = OptionTable(
         ),
         Option("multipart_threshold", to_int(CHUNK_GRANULARITY), 8 * MiB, doc="bytes from which uploads are resumable"),
         Option("read_block_size", to_int(1), 1 * MiB, doc="read buffer in bytes"),
-        Option("rewrite_chunk", _multiple(MiB, MiB, 2**40, optional=True), None, doc="maxBytesRewrittenPerCall"),
         Option("batch_delete", to_bool, True, doc="batch requests for folder deletes"),
         Option("guess_content_type", to_bool, True, doc="Content-Type from the file name"),
         HIERARCHICAL.with_aliases("path_checks"),

@@ -183,7 +183,7 @@ class ResumableSession:
 
         def attempt() -> Any:
             try:
-                resp = self._put(view[self.offset - start :], total)
+                resp = self._put(data if self.offset == start else view[self.offset - start :], total)
                 if resp.status_code >= 500 or resp.status_code == 429:
                     raise _errors.from_response(resp)
             except Exception:
