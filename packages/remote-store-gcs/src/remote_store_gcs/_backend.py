@@ -473,20 +473,21 @@ class GCSBackend(FlatKeyBackend):
 
     # ------------------------------------------------------------------ listing / delete / copy
     def list_objects(self, prefix: str, *, delimiter: bool, max_keys: int | None = None) -> Iterator[ListPage]:
-        """``objects.list`` pages (``delimiter='/'`` when asked; ``maxResults`` when given)."""
-        client = self._client()[0]
-        blobs = client.list_blobs(
+        """``objects.list`` pages of up to 1,000 (``delimiter='/'`` when asked; ``maxResults`` when
+        given), fetched lazily, only the fields a `FileInfo` needs."""
+        _, session, base = self._client()
+        pages = _transfer.list_pages(
+            session,
+            base,
             self._opts.bucket,
-            prefix=prefix or None,
-            delimiter="/" if delimiter else None,
+            prefix=prefix,
+            delimiter=delimiter,
             max_results=max_keys,
-            page_size=min(max_keys, 1000) if max_keys else 1000,
             timeout=self._timeout,
             retry=self._retry(),
         )
-        for page in blobs.pages:
-            objects = [_listed(b) for b in page]
-            yield ListPage(objects, sorted(getattr(page, "prefixes", ()) or ()))
+        for items, prefixes in pages:
+            yield ListPage([_item(i) for i in items], sorted(prefixes))
 
     def delete_object(self, name: str) -> None:
         """``objects.delete``; a missing object is not an error."""
@@ -607,15 +608,17 @@ def _info(blob: storage.Blob) -> FileInfo:
     )
 
 
-def _listed(blob: storage.Blob) -> FileInfo:
+def _item(item: Mapping[str, Any]) -> FileInfo:
+    """A listing entry (JSON object resource) as a `FileInfo` with the native name as ``path``."""
+    generation = item.get("generation")
     return FileInfo(
-        path=blob.name or "",
+        path=item["name"],
         name="",
-        size=int(blob.size or 0),
-        modified_at=_utc(blob.updated),
-        etag=_etag(blob.etag),
-        version_id=str(blob.generation) if blob.generation else None,
-        content_type=blob.content_type,
+        size=int(item.get("size") or 0),
+        modified_at=_utc(item.get("updated")),
+        etag=_etag(item.get("etag")),
+        version_id=str(generation) if generation else None,
+        content_type=item.get("contentType"),
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from google.api_core.retry import Retry
@@ -211,3 +211,54 @@ class ResumableSession:
         if resp.status_code not in (204, 404, 410, 499) and not 200 <= resp.status_code < 300:
             raise _errors.from_response(resp)
         log.debug("resumable upload session cancelled (HTTP %d)", resp.status_code)
+
+
+#: Only the listing fields a `FileInfo` needs (a smaller response to send and parse).
+LIST_FIELDS = "items(name,size,updated,etag,generation,contentType),prefixes,nextPageToken"
+
+
+def list_pages(
+    session: Any,
+    base: str,
+    bucket: str,
+    *,
+    prefix: str,
+    delimiter: bool,
+    max_results: int | None,
+    timeout: tuple[float, float],
+    retry: Retry | None,
+) -> Iterator[tuple[list[dict[str, Any]], list[str]]]:
+    """``objects.list`` page by page (JSON API), lazily: each page is fetched when the previous
+    one was consumed. Yields ``(items, prefixes)`` as the service returns them.
+
+    Raises:
+        google.api_core.exceptions.GoogleAPICallError: The service refused (404 for a missing bucket).
+    """
+    url = f"{base}/storage/v1/b/{urllib.parse.quote(bucket, safe='')}/o"
+    left = max_results
+    params: dict[str, Any] = {"fields": LIST_FIELDS, "projection": "noAcl"}
+    if prefix:
+        params["prefix"] = prefix
+    if delimiter:
+        params["delimiter"] = "/"
+    token: str | None = None
+    while True:
+        params["maxResults"] = min(left, 1000) if left is not None else 1000
+        if token:
+            params["pageToken"] = token
+
+        def send() -> Any:
+            resp = session.get(url, params=params, timeout=timeout)
+            if resp.status_code != 200:
+                raise _errors.from_response(resp)
+            return resp.json()
+
+        body = retry(send)() if retry is not None else send()
+        items: list[dict[str, Any]] = body.get("items") or []
+        if left is not None:
+            items = items[:left]
+            left -= len(items)
+        yield items, list(body.get("prefixes") or ())
+        token = body.get("nextPageToken")
+        if not token or (left is not None and left <= 0):
+            return
