@@ -59,11 +59,17 @@ class Zeros(io.RawIOBase):
         return self._pos
 
     def readinto(self, b: Any) -> int:
-        n = min(len(b), self._left, len(self._chunk))
-        b[:n] = self._chunk[:n]
-        self._left -= n
-        self._pos += n
-        return n
+        """Fill all of ``b`` (up to the end): a short read would make the SDK send short chunks."""
+        view = memoryview(b).cast("B")
+        total = min(len(view), self._left)
+        done = 0
+        while done < total:
+            n = min(total - done, len(self._chunk))
+            view[done : done + n] = self._chunk[:n]
+            done += n
+        self._left -= total
+        self._pos += total
+        return total
 
 
 class Sink(io.RawIOBase):
