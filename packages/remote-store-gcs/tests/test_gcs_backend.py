@@ -323,3 +323,19 @@ def test_write_result_carries_generation_digest_and_etag(store: Store, raw: Any)
     assert result.etag == blob.etag.strip('"')
     assert result.digest is not None and result.digest.algorithm == "md5"
     assert result.last_modified is not None
+
+
+def test_a_missing_bucket_is_a_config_error_for_every_operation(gcs_server: FakeGCSServer) -> None:
+    store = Store(GCSBackend(**gcs_server.backend_options("rs-no-such-bucket")))
+    calls = {
+        "read": lambda: store.read_bytes("x"),
+        "stat": lambda: store.get_file_info("x"),
+        "list": lambda: list(store.list_files("")),
+        "insert": lambda: store.write("x", b"x"),
+        "resumable": lambda: store.write("y", b"y" * (9 * MiB)),
+        "ping": store.ping,
+    }
+    for name, call in calls.items():
+        with pytest.raises(ConfigError, match="does not exist"):
+            call()
+            pytest.fail(f"{name}: no error")

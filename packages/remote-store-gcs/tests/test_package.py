@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from google.api_core import exceptions as gex
 from google.auth import exceptions as gauth
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import remote_store
 import remote_store_gcs
@@ -215,3 +217,19 @@ def test_missing_emulator_is_reported_with_where_it_looked(monkeypatch: pytest.M
     with pytest.raises(gcs.ServerUnavailable, match="fake-gcs-server not found") as err:
         gcs.emulator_binary()
     assert str(tmp_path) in str(err.value)
+
+
+_SEGMENT = st.text(
+    alphabet=st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)), min_size=1
+).filter(lambda t: t not in (".", ".."))
+
+
+@settings(max_examples=60, deadline=None)
+@given(prefix=st.lists(_SEGMENT, max_size=2), key=st.lists(_SEGMENT, min_size=1, max_size=4))
+def test_native_path_and_to_key_round_trip(prefix: list[str], key: list[str]) -> None:
+    b = remote_store_gcs.GCSBackend("box", prefix="/".join(prefix), anonymous=True)
+    k = "/".join(key)
+    native = b.native_path(k)
+    assert native == "gs://box/" + "/".join([*prefix, *key])
+    assert b.to_key(native) == k
+    assert b.object_key(k) == native[len("gs://box/") :]

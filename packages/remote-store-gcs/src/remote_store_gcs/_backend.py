@@ -348,6 +348,7 @@ class GCSBackend(FlatKeyBackend):
 
         Raises:
             AlreadyExists: HTTP 412 on the conditional create.
+            ConfigError: The bucket does not exist.
         """
         _check_metadata(metadata)
         blob, content_type = self._new_blob(name, metadata)
@@ -366,6 +367,8 @@ class GCSBackend(FlatKeyBackend):
             if overwrite:
                 raise
             raise AlreadyExists("file exists", path=key) from None
+        except gex.NotFound:  # an insert names no existing object: the bucket is missing
+            raise ConfigError(f"GCS bucket {self._opts.bucket!r} does not exist (objects.insert: 404)") from None
         return _result(key, len(data), blob._properties, metadata)
 
     def _exclusive_writer(self, key: str, *, overwrite: bool, metadata: Mapping[str, str]) -> MultipartWriter:
@@ -408,13 +411,16 @@ class GCSBackend(FlatKeyBackend):
             raise AlreadyExists("file exists", path=key)
         blob, content_type = self._new_blob(name, metadata)
         client, session, _ = self._client()
-        url = blob.create_resumable_upload_session(
-            content_type=content_type,
-            client=client,
-            timeout=self._timeout,
-            if_generation_match=None if overwrite else 0,
-            retry=self._retry(),
-        )
+        try:
+            url = blob.create_resumable_upload_session(
+                content_type=content_type,
+                client=client,
+                timeout=self._timeout,
+                if_generation_match=None if overwrite else 0,
+                retry=self._retry(),
+            )
+        except gex.NotFound:
+            raise ConfigError(f"GCS bucket {self._opts.bucket!r} does not exist (resumable insert: 404)") from None
         with self._lock:
             self._sessions[url] = _transfer.ResumableSession(session, url, timeout=self._timeout, retry=self._retry())
         return str(url)

@@ -11,7 +11,7 @@ from typing import Any
 
 from google.api_core.retry import Retry
 
-from remote_store.errors import ContentChanged, NotFound
+from remote_store.errors import ConfigError, ContentChanged, NotFound
 from remote_store.kit import FetchResult
 from remote_store_gcs import _errors
 
@@ -232,7 +232,8 @@ def list_pages(
     one was consumed. Yields ``(items, prefixes)`` as the service returns them.
 
     Raises:
-        google.api_core.exceptions.GoogleAPICallError: The service refused (404 for a missing bucket).
+        ConfigError: The bucket does not exist.
+        google.api_core.exceptions.GoogleAPICallError: The service refused otherwise.
     """
     url = f"{base}/storage/v1/b/{urllib.parse.quote(bucket, safe='')}/o"
     left = max_results
@@ -249,6 +250,8 @@ def list_pages(
 
         def send() -> Any:
             resp = session.get(url, params=params, timeout=timeout)
+            if resp.status_code == 404:  # a listing names no object: the bucket is missing
+                raise ConfigError(f"GCS bucket {bucket!r} does not exist (objects.list: 404)")
             if resp.status_code != 200:
                 raise _errors.from_response(resp)
             return resp.json()
