@@ -25,6 +25,7 @@ from google.cloud import storage
 from remote_store import AtomicWriter, Capability, ContentDigest, FileInfo, WriteResult, WriteSource
 from remote_store.errors import AlreadyExists, ConfigError, ContentChanged, InvalidPath, NotFound, RemoteStoreError
 from remote_store.kit import (
+    BufferReader,
     FetchResult,
     FlatKeyBackend,
     ListPage,
@@ -352,8 +353,6 @@ class GCSBackend(FlatKeyBackend):
         """
         _check_metadata(metadata)
         blob, content_type = self._new_blob(name, metadata)
-        from remote_store.kit import BufferReader
-
         try:
             blob.upload_from_file(
                 BufferReader(data),
@@ -369,7 +368,14 @@ class GCSBackend(FlatKeyBackend):
             raise AlreadyExists("file exists", path=key) from None
         except gex.NotFound:  # an insert names no existing object: the bucket is missing
             raise ConfigError(f"GCS bucket {self._opts.bucket!r} does not exist (objects.insert: 404)") from None
-        return _result(key, len(data), blob._properties, metadata)
+        resource = {
+            "generation": blob.generation,
+            "etag": blob.etag,
+            "md5Hash": blob.md5_hash,
+            "crc32c": blob.crc32c,
+            "updated": blob.updated,
+        }
+        return _result(key, len(data), resource, metadata)
 
     def _exclusive_writer(self, key: str, *, overwrite: bool, metadata: Mapping[str, str]) -> MultipartWriter:
         target = _Target(self, self.object_key(key), key, overwrite=overwrite, metadata=metadata)
