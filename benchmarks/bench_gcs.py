@@ -187,6 +187,9 @@ def bench_small(srv: FakeGCSServer, n: int, rounds: int) -> dict[str, dict[str, 
             del_totals[label].append(value)
     final = {k: statistics.median(v) for k, v in del_totals.items()}
     _report(f"1 KiB delete x{n}", final)
+    # Per-contender medians can come from different rounds; the per-round ratio is steadier.
+    ratios = {k: statistics.median(a / b for a, b in zip(v, del_totals["raw sdk"])) for k, v in del_totals.items()}
+    print(f"{'  median round ratio':<28} " + ", ".join(f"{k} {r:4.2f}x" for k, r in ratios.items()), flush=True)
     results["1 KiB delete"] = final
     srv.delete_bucket(bucket)
     return results
