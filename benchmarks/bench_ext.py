@@ -5,13 +5,18 @@ Run::
     uv run --all-packages python benchmarks/bench_ext.py
     uv run --all-packages python benchmarks/bench_ext.py --files 200 --skip-s3   # quicker
 
-It prints three tables:
+It prints these tables:
 
 - **observe**: per-operation time on a memory store, observed (`ObservedStore` with a
   `BufferedObserver`) vs the plain store — target ≤ 1.10x per op. Best of interleaved
   rounds, so machine noise hits both sides alike.
+- **otel**: `otel_observe` with the OpenTelemetry SDK (a span processor whose exporter drops
+  every span) vs the plain store on memory — target ≤ 1.25x; and observe/otel around an S3
+  ``read_bytes`` (moto), where the same fixed cost meets a network call.
 - **cache**: a `CachedStore` hit vs the S3 ``GetObject`` it replaces (`Store.read_bytes` on
   moto) for 1 KiB and 64 KiB objects — target ≥ 20x. Raw boto3 ``get_object`` is shown too.
+- **batch_delete**: deleting 1,000 S3 objects with `batch_delete` (``DeleteObjects``, 1,000
+  keys a request) vs a per-key `Store.delete` loop (``DeleteObject`` each) and 8 threads of it.
 - **transfer**: ``download()`` of 1,000 x 64 KiB files S3 → local disk vs a sequential
   ``read_bytes`` / ``write_bytes`` loop over the same listing — target ≥ 3x.
 
@@ -85,6 +90,63 @@ def bench_observe(rounds: int) -> None:
     for name in plain_ops:
         a, b = interleaved(plain_ops[name], observed_ops[name], 2000, rounds)
         print(f"{name:<22}{a * 1e6:>10.2f}{b * 1e6:>13.2f}{b / a:>8.2f}x")
+
+
+def _sdk_tracer_provider() -> Any:
+    """An OpenTelemetry SDK provider whose spans go to an exporter that drops them."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+    class DropExporter(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(DropExporter()))
+    return provider
+
+
+def bench_otel(rounds: int) -> None:
+    from remote_store.ext.otel import otel_observe
+
+    plain = Store(MemoryBackend())
+    traced = otel_observe(plain, tracer_provider=_sdk_tracer_provider())
+    data = os.urandom(KiB)
+    plain.write("bench/file.bin", data)
+    print("\n## otel: otel_observe (SDK provider, span exporter that drops) vs plain Store on memory (target <= 1.25x)")
+    print(f"{'operation':<22}{'plain us':>10}{'traced us':>13}{'ratio':>8}")
+    cases = {
+        "exists": lambda s: s.exists("bench/file.bin"),
+        "read_bytes 1 KiB": lambda s: s.read_bytes("bench/file.bin"),
+        "write 1 KiB": lambda s: s.write("bench/w.bin", data, overwrite=True),
+    }
+    for name, fn in cases.items():
+        a, b = interleaved(lambda fn=fn: fn(plain), lambda fn=fn: fn(traced), 1000, rounds)
+        print(f"{name:<22}{a * 1e6:>10.2f}{b * 1e6:>13.2f}{b / a:>8.2f}x")
+
+
+def bench_observe_s3(server: Any, rounds: int) -> None:
+    """The same wrappers around a real network call (moto GET): the fixed cost in proportion."""
+    from remote_store.ext.otel import otel_observe
+    from remote_store_s3 import S3Backend
+
+    bucket = server.create_bucket()
+    try:
+        backend = S3Backend(**server.backend_options(bucket))
+        plain = Store(backend)
+        plain.write("o/1k.bin", os.urandom(KiB))
+        observed = observe(plain, BufferedObserver(capacity=4096))
+        traced = otel_observe(plain, tracer_provider=_sdk_tracer_provider())
+        print("\n## observe / otel around S3 read_bytes 1 KiB (moto)")
+        print(f"{'wrapper':<12}{'plain us':>10}{'wrapped us':>12}{'ratio':>8}")
+        for label, wrapped in (("observe", observed), ("otel", traced)):
+            a, b = interleaved(
+                lambda: plain.read_bytes("o/1k.bin"), lambda w=wrapped: w.read_bytes("o/1k.bin"), 30, rounds
+            )
+            print(f"{label:<12}{a * 1e6:>10.1f}{b * 1e6:>12.1f}{b / a:>8.2f}x")
+        backend.close()
+    finally:
+        server.delete_bucket(bucket)
 
 
 def _drain(s: Store, path: str) -> None:
@@ -189,21 +251,71 @@ def bench_transfer(server: Any, files: int, workers: int) -> None:
         server.delete_bucket(bucket)
 
 
+def bench_batch_delete(server: Any, files: int) -> None:
+    from remote_store.ext.batch import batch_delete
+    from remote_store_s3 import S3Backend
+
+    bucket = server.create_bucket()
+    try:
+        client = server.client()
+        backend = S3Backend(**server.backend_options(bucket))
+        store = Store(backend)
+        paths = [f"del/{i:05}.bin" for i in range(files)]
+
+        def seed() -> None:
+            with ThreadPoolExecutor(16) as pool:
+                list(pool.map(lambda p: client.put_object(Bucket=bucket, Key=p, Body=b"x"), paths))
+
+        def timed(fn: Callable[[], Any]) -> float:
+            seed()
+            t = time.perf_counter()
+            fn()
+            elapsed = time.perf_counter() - t
+            assert not any(True for _ in store.list_files("del"))
+            return elapsed
+
+        def loop() -> None:
+            for p in paths:
+                store.delete(p, missing_ok=True)
+
+        def threaded() -> None:
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(lambda p: store.delete(p, missing_ok=True), paths))
+
+        loop_s = min(timed(loop) for _ in range(2))
+        thr_s = min(timed(threaded) for _ in range(2))
+        bulk_s = min(timed(lambda: batch_delete(store, paths)) for _ in range(2))
+        strict_s = min(timed(lambda: batch_delete(store, paths, missing_ok=False)) for _ in range(2))
+        print(f"\n## batch_delete: {files} S3 objects (moto), DeleteObjects vs per-key DeleteObject")
+        print(f"{'method':<40}{'seconds':>9}{'vs loop':>9}")
+        print(f"{'per-key Store.delete loop':<40}{loop_s:>9.2f}{1.0:>8.2f}x")
+        print(f"{'per-key Store.delete, 8 threads':<40}{thr_s:>9.2f}{loop_s / thr_s:>8.2f}x")
+        print(f"{'batch_delete (DeleteObjects)':<40}{bulk_s:>9.2f}{loop_s / bulk_s:>8.2f}x")
+        print(f"{'batch_delete(missing_ok=False) (+HEADs)':<40}{strict_s:>9.2f}{loop_s / strict_s:>8.2f}x")
+        backend.close()
+    finally:
+        server.delete_bucket(bucket)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds per measurement")
     parser.add_argument("--files", type=int, default=1000, help="files in the transfer benchmark")
+    parser.add_argument("--deletes", type=int, default=1000, help="objects in the batch_delete benchmark")
     parser.add_argument("--workers", type=int, default=16, help="max_workers for download()")
     parser.add_argument("--skip-s3", action="store_true", help="only the memory (observe) benchmark")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     bench_observe(args.rounds)
+    bench_otel(args.rounds)
     if args.skip_s3:
         return
     from testing.servers.s3 import moto_s3_server
 
     with moto_s3_server() as server:
+        bench_observe_s3(server, max(3, args.rounds // 3))
         bench_cache(server, max(3, args.rounds // 3))
+        bench_batch_delete(server, args.deletes)
         bench_transfer(server, args.files, args.workers)
 
 

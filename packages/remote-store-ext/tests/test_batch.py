@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -135,3 +137,84 @@ def test_result_is_immutable() -> None:
     r = BatchResult(("a",), {}, {"a": None})
     with pytest.raises(TypeError):
         r.failed["x"] = NotFound()  # type: ignore[index]
+
+
+class _CallCounter:
+    """Counts S3 API calls by operation name with a botocore hook on the backend's real client."""
+
+    def __init__(self, client: Any) -> None:
+        self.calls: dict[str, int] = {}
+        client.meta.events.register("after-call.s3", self._after)
+
+    def _after(self, model: Any = None, **_: Any) -> None:
+        self.calls[model.name] = self.calls.get(model.name, 0) + 1
+
+
+def _s3_with_counter(s3_store: Store) -> _CallCounter:
+    return _CallCounter(s3_store.backend._client())  # type: ignore[attr-defined]
+
+
+def test_s3_batch_delete_uses_delete_objects(s3_store: Store) -> None:
+    paths = [f"bulk/{i:04}.txt" for i in range(1203)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda p: s3_store.write(p, b"x"), paths[:1200]))
+    s3_store.write("bulk/keep.txt", b"keep")
+    counter = _s3_with_counter(s3_store)
+    result = batch_delete(s3_store, paths + paths[:5])  # duplicates deleted once; 3 never existed
+    assert result.ok and result.succeeded == tuple(paths)
+    assert counter.calls == {"DeleteObjects": 2}  # 1,000 + 203 keys, no per-key DeleteObject
+    assert [i.path for i in s3_store.list_files("bulk")] == ["bulk/keep.txt"]
+
+
+def test_s3_batch_delete_strict_reports_missing_and_folders(s3_store: Store) -> None:
+    for p in ("d/a.txt", "d/b.txt", "d/sub/c.txt"):
+        s3_store.write(p, b"x")
+    counter = _s3_with_counter(s3_store)
+    result = batch_delete(s3_store, ["d/a.txt", "d/missing.txt", "d/b.txt", "d/sub", "../escape"], missing_ok=False)
+    assert result.succeeded == ("d/a.txt", "d/b.txt")
+    assert isinstance(result.failed["d/missing.txt"], NotFound)
+    assert isinstance(result.failed["d/sub"], InvalidPath)  # a folder, as Store.delete says
+    assert isinstance(result.failed["../escape"], InvalidPath)
+    assert counter.calls.get("DeleteObjects") == 1 and "DeleteObject" not in counter.calls
+    assert [i.path for i in s3_store.list_files("d", recursive=True)] == ["d/sub/c.txt"]
+
+
+def test_s3_batch_delete_through_child_store_stays_inside_root(s3_store: Store) -> None:
+    s3_store.write("outside.txt", b"o")
+    child = s3_store.child("tenant")
+    child.write("outside.txt", b"i")
+    child.write("x.txt", b"i")
+    result = batch_delete(child, ["outside.txt", "x.txt"])
+    assert result.ok
+    assert s3_store.read_bytes("outside.txt") == b"o"
+    assert not child.exists("outside.txt") and not child.exists("x.txt")
+
+
+def test_s3_batch_delete_on_cached_store_invalidates(s3_store: Store) -> None:
+    from remote_store_ext.cache import CachedStore
+
+    cached = CachedStore(s3_store)
+    cached.write("c.txt", b"v1")
+    assert cached.read_bytes("c.txt") == b"v1"
+    counter = _s3_with_counter(s3_store)
+    assert batch_delete(cached, ["c.txt", "other.txt"]).ok
+    assert "DeleteObjects" not in counter.calls  # the wrapper must see each delete
+    with pytest.raises(NotFound):
+        cached.read_bytes("c.txt")
+
+
+def test_s3_failed_bulk_request_falls_back_per_path(s3_store: Store) -> None:
+    for p in ("f/a.txt", "f/b.txt"):
+        s3_store.write(p, b"x")
+    client = s3_store.backend._client()  # type: ignore[attr-defined]
+
+    def refuse(**_: Any) -> None:
+        raise RuntimeError("DeleteObjects refused by the test hook")
+
+    client.meta.events.register("before-call.s3.DeleteObjects", refuse)
+    try:
+        result = batch_delete(s3_store, ["f/a.txt", "f/b.txt"], missing_ok=False)
+    finally:
+        client.meta.events.unregister("before-call.s3.DeleteObjects", refuse)
+    assert result.ok and result.succeeded == ("f/a.txt", "f/b.txt")
+    assert list(s3_store.list_files("f")) == []

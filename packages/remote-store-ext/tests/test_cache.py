@@ -362,3 +362,21 @@ def test_composes_with_observe() -> None:
     o.read_bytes("a.txt")
     o.read_bytes("a.txt")
     assert [e.operation for e in events.drain()] == ["read_bytes", "read_bytes"]
+
+
+def test_seeked_miss_stream_is_seekable_and_never_cached() -> None:
+    from remote_store_ext.cache import CachedStore
+
+    store = CachedStore(Store(MemoryBackend()))
+    data = bytes(range(256)) * 4
+    store.write("s.bin", data)
+    with store.read("s.bin") as f:
+        assert f.seekable()
+        f.seek(512)
+        assert f.read() == data[512:]  # read to the end, but out of order
+    assert store.stats.entries == 0
+    assert store.read_bytes("s.bin") == data
+    assert (store.stats.hits, store.stats.misses) == (0, 2)
+    with store.read("s.bin") as f:  # a hit now: in-memory, seekable
+        f.seek(1000)
+        assert f.read() == data[1000:]

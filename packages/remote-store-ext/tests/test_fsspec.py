@@ -13,7 +13,7 @@ import fsspec
 import pandas as pd
 import pytest
 
-from remote_store import Store
+from remote_store import Capability, Store
 from remote_store.backends import LocalBackend, MemoryBackend
 from remote_store_ext import fsspec as rs_fsspec
 from remote_store_ext.fsspec import RemoteStoreFile, RemoteStoreFileSystem
@@ -144,8 +144,15 @@ def test_rm_mv_cp(any_store: Store) -> None:
         fs.rm("nope")
     fs.rm("z", recursive=True)
     assert fs.find("z") == [] and not fs.exists("z/b/2.bin")
-    fs.mkdir("new/dir")  # no-op, never an error
-    fs.makedirs("new/dir", exist_ok=False)
+    fs.mkdir("new/dir")  # a real folder where folders are real, else a no-op
+    if any_store.supports(Capability.HIERARCHICAL):
+        assert fs.isdir("new/dir") and fs.ls("new/dir") == []
+        with pytest.raises(FileExistsError):
+            fs.makedirs("new/dir", exist_ok=False)
+    else:
+        assert not fs.exists("new/dir")
+        fs.makedirs("new/dir", exist_ok=False)
+    fs.makedirs("new/dir", exist_ok=True)
     assert fs.cat_file("c/moved.bin", start=0, end=1) == b"1"
     fs.pipe("r.bin", b"0123456789")
     assert fs.cat_file("r.bin", start=2, end=5) == b"234"
@@ -277,3 +284,26 @@ def test_paths_cannot_escape_the_store(tmp_path: Path) -> None:
         with pytest.raises(OSError):
             fs.pipe_file(bad, b"overwritten")
     assert (tmp_path / "secret.txt").read_text() == "outside"
+
+
+def test_mkdir_on_rs_urls(named: dict[str, str], tmp_path: Path, s3_server: MotoS3Server, s3_bucket: str) -> None:
+    fs = fsspec.filesystem("rs")
+    loc, s3 = named["local"], named["s3"]
+    fs.mkdir(f"rs://{loc}/new/deep/folder")
+    disk = tmp_path / "disk" / "new" / "deep" / "folder"
+    assert disk.is_dir() and list(disk.iterdir()) == []  # real, empty, no marker left
+    assert fs.isdir(f"rs://{loc}/new/deep/folder") and fs.ls(f"rs://{loc}/new/deep/folder") == []
+    with pytest.raises(FileNotFoundError):
+        fs.mkdir(f"rs://{loc}/absent/child", create_parents=False)
+    assert not (tmp_path / "disk" / "absent").exists()
+    fs.pipe_file(f"rs://{loc}/new/file.txt", b"x")
+    with pytest.raises(FileExistsError):
+        fs.mkdir(f"rs://{loc}/new/file.txt")
+    with pytest.raises(FileExistsError):
+        fs.mkdir(f"rs://{loc}/new/file.txt/below")
+    with pytest.raises(FileExistsError):
+        fs.makedirs(f"rs://{loc}/new/deep")
+    fs.makedirs(f"rs://{loc}/new/deep", exist_ok=True)
+    # Flat store: folders are implicit, mkdir writes nothing.
+    fs.mkdir(f"rs://{s3}/implicit/folder")
+    assert s3_server.client().list_objects_v2(Bucket=s3_bucket).get("KeyCount", 0) == 0

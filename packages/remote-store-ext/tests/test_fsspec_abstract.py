@@ -1,18 +1,16 @@
 """fsspec's own packaged abstract test suites (copy/get/put/open/pipe) against ``RemoteStoreFileSystem``
 on a local-backed and a memory-backed store (and copy/open/pipe on moto S3).
 
-Folders are implicit in remote-store (``mkdir`` is a no-op), so the fixtures declare
-``supports_empty_directories = False`` — the suite then creates a dummy file where it
-needs a folder to exist, exactly as it does for S3/GCS implementations.
+On the local- and memory-backed stores folders are real and ``mkdir`` creates them, so the
+fixtures declare ``supports_empty_directories = True``; on S3 folders are implicit and the
+suite creates a dummy file where it needs a folder to exist, as for s3fs/gcsfs.
 """
 
 from __future__ import annotations
 
-import functools
 import posixpath
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import fsspec.tests.abstract as abstract
 import pytest
@@ -47,50 +45,20 @@ class _Fixtures(abstract.AbstractFixtures):  # type: ignore[misc]
 
     @pytest.fixture
     def supports_empty_directories(self) -> bool:
-        return False
+        # Hierarchical stores (local, memory) have real folders and mkdir creates them;
+        # on S3 folders vanish with their last object.
+        return self.kind != "s3"
 
 
 class _Suites(AbstractCopyTests, AbstractGetTests, AbstractPutTests, AbstractOpenTests, AbstractPipeTests):  # type: ignore[misc]
     pass
 
 
-#: Why four cases fail on the local- and memory-backed stores: both keep a folder after its last
-#: file is deleted (a real directory), while ``mkdir`` cannot create one (the Store API has
-#: no "create folder"). The suite expects one of two consistent models — empty folders
-#: exist (``mkdir`` works) or they vanish (object stores) — and local is in between: after
-#: "put/copy without recursive does nothing" / "rm the only file", ``ls(target)`` finds the
-#: folder a previous step left behind instead of raising FileNotFoundError.
-LOCAL_EMPTY_FOLDER = "hierarchical backends keep emptied folders but mkdir cannot create one (no Store API)"
-
-
-def _xfail(fn: Callable[..., Any], reason: str) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return fn(*args, **kwargs)
-
-    return pytest.mark.xfail(reason=reason, strict=True)(wrapper)
-
-
-class _KeepsEmptyFolders(_Fixtures, _Suites):
-    test_put_directory_to_new_directory = _xfail(
-        AbstractPutTests.test_put_directory_to_new_directory, LOCAL_EMPTY_FOLDER
-    )
-    test_put_directory_without_files_with_same_name_prefix = _xfail(
-        AbstractPutTests.test_put_directory_without_files_with_same_name_prefix, LOCAL_EMPTY_FOLDER
-    )
-    test_copy_directory_to_new_directory = _xfail(
-        AbstractCopyTests.test_copy_directory_to_new_directory, LOCAL_EMPTY_FOLDER
-    )
-    test_copy_directory_without_files_with_same_name_prefix = _xfail(
-        AbstractCopyTests.test_copy_directory_without_files_with_same_name_prefix, LOCAL_EMPTY_FOLDER
-    )
-
-
-class TestFsspecAbstractMemory(_KeepsEmptyFolders):
+class TestFsspecAbstractMemory(_Fixtures, _Suites):  # type: ignore[misc]
     kind = "memory"
 
 
-class TestFsspecAbstractLocal(_KeepsEmptyFolders):
+class TestFsspecAbstractLocal(_Fixtures, _Suites):  # type: ignore[misc]
     kind = "local"
 
 

@@ -318,3 +318,30 @@ def test_does_not_close_the_wrapped_store() -> None:
     list(o.list_files(""))
     del o
     assert closed == []
+
+
+def test_buffered_fast_path_records_become_full_events() -> None:
+    from remote_store_ext.observe import StoreEvent, reset_correlation_id
+
+    buf = BufferedObserver(capacity=10)
+    store = observe(Store(MemoryBackend()), buf)
+    store.write("f.bin", b"12345")
+    token = set_correlation_id("req-a")
+    assert store.exists("f.bin")
+    reset_correlation_id(token)
+    token = set_correlation_id("req-b")
+    assert store.read_bytes("f.bin") == b"12345"
+    reset_correlation_id(token)
+    peek = buf.events
+    events = buf.drain()
+    assert peek == events and buf.drain() == []
+    assert all(type(e) is StoreEvent for e in events)
+    assert [(e.operation, e.bytes, e.correlation_id, e.outcome, e.backend) for e in events] == [
+        ("write", 5, None, "ok", "memory"),
+        ("exists", None, "req-a", "ok", "memory"),
+        ("read_bytes", 5, "req-b", "ok", "memory"),
+    ]
+    assert all(e.duration >= 0 and e.error_type is None for e in events)
+    for _ in range(25):  # the bound holds for raw records too
+        store.exists("f.bin")
+    assert len(buf) == 10

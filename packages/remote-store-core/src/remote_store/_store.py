@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import IO, Any, NoReturn, TypeVar
 
-from remote_store import _path
-from remote_store._backend import AtomicWriter, Backend, default_translate, match_name
+from remote_store import _path, _policy
+from remote_store._backend import AtomicWriter, Backend
 from remote_store._capabilities import Capability, CapabilitySet
 from remote_store._content import SourceReader, WritableContent, source_stream
 from remote_store._models import FileInfo, FolderEntry, FolderInfo, ResolutionPlan, WriteResult
@@ -18,7 +18,6 @@ from remote_store._streams import GuardedStream, guard_iter
 from remote_store.errors import (
     AlreadyExists,
     CapabilityNotSupported,
-    InvalidPath,
     NotFound,
     RemoteStoreError,
 )
@@ -99,52 +98,16 @@ class Store:
         return self._backend.capabilities
 
     def _key(self, path: str, *, allow_root: bool = False) -> str:
-        return _path.join_key(self._root, _path.normalize_path(path, allow_root=allow_root))
+        return _policy.folder_key(self._root, path) if allow_root else _policy.file_key(self._root, path)
 
     def _rel(self, key: str) -> str:
-        return _path.strip_root(self._root, key)
+        return _policy.rel(self._root, key)
 
     def _require(self, cap: Capability, path: str | None = None) -> None:
-        if cap not in self._backend.capabilities:
-            raise CapabilityNotSupported(
-                f"backend '{self._backend.type_name}' does not support {cap.name}",
-                path=path,
-                backend=self._backend.type_name,
-                capability=cap.name,
-            )
+        _policy.require(self._backend, cap, path)
 
     def _translate(self, exc: Exception, path: str | None) -> RemoteStoreError:
-        backend = self._backend.type_name
-        if isinstance(exc, RemoteStoreError):
-            err = exc
-        else:
-            mapped = None
-            try:
-                mapped = self._backend.translate_error(exc, path)
-            except Exception:
-                mapped = None
-            err = mapped if mapped is not None else default_translate(exc, path, backend)
-        if err.backend is None:
-            err.backend = backend
-        if path is not None and err.path is not None and err.path != path:
-            # A backend naming an ancestor folder of the requested key (e.g. "folder not found"
-            # for the missing parent of a file) would leak keys above the store root: report
-            # the caller's path instead.
-            try:
-                full = _path.join_key(self._root, _path.normalize_path(path))
-                named = _path.normalize_path(err.path)
-                if named != full and _path.is_within(named, full):
-                    err.path = path
-            except InvalidPath:
-                pass
-        if err.path is not None and err.path != path and _path.is_within(self._root, err.path) and self._root:
-            try:
-                err.path = self._rel(err.path)
-            except InvalidPath:
-                pass
-        elif err.path is None:
-            err.path = path
-        return err
+        return _policy.translate(self._backend, self._root, exc, path)
 
     def _call(self, path: str | None, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
@@ -171,44 +134,13 @@ class Store:
         return guard_iter(it, translate)
 
     def _check_metadata(self, metadata: Mapping[str, str] | None, path: str) -> dict[str, str]:
-        if not metadata:
-            return {}
-        self._require(Capability.USER_METADATA, path)
-        out: dict[str, str] = {}
-        for k, v in metadata.items():
-            if not isinstance(k, str) or not isinstance(v, str):
-                raise TypeError("metadata keys and values must be str")
-            out[k] = v
-        return out
+        return _policy.check_metadata(self._backend, metadata, path)
 
     def _result(self, result: WriteResult, metadata: Mapping[str, str]) -> WriteResult:
-        if not self._root and (result.metadata or not metadata):
-            return result  # already store-relative and complete (frozen: safe to share)
-        return WriteResult(
-            path=self._rel(result.path),
-            size=result.size,
-            source=result.source,
-            digest=result.digest,
-            etag=result.etag,
-            version_id=result.version_id,
-            last_modified=result.last_modified,
-            metadata=result.metadata or metadata,
-        )
+        return _policy.result(self._root, result, metadata)
 
     def _info(self, info: FileInfo) -> FileInfo:
-        if not self._root and info.name:
-            return info  # already store-relative and complete (frozen: safe to share)
-        rel = self._rel(info.path)
-        return FileInfo(
-            path=rel,
-            name=info.name or _path.basename(rel),
-            size=info.size,
-            modified_at=info.modified_at,
-            etag=info.etag,
-            version_id=info.version_id,
-            content_type=info.content_type,
-            metadata=info.metadata,
-        )
+        return _policy.info(self._root, info)
 
     # ------------------------------------------------------------------ ungated
     def exists(self, path: str) -> bool:
@@ -260,10 +192,7 @@ class Store:
             InvalidPath: ``subpath`` is malformed, has ``..`` (it can never leave this root),
                 or is the root itself (``""``, ``"/"``): use this store.
         """
-        rel = _path.normalize_path(subpath)
-        if not rel:
-            raise InvalidPath("child() needs a subfolder; '' is this store itself", path=subpath)
-        return Store(self._backend, _path.join_key(self._root, rel))
+        return Store(self._backend, _policy.child_root(self._root, subpath))
 
     def unwrap(self, type_hint: type[B]) -> B:
         """Return the backend if it is an instance of ``type_hint``.
@@ -486,7 +415,7 @@ class Store:
         self._require(Capability.DELETE, path)
         rel = _path.normalize_path(path)
         if not rel:
-            raise InvalidPath("refusing to delete the store root", path=path, backend=self._backend.type_name)
+            raise _policy.root_delete_refused(self._backend, path)
         key = _path.join_key(self._root, rel)
         try:
             self._call(path, self._backend.delete_folder, key, recursive=recursive)
@@ -532,15 +461,7 @@ class Store:
 
     @staticmethod
     def _levels(max_depth: int | None, path: str) -> int | None:
-        """Translate the public ``max_depth`` (0 = immediate children) into the backend's
-        segment count below the prefix (1 = immediate children); None stays None."""
-        if max_depth is None:
-            return None
-        if isinstance(max_depth, bool) or not isinstance(max_depth, int):
-            raise TypeError(f"max_depth must be an int or None, got {type(max_depth).__name__}")
-        if max_depth < 0:
-            raise InvalidPath(f"max_depth must be >= 0, got {max_depth}", path=path)
-        return max_depth + 1
+        return _policy.levels(max_depth, path)
 
     def _list_files(
         self, path: str, prefix: str, recursive: bool, levels: int | None, pattern: str | None
@@ -548,13 +469,8 @@ class Store:
         base_depth = _path.depth(prefix)
         it = self._iter(path, lambda: self._backend.iter_files(prefix, recursive=recursive, max_depth=levels))
         for info in it:
-            if levels is not None and _path.depth(info.path) - base_depth > levels:
-                continue
-            if not _path.is_within(prefix, info.path) or info.path == prefix:
-                continue
-            if not match_name(info.name or _path.basename(info.path), pattern):
-                continue
-            yield self._info(info)
+            if _policy.keep_file(prefix, base_depth, levels, pattern, info):
+                yield self._info(info)
 
     def list_folders(
         self,
@@ -602,9 +518,9 @@ class Store:
             if key is None:
                 stack.pop()
                 continue
-            if match_name(_path.basename(key), pattern):
+            if _policy.keep_folder(key, pattern):
                 yield self._rel(key)
-            if recursive and (levels is None or lvl < levels):
+            if _policy.descend(recursive, levels, lvl):
                 if not drained:
                     stack[-1] = (iter(list(it)), lvl, True)
                 sub = self._iter(path, lambda k=key: self._backend.iter_folders(k))  # type: ignore[misc]
@@ -623,11 +539,7 @@ class Store:
 
     def _children(self, path: str, prefix: str) -> Iterator[FileInfo | FolderEntry]:
         for entry in self._iter(path, lambda: self._backend.iter_children(prefix)):
-            if isinstance(entry, FileInfo):
-                yield self._info(entry)
-            else:
-                rel = self._rel(entry.path)
-                yield FolderEntry(path=rel, name=_path.basename(rel))
+            yield self._info(entry) if isinstance(entry, FileInfo) else _policy.folder_entry(self._root, entry)
 
     # ------------------------------------------------------------------ GLOB
     def glob(self, pattern: str) -> Iterator[FileInfo]:
@@ -639,16 +551,11 @@ class Store:
             InvalidPath: ``pattern`` contains ``..`` or NUL.
         """
         self._require(Capability.GLOB, pattern)
-        rel = _path.normalize_path(pattern)
-        full = _path.join_key(self._escape_root(), rel) if rel else self._escape_root()
-        return self._glob(pattern, full)
-
-    def _escape_root(self) -> str:
-        return "".join(f"[{c}]" if c in "*?[]" else c for c in self._root)
+        return self._glob(pattern, _policy.glob_pattern(self._root, pattern))
 
     def _glob(self, pattern: str, full: str) -> Iterator[FileInfo]:
         for info in self._iter(pattern, lambda: self._backend.glob(full)):
-            if _path.is_within(self._root, info.path) and info.path != self._root:
+            if _policy.keep_glob(self._root, info):
                 yield self._info(info)
 
     # ------------------------------------------------------------------ MOVE / COPY
@@ -656,13 +563,13 @@ class Store:
         """Error path of a file operation that got `NotFound`: one `is_folder` probe tells a
         missing file (``exc`` is re-raised) from a folder given where a file is needed."""
         if key and self._call(path, self._backend.is_folder, key):
-            raise InvalidPath("is a folder, not a file", path=path, backend=self._backend.type_name) from exc
+            raise _policy.folder_not_file(self._backend, path) from exc
         raise exc
 
     def _same_file(self, src: str, key: str) -> None:
         """Self move/copy: succeed without I/O beyond one existence check."""
         if not self._call(src, self._backend.exists, key):
-            missing = NotFound("source not found", path=src, backend=self._backend.type_name)
+            missing = _policy.source_missing(self._backend, src)
             self._not_a_file(missing, src, key)
 
     def move(self, src: str, dst: str, *, overwrite: bool = False) -> None:
@@ -776,17 +683,11 @@ class Store:
                 info = self._depth_info(path, key, levels)
         except NotFound as exc:
             if not rel:
-                return FolderInfo(path="", file_count=0, total_size=0, modified_at=None)
+                return _policy.empty_folder_info()
             if self._call(path, self._backend.exists, key):
-                err = InvalidPath("is a file, not a folder", path=path, backend=self._backend.type_name)
-                raise err from exc
+                raise _policy.file_not_folder(self._backend, path) from exc
             raise
-        return FolderInfo(
-            path=self._rel(info.path),
-            file_count=info.file_count,
-            total_size=info.total_size,
-            modified_at=info.modified_at,
-        )
+        return _policy.folder_result(self._root, info)
 
     def _depth_info(self, path: str, key: str, levels: int) -> FolderInfo:
         count = total = 0
@@ -820,10 +721,9 @@ class Store:
             InvalidPath: ``path`` is malformed; ``older_than`` is negative or not a number.
         """
         self._require(Capability.DELETE, path)
-        if isinstance(older_than, bool) or not isinstance(older_than, (int, float)) or not older_than >= 0:
-            raise InvalidPath(f"older_than must be a number of seconds >= 0, got {older_than!r}", path=path)
+        seconds = _policy.older_than_seconds(older_than, path)
         key = self._key(path, allow_root=True)
-        return int(self._call(path, self._backend.collect_garbage, key, older_than=float(older_than)))
+        return int(self._call(path, self._backend.collect_garbage, key, older_than=seconds))
 
     # ------------------------------------------------------------------ protocol
     def __enter__(self) -> Store:

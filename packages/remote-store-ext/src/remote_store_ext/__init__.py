@@ -7,8 +7,11 @@ Each module is importable as ``remote_store_ext.<name>`` and, through the alias 
 - `batch` — copy/delete/exists over many paths with partial-failure reporting;
 - `cache` — read-through caching (`CachedStore`, `MemoryCache`, `DiskCache`);
 - `fsspec` — any Store as an fsspec filesystem, protocol ``rs://STORE/path`` (extra ``fsspec``);
+- `fsspec_backend` — ``type = "fsspec"``: any fsspec file system as a backend (extra ``fsspec``);
 - `glob` — portable glob for backends without ``Capability.GLOB``;
 - `integrity` — client-side checksums and verification;
+- `middleware` — ``cache`` / ``observe`` / ``otel`` as config middleware
+  (``[stores.x] middleware = ["cache", "observe"]``);
 - `observe` — structured events for every store operation;
 - `otel` — OpenTelemetry spans and metrics per operation (extra ``otel``);
 - `parquet` — Parquet datasets committed by manifest and ``_SUCCESS`` (extra ``arrow``);

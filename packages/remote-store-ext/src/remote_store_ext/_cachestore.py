@@ -112,7 +112,12 @@ class _State:
 
 
 class _FillingReader(io.RawIOBase):
-    """A pass-through stream that caches the content once it has been read to the end."""
+    """A pass-through stream that caches the content once it has been read to the end.
+
+    It is seekable when the wrapped stream is; a seek away from the position reached by
+    sequential reads stops the filling (the bytes seen would no longer be the file in order),
+    so only streams read front to back populate the cache.
+    """
 
     def __init__(self, raw: IO[bytes], on_complete: Callable[[bytes], None], limit: int) -> None:
         self._raw = raw
@@ -151,7 +156,18 @@ class _FillingReader(io.RawIOBase):
         return len(data)
 
     def seekable(self) -> bool:
-        return False
+        return bool(self._raw.seekable())
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if not self._raw.seekable():
+            raise io.UnsupportedOperation("seek")
+        pos = int(self._raw.seek(offset, whence))
+        if self._buf is not None and pos != len(self._buf):
+            self._buf = None  # out of order: never cache what this stream reads
+        return pos
+
+    def tell(self) -> int:
+        return int(self._raw.tell()) if self._raw.seekable() else super().tell()
 
     def close(self) -> None:
         if not self.closed:

@@ -1,6 +1,8 @@
-"""remote-store-ext's plugin: ``./remote-store.yaml`` as a config source for ``open_store``.
+"""remote-store-ext's plugin: ``./remote-store.yaml`` as a config source for ``open_store``,
+the ``cache`` / ``observe`` / ``otel`` store middleware and the ``fsspec`` backend type.
 
-Hook implementations only; PyYAML is imported when the file exists and is loaded.
+Hook implementations only; PyYAML, fsspec and OpenTelemetry are imported when used (the
+middleware factories and the backend class are named by ``"module:attr"`` strings).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from remote_store import ConfigSource, hookimpl
+from remote_store import BackendSpec, ConfigSource, MiddlewareSpec, hookimpl
 from remote_store.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -40,3 +42,37 @@ def cwd_yaml() -> RegistryConfig | None:
 def remote_store_register_config_sources(register: Callable[[ConfigSource], None]) -> None:
     """Register ``./remote-store.yaml`` (priority 25, after ``./remote-store.toml``)."""
     register(ConfigSource("cwd-yaml", cwd_yaml, 25, "./remote-store.yaml (remote-store-ext[yaml])"))
+
+
+#: The middleware this plugin registers: (name, factory target, priority, description).
+#: Lower priority wraps first (innermost): cache inside observe inside otel.
+MIDDLEWARE = (
+    ("cache", "remote_store_ext.middleware:CacheMiddleware", 10, "read-through cache (ttl, max_bytes, directory)"),
+    ("observe", "remote_store_ext.middleware:ObserveMiddleware", 50, "one StoreEvent per call (callback, level)"),
+    (
+        "otel",
+        "remote_store_ext.middleware:OtelMiddleware",
+        60,
+        "OpenTelemetry spans and metrics (remote-store-ext[otel])",
+    ),
+)
+
+
+@hookimpl
+def remote_store_register_middleware(register: Callable[[MiddlewareSpec], None]) -> None:
+    """Register the ``cache``, ``observe`` and ``otel`` middleware (see `remote_store_ext.middleware`)."""
+    for name, target, priority, description in MIDDLEWARE:
+        register(MiddlewareSpec(name, target, priority, "remote-store-ext", description))
+
+
+@hookimpl
+def remote_store_register_backends(register: Callable[[BackendSpec], None]) -> None:
+    """Register ``type = "fsspec"`` (`remote_store_ext.fsspec_backend.FsspecBackend`, extra ``fsspec``)."""
+    register(
+        BackendSpec(
+            "fsspec",
+            "remote_store_ext.fsspec_backend:FsspecBackend",
+            "remote-store-ext[fsspec]",
+            description="any fsspec file system: protocol + storage_options",
+        )
+    )

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from remote_store import Store
+from remote_store import Capability, Store
 from remote_store.errors import InvalidPath, RemoteStoreError
-from remote_store_ext._pool import run_bounded
+from remote_store.kit import FlatKeyBackend
+from remote_store_ext._pool import check_workers, run_bounded
 
 #: Default number of worker threads.
 DEFAULT_WORKERS = 8
@@ -113,29 +114,114 @@ def batch_exists(store: Store, paths: Iterable[str], *, max_workers: int = DEFAU
     return _run(_unique(paths), store.exists, max_workers)
 
 
+def _native_deleter(store: Store) -> FlatKeyBackend | None:
+    """The backend to bulk-delete through, or None when only the per-path loop is right.
+
+    Bulk deletes bypass `Store.delete`, so they are used only for a plain `Store` (a
+    `CachedStore`/`ObservedStore` subclass must see each delete) over a flat-key backend in
+    flat mode (where `Store.delete` is exactly one delete request per key, too).
+    """
+    backend = store.backend
+    if type(store) is not Store or not isinstance(backend, FlatKeyBackend) or backend.hierarchical:
+        return None
+    if Capability.DELETE not in backend.capabilities:
+        return None
+    return backend
+
+
+def _bulk_delete(
+    store: Store, backend: FlatKeyBackend, items: list[str], missing_ok: bool, max_workers: int
+) -> BatchResult:
+    failed: dict[str, RemoteStoreError] = {}
+    names: dict[str, str] = {}  # path -> native object key
+    for path in items:
+        try:
+            key = backend.to_key(store.native_path(path))
+            if not key:
+                raise InvalidPath("cannot delete the store root", path=path, backend=backend.type_name)
+            names[path] = backend.object_key(key)
+        except RemoteStoreError as exc:
+            failed[path] = exc
+    absent: list[str] = []  # checked and missing: Store.delete reports them
+    retry: list[str] = []  # in a failed bulk request: deleted one by one (they existed)
+    if not missing_ok:
+        # DeleteObjects succeeds for absent keys: find them first (HEAD, in parallel) and let
+        # Store.delete report each one with its exact error (NotFound, or InvalidPath for a folder).
+        checked = _run(list(names), store.exists, max_workers)
+        failed.update(checked.failed)
+        absent = [p for p in checked.succeeded if not checked.values[p]]
+        targets = [p for p in checked.succeeded if checked.values[p]]
+    else:
+        targets = list(names)
+    size = max(1, int(backend.DELETE_BATCH))
+    chunks = {str(i): targets[i : i + size] for i in range(0, len(targets), size)}
+
+    def one_chunk(chunk_id: str) -> None:
+        backend.delete_objects([names[p] for p in chunks[chunk_id]])
+
+    done: set[str] = set()
+    for chunk_id, _, error in run_bounded(list(chunks), one_chunk, max_workers):
+        if error is None:
+            done.update(chunks[chunk_id])
+        elif isinstance(error, Exception):
+            retry.extend(chunks[chunk_id])  # key by key, for typed per-path errors
+        else:
+            raise error
+
+    def strict(path: str) -> None:
+        store.delete(path, missing_ok=False)
+
+    def lenient(path: str) -> None:
+        store.delete(path, missing_ok=True)
+
+    for todo, fn in ((absent, strict), (retry, lenient)):
+        if todo:
+            again = _run(todo, fn, max_workers)
+            done.update(again.succeeded)
+            failed.update(again.failed)
+    succeeded = tuple(p for p in items if p in done)
+    return BatchResult(succeeded, {p: failed[p] for p in items if p in failed})
+
+
 def batch_delete(
     store: Store, paths: Iterable[str], *, missing_ok: bool = True, max_workers: int = DEFAULT_WORKERS
 ) -> BatchResult:
-    """Delete every file in ``paths`` (`Store.delete` per path: ``DeleteObject``, ``unlink`` …).
+    """Delete every file in ``paths``, with the backend's bulk delete where it has one.
+
+    On a plain `Store` over a flat-key backend (`remote_store.kit.FlatKeyBackend` in flat
+    mode: S3), the paths are deleted with `FlatKeyBackend.delete_objects` in chunks of
+    ``DELETE_BATCH`` keys (S3 ``DeleteObjects``, 1,000 keys per request), chunks in
+    parallel; with ``missing_ok=False`` the paths are first checked with one ``HeadObject``
+    each, in parallel, and the absent ones are reported by `Store.delete`. A chunk whose
+    request fails is retried path by path, so every failure is typed and per path.
+    Everywhere else (other backends, hierarchical mode, `CachedStore` / `ObservedStore`
+    wrappers, which must see each delete) it is `Store.delete` per path (``unlink``,
+    ``DeleteObject``, ``DELETE FROM`` …) on up to ``max_workers`` threads.
 
     Args:
         store: The store to delete from.
         paths: Store-relative file paths (duplicates are deleted once).
-        missing_ok: When False, a missing file is a failure (`NotFound`).
+        missing_ok: When False, a missing file is a failure (`NotFound`; `InvalidPath`
+            when the path is a folder).
         max_workers: Worker threads (≥ 1).
 
     Returns:
-        A `BatchResult` with the deleted paths and the per-path failures.
+        A `BatchResult` with the deleted paths (input order) and the per-path failures.
 
     Raises:
         ConfigError: ``max_workers`` < 1.
         InvalidPath: ``paths`` is a single string.
     """
+    items = _unique(paths)
+    check_workers(max_workers)
+    backend = _native_deleter(store)
+    if backend is not None and len(items) > 1:
+        return _bulk_delete(store, backend, items, missing_ok, max_workers)
 
     def one(path: str) -> None:
         store.delete(path, missing_ok=missing_ok)
 
-    return _run(_unique(paths), one, max_workers)
+    return _run(items, one, max_workers)
 
 
 def batch_copy(

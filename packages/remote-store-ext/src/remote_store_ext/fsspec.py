@@ -20,8 +20,9 @@ Reads are lazy: ``fs.open(path, "rb")`` fetches byte ranges through one seekable
 (``Store.read_seekable``: ranged GETs where the backend has SEEKABLE_READ). Writes go
 through ``Store.open_atomic``: the file appears when the file object is closed cleanly;
 a ``with`` block that raises, a file dropped without ``close()``, or ``discard()``
-publishes nothing and leaves an existing file intact. Folders are implicit (``mkdir`` is
-a no-op; a folder exists while a file is below it). Errors surface as the exceptions
+publishes nothing and leaves an existing file intact. On flat stores folders are implicit
+(``mkdir`` is a no-op; a folder exists while a file is below it); on hierarchical ones
+``mkdir``/``makedirs`` create a real, empty folder. Errors surface as the exceptions
 fsspec callers expect (``FileNotFoundError``, ``FileExistsError``, ``IsADirectoryError``,
 ``PermissionError``, ``NotImplementedError``), with the `remote_store.errors` error as
 ``__cause__``.
@@ -34,6 +35,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
+import uuid
 from datetime import datetime
 from typing import IO, Any
 
@@ -44,6 +46,9 @@ from remote_store.errors import InvalidPath, NotFound
 from remote_store_ext._fsspec_errors import mapped as _mapped
 
 __all__ = ["RemoteStoreFile", "RemoteStoreFileSystem"]
+
+#: Name prefix of the transient marker `RemoteStoreFileSystem.mkdir` writes to create a folder.
+MKDIR_MARKER = ".rs-mkdir-"
 
 _NAMED: dict[tuple[int, str], Store] = {}
 _NAMED_LOCK = threading.Lock()
@@ -220,10 +225,55 @@ class RemoteStoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     # ------------------------------------------------------------------ folders
     def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
-        """No-op: folders are implicit."""
+        """Create folder ``path`` where folders are real; a no-op on flat stores (folders are implicit).
+
+        On a store with `Capability.HIERARCHICAL` (local disk, SFTP, memory …) the Store API
+        has no "create folder" call, so the folder is made by writing a zero-byte marker
+        (`MKDIR_MARKER` + a random id) inside it and deleting it again: the backend creates
+        the folder (and its parents) for the write and keeps it after the delete. A listing
+        running at that instant may see the marker.
+
+        Args:
+            path: Folder path.
+            create_parents: When False, the parent folder must exist.
+
+        Raises:
+            FileExistsError: A file is at ``path`` (or at a parent).
+            FileNotFoundError: ``create_parents`` is False and the parent folder is missing.
+        """
+        p = self._strip_protocol(path)
+        store, key = self._split(p)
+        if not key:
+            return
+        with _mapped(p):
+            if store.is_file(key):
+                raise FileExistsError(errno.EEXIST, "a file exists at this path", p)
+            if not store.supports(Capability.HIERARCHICAL) or store.is_folder(key):
+                return
+            parent = key.rpartition("/")[0]
+            if not create_parents and parent and not store.is_folder(parent):
+                raise FileNotFoundError(errno.ENOENT, "parent folder does not exist", p)
+            marker = f"{key}/{MKDIR_MARKER}{uuid.uuid4().hex}"
+            try:
+                store.write(marker, b"")
+            except InvalidPath as exc:  # a parent is a file
+                raise FileExistsError(errno.EEXIST, str(exc), p) from exc
+            store.delete(marker, missing_ok=True)
 
     def makedirs(self, path: str, exist_ok: bool = False) -> None:
-        """No-op: folders are implicit (``exist_ok`` is accepted and ignored)."""
+        """`mkdir` with parents.
+
+        Raises:
+            FileExistsError: The folder exists (real folders only) and not ``exist_ok``, or a
+                file is at ``path``.
+        """
+        p = self._strip_protocol(path)
+        store, key = self._split(p)
+        if key and not exist_ok and store.supports(Capability.HIERARCHICAL):
+            with _mapped(p):
+                if store.is_folder(key):
+                    raise FileExistsError(errno.EEXIST, "folder exists", p)
+        self.mkdir(p, create_parents=True)
 
     def rmdir(self, path: str) -> None:
         """``Store.delete_folder`` (non-recursive) where folders are real; a no-op on flat stores.

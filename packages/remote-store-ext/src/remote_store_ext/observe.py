@@ -50,6 +50,7 @@ _CORRELATION: contextvars.ContextVar[str | None] = contextvars.ContextVar("remot
 
 T = TypeVar("T")
 _new_event = tuple.__new__
+_get_correlation = _CORRELATION.get
 
 
 class StoreEvent(NamedTuple):
@@ -138,7 +139,9 @@ class BufferedObserver:
         self.capacity = capacity
         self._sink = sink
         self._lock = threading.Lock()
-        self._events: collections.deque[StoreEvent] = collections.deque(maxlen=None if sink else capacity)
+        # Without a sink, `ObservedStore` appends compact raw records (see `_raw_record`) that
+        # become `StoreEvent`s only when read: the cheapest calls then pay no event construction.
+        self._events: collections.deque[Any] = collections.deque(maxlen=None if sink else capacity)
 
     def __call__(self, event: StoreEvent) -> None:
         """Record ``event`` (the `observe` callback)."""
@@ -158,18 +161,23 @@ class BufferedObserver:
     def events(self) -> list[StoreEvent]:
         """A copy of the buffered events, oldest first."""
         with self._lock:
-            return list(self._events)
+            return [_materialize(e) for e in list(self._events)]
 
     def _fast_record(self) -> Callback:
         """The cheapest callable recording an event (the deque's ``append`` when there is no sink)."""
         return self._events.append if self._sink is None else self
+
+    def _raw_record(self) -> Callable[[tuple[Any, ...]], None] | None:
+        """``append`` of raw ``(operation, path, bytes, t0, t1, correlation_id, backend)`` success
+        records, or None when events must be built at once (with a sink)."""
+        return self._events.append if self._sink is None else None
 
     def drain(self) -> list[StoreEvent]:
         """Return the buffered events and empty the buffer."""
         with self._lock:
             out = list(self._events)
             self._events.clear()
-            return out
+        return [_materialize(e) for e in out]
 
     def flush(self) -> None:
         """Hand the buffered events to ``sink`` now (no-op without a sink or when empty)."""
@@ -183,6 +191,14 @@ class BufferedObserver:
 
     def __len__(self) -> int:
         return len(self._events)
+
+
+def _materialize(record: Any) -> StoreEvent:
+    """A `StoreEvent` from a buffered entry (a raw success record or an event)."""
+    if type(record) is tuple:
+        op, path, nbytes, t0, t1, corr, backend = record
+        return StoreEvent(op, path, nbytes, t1 - t0, "ok", None, corr, None, None, backend)
+    return record  # type: ignore[no-any-return]
 
 
 class _ObservedStream(io.RawIOBase):
@@ -269,7 +285,7 @@ class ObservedStore(Store):
         TypeError: ``store`` is not a `Store` or ``callback`` is not callable.
     """
 
-    __slots__ = ("_callback", "_inner", "_sink", "_type_name")
+    __slots__ = ("_callback", "_inner", "_raw", "_sink", "_type_name")
 
     def __init__(self, store: Store, callback: Callback) -> None:
         if not isinstance(store, Store):
@@ -281,6 +297,7 @@ class ObservedStore(Store):
         self._callback = callback
         # A BufferedObserver without a sink records with deque.append directly (C call).
         self._sink: Callback = callback._fast_record() if isinstance(callback, BufferedObserver) else callback
+        self._raw = callback._raw_record() if isinstance(callback, BufferedObserver) else None
         self._type_name = store.backend.type_name
 
     @property
@@ -304,6 +321,10 @@ class ObservedStore(Store):
         target: str | None = None,
         items: int | None = None,
     ) -> None:
+        raw = self._raw
+        if raw is not None and exc is None and target is None and items is None:
+            raw((op, path, nbytes, t0, perf_counter(), _get_correlation(), self._type_name))
+            return
         event = _new_event(
             StoreEvent,
             (
@@ -342,6 +363,10 @@ class ObservedStore(Store):
         except BaseException as exc:
             self._emit(op, path, t0, exc)
             raise
+        raw = self._raw
+        if raw is not None:
+            raw((op, path, None, t0, perf_counter(), _get_correlation(), self._type_name))
+            return result
         event = _new_event(
             StoreEvent,
             (op, path, None, perf_counter() - t0, "ok", None, _CORRELATION.get(), None, None, self._type_name),
@@ -359,6 +384,10 @@ class ObservedStore(Store):
         except BaseException as exc:
             self._emit(op, path, t0, exc)
             raise
+        raw = self._raw
+        if raw is not None:
+            raw((op, path, result.size, t0, perf_counter(), _get_correlation(), self._type_name))
+            return result
         event = _new_event(
             StoreEvent,
             (op, path, result.size, perf_counter() - t0, "ok", None, _CORRELATION.get(), None, None, self._type_name),
@@ -408,7 +437,18 @@ class ObservedStore(Store):
     # ------------------------------------------------------------------ ungated
     def exists(self, path: str) -> bool:
         """`Store.exists`, observed as ``"exists"``."""
-        return self._one("exists", path, self._inner.exists)
+        t0 = perf_counter()
+        try:
+            result = self._inner.exists(path)
+        except BaseException as exc:
+            self._emit("exists", path, t0, exc)
+            raise
+        raw = self._raw
+        if raw is not None:
+            raw(("exists", path, None, t0, perf_counter(), _get_correlation(), self._type_name))
+            return result
+        self._emit("exists", path, t0, None)
+        return result
 
     def is_file(self, path: str) -> bool:
         """`Store.is_file`, observed as ``"is_file"``."""
@@ -447,6 +487,10 @@ class ObservedStore(Store):
         except BaseException as exc:
             self._emit("read_bytes", path, t0, exc)
             raise
+        raw = self._raw
+        if raw is not None:
+            raw(("read_bytes", path, len(data), t0, perf_counter(), _get_correlation(), self._type_name))
+            return data
         event = _new_event(
             StoreEvent,
             (

@@ -1,0 +1,279 @@
+"""The store policy shared by `Store` and `remote_store.aio.AsyncStore`.
+
+Everything portable that happens between a caller's path and a backend key lives here,
+once: path normalisation and the root prefix, capability gates, ``metadata=`` checks,
+``max_depth`` rules, listing filters, glob root escaping, store-relative results, and the
+translation of any exception into `remote_store.errors` (with paths made store-relative
+and never naming a key above the store root). The functions take the backend (sync or
+async — only its ``type_name``, ``capabilities`` and ``translate_error`` are used, all
+synchronous) and the store's normalised root, and do no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from remote_store import _path
+from remote_store._backend import default_translate, match_name
+from remote_store._capabilities import Capability, CapabilitySet
+from remote_store._models import FileInfo, FolderEntry, FolderInfo, WriteResult
+from remote_store.errors import CapabilityNotSupported, InvalidPath, NotFound, RemoteStoreError
+
+
+class PolicyBackend(Protocol):
+    """The synchronous surface of a backend the policy needs (`Backend` and `AsyncBackend` both have it)."""
+
+    @property
+    def type_name(self) -> str: ...
+
+    @property
+    def capabilities(self) -> CapabilitySet: ...
+
+    def translate_error(self, exc: Exception, key: str | None) -> RemoteStoreError | None: ...
+
+
+def file_key(root: str, path: str) -> str:
+    """Backend key of file ``path`` (the root is refused).
+
+    Raises:
+        InvalidPath: ``path`` is malformed or the store root.
+    """
+    return _path.join_key(root, _path.normalize_path(path, allow_root=False))
+
+
+def folder_key(root: str, path: str) -> str:
+    """Backend key of folder ``path`` (``""`` gives ``root``).
+
+    Raises:
+        InvalidPath: ``path`` is malformed.
+    """
+    return _path.join_key(root, _path.normalize_path(path))
+
+
+def rel(root: str, key: str) -> str:
+    """Store-relative path of backend ``key``.
+
+    Raises:
+        InvalidPath: ``key`` lies outside ``root``.
+    """
+    return _path.strip_root(root, key)
+
+
+def require(backend: PolicyBackend, cap: Capability, path: str | None = None) -> None:
+    """Refuse a call before any I/O when ``backend`` lacks ``cap``.
+
+    Raises:
+        CapabilityNotSupported: ``cap`` is not declared (``capability`` = its name).
+    """
+    if cap not in backend.capabilities:
+        raise CapabilityNotSupported(
+            f"backend '{backend.type_name}' does not support {cap.name}",
+            path=path,
+            backend=backend.type_name,
+            capability=cap.name,
+        )
+
+
+def translate(backend: PolicyBackend, root: str, exc: Exception, path: str | None) -> RemoteStoreError:
+    """Turn any exception from ``backend`` into a `remote_store.errors` instance for the caller.
+
+    Native exceptions go through ``backend.translate_error`` and then the portable mapping;
+    the result names the backend, and its path is the caller's store-relative ``path`` (a key
+    naming an ancestor of the requested key is replaced so nothing above the root leaks).
+    """
+    name = backend.type_name
+    if isinstance(exc, RemoteStoreError):
+        err = exc
+    else:
+        mapped = None
+        try:
+            mapped = backend.translate_error(exc, path)
+        except Exception:
+            mapped = None
+        err = mapped if mapped is not None else default_translate(exc, path, name)
+    if err.backend is None:
+        err.backend = name
+    if path is not None and err.path is not None and err.path != path:
+        # A backend naming an ancestor folder of the requested key (e.g. "folder not found"
+        # for the missing parent of a file) would leak keys above the store root: report
+        # the caller's path instead.
+        try:
+            full = _path.join_key(root, _path.normalize_path(path))
+            named = _path.normalize_path(err.path)
+            if named != full and _path.is_within(named, full):
+                err.path = path
+        except InvalidPath:
+            pass
+    if err.path is not None and err.path != path and _path.is_within(root, err.path) and root:
+        try:
+            err.path = rel(root, err.path)
+        except InvalidPath:
+            pass
+    elif err.path is None:
+        err.path = path
+    return err
+
+
+def check_metadata(backend: PolicyBackend, metadata: Mapping[str, str] | None, path: str) -> dict[str, str]:
+    """Validate ``metadata=``; empty/None gives ``{}``.
+
+    Raises:
+        CapabilityNotSupported: Non-empty metadata without USER_METADATA.
+        TypeError: A key or value is not a str.
+    """
+    if not metadata:
+        return {}
+    require(backend, Capability.USER_METADATA, path)
+    out: dict[str, str] = {}
+    for k, v in metadata.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise TypeError("metadata keys and values must be str")
+        out[k] = v
+    return out
+
+
+def result(root: str, res: WriteResult, metadata: Mapping[str, str]) -> WriteResult:
+    """The caller's `WriteResult`: store-relative path, metadata filled in from the request."""
+    if not root and (res.metadata or not metadata):
+        return res  # already store-relative and complete (frozen: safe to share)
+    return WriteResult(
+        path=rel(root, res.path),
+        size=res.size,
+        source=res.source,
+        digest=res.digest,
+        etag=res.etag,
+        version_id=res.version_id,
+        last_modified=res.last_modified,
+        metadata=res.metadata or metadata,
+    )
+
+
+def info(root: str, fi: FileInfo) -> FileInfo:
+    """The caller's `FileInfo`: store-relative path and a filled-in name."""
+    if not root and fi.name:
+        return fi  # already store-relative and complete (frozen: safe to share)
+    relative = rel(root, fi.path)
+    return FileInfo(
+        path=relative,
+        name=fi.name or _path.basename(relative),
+        size=fi.size,
+        modified_at=fi.modified_at,
+        etag=fi.etag,
+        version_id=fi.version_id,
+        content_type=fi.content_type,
+        metadata=fi.metadata,
+    )
+
+
+def folder_entry(root: str, entry: FolderEntry) -> FolderEntry:
+    """The caller's `FolderEntry` (store-relative path)."""
+    relative = rel(root, entry.path)
+    return FolderEntry(path=relative, name=_path.basename(relative))
+
+
+def folder_result(root: str, fi: FolderInfo) -> FolderInfo:
+    """The caller's `FolderInfo` (store-relative path)."""
+    return FolderInfo(
+        path=rel(root, fi.path), file_count=fi.file_count, total_size=fi.total_size, modified_at=fi.modified_at
+    )
+
+
+def levels(max_depth: int | None, path: str) -> int | None:
+    """Translate the public ``max_depth`` (0 = immediate children) into the backend's
+    segment count below the prefix (1 = immediate children); None stays None.
+
+    Raises:
+        TypeError: ``max_depth`` is not an int.
+        InvalidPath: ``max_depth`` is negative.
+    """
+    if max_depth is None:
+        return None
+    if isinstance(max_depth, bool) or not isinstance(max_depth, int):
+        raise TypeError(f"max_depth must be an int or None, got {type(max_depth).__name__}")
+    if max_depth < 0:
+        raise InvalidPath(f"max_depth must be >= 0, got {max_depth}", path=path)
+    return max_depth + 1
+
+
+def keep_file(prefix: str, base_depth: int, limit: int | None, pattern: str | None, fi: FileInfo) -> bool:
+    """Whether a listed file belongs in `list_files` output (depth limit, below prefix, name pattern)."""
+    if limit is not None and _path.depth(fi.path) - base_depth > limit:
+        return False
+    if not _path.is_within(prefix, fi.path) or fi.path == prefix:
+        return False
+    return match_name(fi.name or _path.basename(fi.path), pattern)
+
+
+def keep_folder(key: str, pattern: str | None) -> bool:
+    """Whether a listed folder key matches the name ``pattern`` of `list_folders`."""
+    return match_name(_path.basename(key), pattern)
+
+
+def descend(recursive: bool, limit: int | None, level: int) -> bool:
+    """Whether `list_folders` descends below a folder found at ``level`` (1 = immediate subfolders)."""
+    return recursive and (limit is None or level < limit)
+
+
+def glob_pattern(root: str, pattern: str) -> str:
+    """The backend glob for store pattern ``pattern``: the root with glob characters escaped, joined.
+
+    Raises:
+        InvalidPath: ``pattern`` contains ``..`` or NUL.
+    """
+    escaped = "".join(f"[{c}]" if c in "*?[]" else c for c in root)
+    relative = _path.normalize_path(pattern)
+    return _path.join_key(escaped, relative) if relative else escaped
+
+
+def keep_glob(root: str, fi: FileInfo) -> bool:
+    """Whether a glob hit lies inside the store root."""
+    return _path.is_within(root, fi.path) and fi.path != root
+
+
+def child_root(root: str, subpath: str) -> str:
+    """Root of `child` store ``subpath``.
+
+    Raises:
+        InvalidPath: ``subpath`` is malformed or the root itself.
+    """
+    relative = _path.normalize_path(subpath)
+    if not relative:
+        raise InvalidPath("child() needs a subfolder; '' is this store itself", path=subpath)
+    return _path.join_key(root, relative)
+
+
+def older_than_seconds(older_than: object, path: str) -> float:
+    """Validate ``collect_garbage(older_than=)``.
+
+    Raises:
+        InvalidPath: Not a number of seconds >= 0.
+    """
+    if isinstance(older_than, bool) or not isinstance(older_than, (int, float)) or not older_than >= 0:
+        raise InvalidPath(f"older_than must be a number of seconds >= 0, got {older_than!r}", path=path)
+    return float(older_than)
+
+
+def root_delete_refused(backend: PolicyBackend, path: str) -> InvalidPath:
+    """The error for ``delete_folder`` of the store root."""
+    return InvalidPath("refusing to delete the store root", path=path, backend=backend.type_name)
+
+
+def folder_not_file(backend: PolicyBackend, path: str) -> InvalidPath:
+    """The error for a folder given where a file is needed."""
+    return InvalidPath("is a folder, not a file", path=path, backend=backend.type_name)
+
+
+def file_not_folder(backend: PolicyBackend, path: str) -> InvalidPath:
+    """The error for a file given where a folder is needed."""
+    return InvalidPath("is a file, not a folder", path=path, backend=backend.type_name)
+
+
+def source_missing(backend: PolicyBackend, path: str) -> NotFound:
+    """The error for a self move/copy of a missing file."""
+    return NotFound("source not found", path=path, backend=backend.type_name)
+
+
+def empty_folder_info() -> FolderInfo:
+    """`get_folder_info` of an empty store root."""
+    return FolderInfo(path="", file_count=0, total_size=0, modified_at=None)
