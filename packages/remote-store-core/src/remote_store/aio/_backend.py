@@ -113,6 +113,9 @@ class AsyncBackend(abc.ABC):
     put native mapping in `translate_error`; `AsyncStore` refuses gated calls before any
     I/O, so a method for an undeclared capability is never called.
 
+    **Pickling.** An instance pickles by configuration: `__reduce__` rebuilds it from
+    `options` (clients are recreated lazily in the new process).
+
     **Concurrency.** One instance serves every `AsyncStore` built on it and many
     concurrent tasks on one event loop. Create clients lazily inside a coroutine (they
     bind to the running loop) and release them in `aclose`. Never block the loop: wrap
@@ -147,6 +150,9 @@ class AsyncBackend(abc.ABC):
     @abc.abstractmethod
     def options(self) -> dict[str, Any]:
         """Constructor keyword arguments that rebuild an equivalent backend (credentials as `Secret`)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_backend, (type(self), self.options))
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in mask_secrets(self.options).items())
@@ -388,6 +394,10 @@ class AsyncBackend(abc.ABC):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+def _rebuild_backend(cls: type[AsyncBackend], options: dict[str, Any]) -> AsyncBackend:
+    return cls(**options)
 
 
 async def _chunks(stream: AsyncReadStream) -> AsyncIterator[bytes]:
