@@ -149,9 +149,6 @@ class AsyncAzureBackend(AsyncAzureListing):
         """Build a backend from an `AzureOptions` value."""
         return cls(**options.as_kwargs())
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (self.options,))
-
     async def ping(self) -> None:
         """Check the container is reachable (Get Container Properties).
 
@@ -329,7 +326,7 @@ class AsyncAzureBackend(AsyncAzureListing):
         azure-core resent means the first attempt deleted the blob: success.
 
         Raises:
-            NotFound: No blob at ``key`` (``missing_ok`` False).
+            NotFound: No blob at ``key`` (``missing_ok`` False), or the container is missing.
             InvalidPath: ``key`` is a folder.
         """
         blob = await self._blob(key)
@@ -348,7 +345,10 @@ class AsyncAzureBackend(AsyncAzureListing):
         except ResourceNotFoundError as exc:
             if attempts.retried and error_code(exc) != "ContainerNotFound":
                 return
-            raise await self._missing(key, exc) from exc
+            err = await self._missing(key, exc)
+            if missing_ok and isinstance(err, NotFound) and error_code(exc) != "ContainerNotFound":
+                return
+            raise err from exc
         except ResourceModifiedError:
             if attempts.retried:
                 return
@@ -416,10 +416,6 @@ async def _write_blocks(upload: AsyncBlockUpload, data: bytes, block: int) -> No
     view = memoryview(data)
     for i in range(0, len(data), block):
         await upload.write(bytes(view[i : i + block]))
-
-
-def _rebuild(options: dict[str, Any]) -> AsyncAzureBackend:
-    return AsyncAzureBackend(**options)
 
 
 __all__ = ["AsyncAzureBackend"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +23,10 @@ from remote_store_azure._names import unaddressable
 _INCLUDE = ["metadata"]
 #: Blobs per Blob Batch delete request (the service's limit).
 BATCH_DELETE = 256
+#: Single Delete Blob requests in flight when a batch cannot be used.
+DELETE_CONCURRENCY = 16
+
+log = logging.getLogger("remote_store.azure")
 
 
 class AsyncAzureListing(AsyncAzureBase):
@@ -149,26 +155,28 @@ class AsyncAzureListing(AsyncAzureBase):
                 pass
 
     async def _delete_names(self, names: list[str]) -> None:
+        """Delete ``names`` with one Blob Batch request; every name the batch did not answer with
+        202/404 (an emulator may refuse the whole batch with one 400) is deleted on its own,
+        `DELETE_CONCURRENCY` at a time."""
         cc = await self._cc()
-        if len(names) == 1 or self._clients.hns:  # HNS accounts take no Blob Batch requests
-            for name in names:
+        left = names
+        if len(names) > 1 and not self._clients.hns:  # HNS accounts take no Blob Batch requests
+            responses = await cc.delete_blobs(*names, delete_snapshots="include", raise_on_any_failure=False)
+            statuses = [response.status_code async for response in responses]
+            if len(statuses) == len(names):
+                left = [name for name, status in zip(names, statuses) if status not in (202, 404)]
+            elif statuses:
+                log.debug("azure: Blob Batch answered %d of %d deletes; deleting one by one", len(statuses), len(names))
+        gate = asyncio.Semaphore(DELETE_CONCURRENCY)
+
+        async def delete_one(name: str) -> None:
+            async with gate:
                 try:
                     await cc.delete_blob(name, delete_snapshots="include")
                 except ResourceNotFoundError:
                     pass
-            return
-        responses = await cc.delete_blobs(*names, delete_snapshots="include", raise_on_any_failure=False)
-        retry: list[str] = []
-        i = 0
-        async for response in responses:
-            if response.status_code not in (202, 404):
-                retry.append(names[i])
-            i += 1
-        for name in retry:
-            try:
-                await cc.delete_blob(name, delete_snapshots="include")
-            except ResourceNotFoundError:
-                pass
+
+        await asyncio.gather(*(delete_one(name) for name in left))
 
     async def exists(self, key: str) -> bool:
         """Whether a blob named ``key`` exists and is a file (Get Blob Properties)."""
