@@ -33,6 +33,7 @@ def remote_store_register_backends(register: Callable[[BackendSpec], None]) -> N
             ("memory",),
             "remote_store._builtin_plugin:memory_from_url",
             "In-process memory (tests)",
+            async_target="remote_store.aio._memory:AsyncMemoryBackend",
         )
     )
     register(

@@ -13,6 +13,7 @@ from remote_store.errors import ConfigError
 if TYPE_CHECKING:
     from remote_store._backend import Backend
     from remote_store._config import RegistryConfig
+    from remote_store.aio._backend import AsyncBackend
 
 
 def import_target(target: str) -> Any:
@@ -48,6 +49,9 @@ class BackendSpec:
             ``urllib.parse.SplitResult`` and returns ``(options: dict, root_path: str)``.
             Without it, ``scheme://netloc/path`` gives no options and root ``netloc/path``.
         description: One line for ``remote-store plugins``.
+        async_target: Optional ``"module:Class"`` of a native `remote_store.aio.AsyncBackend`
+            taking the same options; `remote_store.aio.open_store_async` builds it instead of
+            wrapping the sync class in `SyncBackendAdapter`. Imported only when used.
     """
 
     type: str
@@ -56,6 +60,7 @@ class BackendSpec:
     schemes: tuple[str, ...] = ()
     from_url: str | None = None
     description: str = ""
+    async_target: str | None = None
 
     @property
     def class_name(self) -> str:
@@ -79,6 +84,29 @@ class BackendSpec:
             ) from exc
         if not (isinstance(cls, type) and issubclass(cls, Backend)):
             raise ConfigError(f"backend type '{self.type}': {self.target} is not a remote_store.Backend subclass")
+        return cls
+
+    def load_async(self) -> builtins.type[AsyncBackend] | None:
+        """Import and return the native async backend class, or None when `async_target` is unset.
+
+        Raises:
+            ConfigError: The target cannot be imported, or is not an `AsyncBackend` subclass.
+        """
+        if self.async_target is None:
+            return None
+        from remote_store.aio._backend import AsyncBackend
+
+        try:
+            cls = import_target(self.async_target)
+        except ImportError as exc:
+            hint = f"; reinstall it: pip install {self.package}" if self.package else ""
+            raise ConfigError(
+                f"async backend of type '{self.type}' could not be imported from {self.async_target}: {exc}{hint}"
+            ) from exc
+        if not (isinstance(cls, type) and issubclass(cls, AsyncBackend)):
+            raise ConfigError(
+                f"backend type '{self.type}': {self.async_target} is not a remote_store.aio.AsyncBackend subclass"
+            )
         return cls
 
 

@@ -1,0 +1,750 @@
+"""`AsyncStore`: the portable, folder-scoped file API over one `AsyncBackend`, as coroutines."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Generator, Mapping
+from types import TracebackType
+from typing import Any, NoReturn, TypeVar
+
+from remote_store import _path, _policy
+from remote_store._backend import Backend
+from remote_store._capabilities import Capability, CapabilitySet
+from remote_store._models import FileInfo, FolderEntry, FolderInfo, ResolutionPlan, WriteResult
+from remote_store._secret import mask_secrets, mask_url
+from remote_store.aio._backend import AsyncBackend
+from remote_store.aio._guard import GuardedAsyncStream, SourceIter, guarded, guarded_iter
+from remote_store.aio._streams import AsyncAtomicWriter, AsyncReadStream, AsyncWritableContent
+from remote_store.errors import AlreadyExists, CapabilityNotSupported, NotFound, RemoteStoreError
+
+T = TypeVar("T")
+B = TypeVar("B")
+
+
+class ReadOpener:
+    """What `AsyncStore.read` returns: await it for the stream, or use it in ``async with``.
+
+    ``stream = await store.read(p)`` (close it with ``await stream.aclose()``), or
+    ``async with store.read(p) as stream: ...`` which closes it on exit, also on error or
+    cancellation.
+    """
+
+    def __init__(self, opener: Callable[[], Awaitable[AsyncReadStream]]) -> None:
+        self._opener = opener
+        self._stream: AsyncReadStream | None = None
+
+    def __await__(self) -> Generator[Any, None, AsyncReadStream]:
+        return self._opener().__await__()
+
+    async def __aenter__(self) -> AsyncReadStream:
+        self._stream = await self._opener()
+        return self._stream
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            await stream.aclose()
+
+
+class AsyncAtomicWriteHandle:
+    """The writer ``async with store.open_atomic(path) as f`` yields.
+
+    ``await f.write(data)`` appends bytes; after a clean exit `result` holds the
+    `WriteResult`. When the block raises or is cancelled, the backend writer is aborted:
+    nothing is published and the previous file stays intact.
+    """
+
+    def __init__(self, store: AsyncStore, path: str, key: str, *, overwrite: bool, metadata: dict[str, str]) -> None:
+        self._store = store
+        self._path = path
+        self._key = key
+        self._overwrite = overwrite
+        self._metadata = metadata
+        self._writer: AsyncAtomicWriter | None = None
+        #: The `WriteResult` after a clean exit of the ``async with`` block, else None.
+        self.result: WriteResult | None = None
+        #: Bytes accepted by `write` so far.
+        self.bytes_written = 0
+
+    async def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Append ``data``; return its length in bytes.
+
+        Raises:
+            TypeError: ``data`` is a str or not bytes-like.
+            RemoteStoreError: The handle is not open (outside ``async with``) or the backend failed.
+        """
+        if isinstance(data, str) or not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("open_atomic() streams take bytes; encode text first")
+        if self._writer is None:
+            raise RemoteStoreError(
+                "atomic writer is not open; use 'async with store.open_atomic(...)'", path=self._path
+            )
+        chunk = bytes(data)
+        await self._store._call(self._path, self._writer.write(chunk))
+        self.bytes_written += len(chunk)
+        return len(chunk)
+
+    async def __aenter__(self) -> AsyncAtomicWriteHandle:
+        store = self._store
+        if not self._overwrite and await store.exists(self._path):
+            raise AlreadyExists("file exists", path=self._path, backend=store._backend.type_name)
+        self._writer = await store._call(
+            self._path, store._backend.open_atomic(self._key, overwrite=self._overwrite, metadata=self._metadata)
+        )
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        if exc_type is not None:
+            try:
+                await writer.abort()
+            except Exception:
+                pass
+            return
+        result = await self._store._call(self._path, writer.commit())
+        self.result = _policy.result(self._store._root, result, self._metadata)
+
+
+class AsyncStore:
+    """A folder of files on an async backend; every path is relative to ``root_path``.
+
+    The asyncio twin of `remote_store.Store`: the same methods with the same arguments,
+    gates, errors and path policy (both call one shared policy module), as coroutines.
+    Listings (`list_files`, `list_folders`, `iter_children`, `glob`) return async
+    iterators and fetch lazily; `read` gives an `AsyncReadStream`; `open_atomic` is an
+    ``async with`` block.
+
+    Args:
+        backend: An `AsyncBackend` (shared by `child` stores). A sync `remote_store.Backend`
+            is accepted and wrapped in a `SyncBackendAdapter` (its calls run in a bounded
+            thread pool, never on the event loop).
+        root_path: Folder inside the backend this store is rooted at (``""`` = backend root).
+
+    Raises:
+        InvalidPath: ``root_path`` contains ``..`` or NUL.
+        TypeError: ``backend`` is neither an `AsyncBackend` nor a `Backend`.
+
+    Every coroutine raises only `remote_store.errors` classes (plus ``TypeError`` for a
+    wrong argument type, and ``asyncio.CancelledError`` when cancelled). ``..`` segments
+    are refused, so no path reaches outside ``root_path``; returned paths are store-relative.
+    """
+
+    __slots__ = ("_backend", "_root")
+
+    def __init__(self, backend: AsyncBackend | Backend, root_path: str = "") -> None:
+        if isinstance(backend, Backend):
+            from remote_store.aio._sync_adapter import SyncBackendAdapter
+
+            backend = SyncBackendAdapter(backend)
+        if not isinstance(backend, AsyncBackend):
+            raise TypeError(f"AsyncStore needs a remote_store.aio.AsyncBackend, got {type(backend).__name__}")
+        self._backend: AsyncBackend = backend
+        self._root = _path.normalize_path(root_path)
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def backend(self) -> AsyncBackend:
+        """The underlying async backend (shared with child stores)."""
+        return self._backend
+
+    @property
+    def root_path(self) -> str:
+        """The store's root folder inside the backend (normalised; ``""`` for the backend root)."""
+        return self._root
+
+    @property
+    def capabilities(self) -> CapabilitySet:
+        """The backend's declared capabilities."""
+        return self._backend.capabilities
+
+    def _key(self, path: str, *, allow_root: bool = False) -> str:
+        return _policy.folder_key(self._root, path) if allow_root else _policy.file_key(self._root, path)
+
+    def _require(self, cap: Capability, path: str | None = None) -> None:
+        _policy.require(self._backend, cap, path)
+
+    def _translator(self, path: str | None) -> Callable[[Exception], RemoteStoreError]:
+        return lambda exc: _policy.translate(self._backend, self._root, exc, path)
+
+    async def _call(self, path: str | None, awaitable: Awaitable[T]) -> T:
+        return await guarded(self._translator(path), awaitable)
+
+    async def _write_call(self, path: str, source: SourceIter | None, awaitable: Awaitable[T]) -> T:
+        try:
+            return await self._call(path, awaitable)
+        except RemoteStoreError:
+            if source is not None and source.error is not None:
+                raise source.error from None
+            raise
+
+    def _iter(self, path: str | None, factory: Callable[[], AsyncIterator[T]]) -> AsyncGenerator[T, None]:
+        translate = self._translator(path)
+        try:
+            it = factory()
+        except RemoteStoreError as exc:
+            raise translate(exc) from exc.__cause__
+        except Exception as exc:
+            raise translate(exc) from exc
+        return guarded_iter(translate, it)
+
+    @staticmethod
+    def _content(content: object) -> tuple[AsyncWritableContent, SourceIter | None]:
+        if isinstance(content, (bytes, bytearray, memoryview)):
+            return bytes(content), None
+        if isinstance(content, str):
+            raise TypeError("write() takes bytes or an async iterator of bytes; use write_text() for str")
+        if isinstance(content, AsyncIterable):
+            source = SourceIter(content)
+            return source.chunks(), source
+        raise TypeError(f"AsyncStore.write() takes bytes or an async iterable of bytes, got {type(content).__name__}")
+
+    # ------------------------------------------------------------------ ungated
+    async def exists(self, path: str) -> bool:
+        """Whether a file exists at ``path`` (False for folders and the store root ``""``).
+
+        Raises:
+            InvalidPath: ``path`` is malformed.
+            BackendUnavailable: The service cannot be reached.
+        """
+        rel = _path.normalize_path(path)
+        if not rel:
+            return False
+        return bool(await self._call(path, self._backend.exists(_path.join_key(self._root, rel))))
+
+    async def is_file(self, path: str) -> bool:
+        """Whether ``path`` is a file (False for the store root). Raises as `exists`."""
+        rel = _path.normalize_path(path)
+        if not rel:
+            return False
+        return bool(await self._call(path, self._backend.is_file(_path.join_key(self._root, rel))))
+
+    async def is_folder(self, path: str) -> bool:
+        """Whether ``path`` is a folder; the store root ``""`` always is (no I/O). Raises as `exists`."""
+        rel = _path.normalize_path(path)
+        if not rel:
+            return True
+        return bool(await self._call(path, self._backend.is_folder(_path.join_key(self._root, rel))))
+
+    async def ping(self) -> None:
+        """Check the backend is reachable.
+
+        Raises:
+            BackendUnavailable: It is not (network, credentials, service down).
+        """
+        await self._call(None, self._backend.ping())
+
+    async def aclose(self) -> None:
+        """Release the backend's connections (shared with `child` stores). Idempotent."""
+        await self._call(None, self._backend.aclose())
+
+    def child(self, subpath: str) -> AsyncStore:
+        """Return a store rooted at ``subpath`` below this one, sharing the backend. No I/O.
+
+        Raises:
+            InvalidPath: ``subpath`` is malformed, has ``..``, or is the root itself.
+        """
+        return AsyncStore(self._backend, _policy.child_root(self._root, subpath))
+
+    def unwrap(self, type_hint: type[B]) -> B:
+        """Return the backend if it is an instance of ``type_hint``.
+
+        Raises:
+            CapabilityNotSupported: The backend is of another type.
+        """
+        if isinstance(self._backend, type_hint):
+            return self._backend
+        raise CapabilityNotSupported(
+            f"backend is {type(self._backend).__name__}, not {type_hint.__name__}", backend=self._backend.type_name
+        )
+
+    def resolve(self, path: str) -> ResolutionPlan:
+        """Describe how ``path`` maps onto the backend (secrets masked); no I/O.
+
+        Raises:
+            InvalidPath: ``path`` is malformed.
+        """
+        key = self._key(path, allow_root=True)
+        return ResolutionPlan(
+            backend_type=self._backend.type_name,
+            store_root=self._root,
+            key=key,
+            native_path=mask_url(self._backend.native_path(key)),
+            options=mask_secrets(self._backend.options),
+        )
+
+    def native_path(self, path: str) -> str:
+        """The backend-native name of ``path``. No I/O.
+
+        Raises:
+            InvalidPath: ``path`` is malformed.
+        """
+        return self._backend.native_path(self._key(path, allow_root=True))
+
+    def to_key(self, native: str) -> str:
+        """Turn a backend-native path back into a store-relative path. No I/O.
+
+        Raises:
+            InvalidPath: ``native`` lies outside this store's root.
+        """
+        translate = self._translator(native)
+        try:
+            key = self._backend.to_key(native)
+        except RemoteStoreError as exc:
+            raise translate(exc) from exc.__cause__
+        except Exception as exc:
+            raise translate(exc) from exc
+        return _policy.rel(self._root, _path.normalize_path(key))
+
+    def supports(self, capability: Capability) -> bool:
+        """Whether the backend declares ``capability``."""
+        return capability in self._backend.capabilities
+
+    # ------------------------------------------------------------------ READ
+    def read(self, path: str) -> ReadOpener:
+        """Open ``path`` for reading: ``async with store.read(p) as f`` or ``f = await store.read(p)``.
+
+        Gates and path checks run at once; the backend ``open_read`` runs when awaited.
+
+        Raises:
+            CapabilityNotSupported: No READ.
+            NotFound: No such file (when awaited).
+            InvalidPath: ``path`` is malformed or (when awaited) a folder.
+        """
+        self._require(Capability.READ, path)
+        key = self._key(path)
+
+        async def opener() -> AsyncReadStream:
+            raw = await self._call(path, self._backend.open_read(key))
+            return GuardedAsyncStream(raw, self._translator(path))
+
+        return ReadOpener(opener)
+
+    async def read_bytes(self, path: str) -> bytes:
+        """Return the whole file as bytes. Raises as `read`."""
+        self._require(Capability.READ, path)
+        return await self._call(path, self._backend.read_bytes(self._key(path)))
+
+    async def read_text(self, path: str, *, encoding: str = "utf-8", errors: str = "strict") -> str:
+        """Return the whole file decoded with ``encoding``.
+
+        Raises:
+            UnicodeDecodeError: The bytes are not valid ``encoding`` (with ``errors="strict"``).
+            Otherwise as `read`.
+        """
+        return (await self.read_bytes(path)).decode(encoding, errors)
+
+    def read_seekable(self, path: str) -> ReadOpener:
+        """Open ``path`` as a seekable `AsyncReadStream` (native where SEEKABLE_READ, else a copy).
+
+        Raises as `read`.
+        """
+        self._require(Capability.READ, path)
+        key = self._key(path)
+
+        async def opener() -> AsyncReadStream:
+            raw = await self._call(path, self._backend.open_read_seekable(key))
+            return GuardedAsyncStream(raw, self._translator(path))
+
+        return ReadOpener(opener)
+
+    # ------------------------------------------------------------------ WRITE
+    async def write(
+        self,
+        path: str,
+        content: AsyncWritableContent | bytearray | memoryview | AsyncIterable[bytes],
+        *,
+        overwrite: bool = False,
+        metadata: Mapping[str, str] | None = None,
+    ) -> WriteResult:
+        """Write ``content`` (bytes-like, or an async iterable of byte chunks, consumed lazily) to ``path``.
+
+        A failed or cancelled write leaves any previous file intact.
+
+        Raises:
+            CapabilityNotSupported: No WRITE, or non-empty ``metadata`` without USER_METADATA.
+            AlreadyExists: A file exists and ``overwrite`` is False.
+            InvalidPath: ``path`` is malformed, the root, a folder, or below a file.
+            TypeError: ``content`` is a str or not bytes / async iterable of bytes.
+        """
+        self._require(Capability.WRITE, path)
+        key = self._key(path)
+        meta = _policy.check_metadata(self._backend, metadata, path)
+        data, source = self._content(content)
+        result = await self._write_call(
+            path, source, self._backend.write(key, data, overwrite=overwrite, metadata=meta)
+        )
+        return _policy.result(self._root, result, meta)
+
+    async def write_text(
+        self,
+        path: str,
+        text: str,
+        *,
+        encoding: str = "utf-8",
+        overwrite: bool = False,
+        metadata: Mapping[str, str] | None = None,
+    ) -> WriteResult:
+        """Encode ``text`` with ``encoding`` and write it. Raises as `write` (and ``UnicodeEncodeError``)."""
+        if not isinstance(text, str):
+            raise TypeError("write_text() takes a str")
+        return await self.write(path, text.encode(encoding), overwrite=overwrite, metadata=metadata)
+
+    async def write_atomic(
+        self,
+        path: str,
+        content: AsyncWritableContent | bytearray | memoryview | AsyncIterable[bytes],
+        *,
+        overwrite: bool = False,
+        metadata: Mapping[str, str] | None = None,
+    ) -> WriteResult:
+        """Write so that no reader sees a partial file; a failure or cancellation leaves nothing behind.
+
+        Raises:
+            CapabilityNotSupported: No ATOMIC_WRITE (or metadata without USER_METADATA).
+            Otherwise as `write`.
+        """
+        self._require(Capability.ATOMIC_WRITE, path)
+        key = self._key(path)
+        meta = _policy.check_metadata(self._backend, metadata, path)
+        data, source = self._content(content)
+        result = await self._write_call(
+            path, source, self._backend.write_atomic(key, data, overwrite=overwrite, metadata=meta)
+        )
+        return _policy.result(self._root, result, meta)
+
+    def open_atomic(
+        self, path: str, *, overwrite: bool = False, metadata: Mapping[str, str] | None = None
+    ) -> AsyncAtomicWriteHandle:
+        """Stream an atomic write: ``async with store.open_atomic("a.bin") as f: await f.write(b"...")``.
+
+        The file appears only when the block exits cleanly; then ``f.result`` is the
+        `WriteResult`. If the block raises or is cancelled, the writer is aborted.
+
+        Raises:
+            CapabilityNotSupported: No ATOMIC_WRITE (or metadata without USER_METADATA), at once.
+            AlreadyExists: ``overwrite`` is False and the file exists (on entry or at commit).
+            InvalidPath: As `write`.
+        """
+        self._require(Capability.ATOMIC_WRITE, path)
+        key = self._key(path)
+        meta = _policy.check_metadata(self._backend, metadata, path)
+        return AsyncAtomicWriteHandle(self, path, key, overwrite=overwrite, metadata=meta)
+
+    # ------------------------------------------------------------------ DELETE
+    async def delete(self, path: str, *, missing_ok: bool = False) -> None:
+        """Delete the file at ``path``.
+
+        Raises:
+            CapabilityNotSupported: No DELETE.
+            NotFound: No such file and ``missing_ok`` is False.
+            InvalidPath: ``path`` is malformed, the root, or a folder.
+        """
+        self._require(Capability.DELETE, path)
+        key = self._key(path)
+        try:
+            await self._call(path, self._backend.delete(key, missing_ok=missing_ok))
+        except NotFound:
+            if not missing_ok:
+                raise
+
+    async def delete_folder(self, path: str, *, recursive: bool = False, missing_ok: bool = False) -> None:
+        """Delete the folder at ``path`` (with everything below it when ``recursive``).
+
+        Raises:
+            CapabilityNotSupported: No DELETE.
+            InvalidPath: ``path`` is the store root or a file.
+            DirectoryNotEmpty: It holds entries and ``recursive`` is False.
+            NotFound: No such folder and ``missing_ok`` is False.
+        """
+        self._require(Capability.DELETE, path)
+        rel = _path.normalize_path(path)
+        if not rel:
+            raise _policy.root_delete_refused(self._backend, path)
+        key = _path.join_key(self._root, rel)
+        try:
+            await self._call(path, self._backend.delete_folder(key, recursive=recursive))
+        except NotFound:
+            if not missing_ok:
+                raise
+
+    # ------------------------------------------------------------------ LIST
+    def list_files(
+        self, path: str = "", *, recursive: bool = False, max_depth: int | None = None, pattern: str | None = None
+    ) -> AsyncIterator[FileInfo]:
+        """Async-iterate `FileInfo` for the files in folder ``path``, lazily (as `Store.list_files`).
+
+        Gates and argument checks run at once; the backend listing starts on the first ``__anext__``.
+
+        Raises:
+            CapabilityNotSupported: No LIST.
+            InvalidPath: ``path`` is malformed, or ``max_depth`` is negative.
+            TypeError: ``max_depth`` is not an int.
+        """
+        self._require(Capability.LIST, path)
+        limit = _policy.levels(max_depth, path)
+        if limit is not None:
+            recursive = True
+        prefix = self._key(path, allow_root=True)
+        return self._list_files(path, prefix, recursive, limit, pattern)
+
+    async def _list_files(
+        self, path: str, prefix: str, recursive: bool, limit: int | None, pattern: str | None
+    ) -> AsyncIterator[FileInfo]:
+        base_depth = _path.depth(prefix)
+        it = self._iter(path, lambda: self._backend.iter_files(prefix, recursive=recursive, max_depth=limit))
+        try:
+            async for fi in it:
+                if _policy.keep_file(prefix, base_depth, limit, pattern, fi):
+                    yield _policy.info(self._root, fi)
+        finally:
+            await it.aclose()
+
+    def list_folders(
+        self, path: str = "", *, recursive: bool = False, max_depth: int | None = None, pattern: str | None = None
+    ) -> AsyncIterator[str]:
+        """Async-iterate store-relative subfolder paths of ``path``, lazily and depth-first (as `Store.list_folders`).
+
+        Raises:
+            CapabilityNotSupported: No LIST.
+            InvalidPath: ``path`` is malformed, or ``max_depth`` is negative.
+            TypeError: ``max_depth`` is not an int.
+        """
+        self._require(Capability.LIST, path)
+        limit = _policy.levels(max_depth, path)
+        if limit is not None:
+            recursive = True
+        prefix = self._key(path, allow_root=True)
+        return self._list_folders(path, prefix, recursive, limit, pattern)
+
+    async def _list_folders(
+        self, path: str, prefix: str, recursive: bool, limit: int | None, pattern: str | None
+    ) -> AsyncIterator[str]:
+        # Depth-first, pre-order, without recursion (as `Store.list_folders`). Before descending,
+        # the rest of a folder's direct subfolders is drained into a list, so at most one backend
+        # listing is open at a time; an early exit closes it.
+        stack: list[tuple[AsyncGenerator[str, None] | list[str], int]] = []
+        stack.append((self._iter(path, lambda: self._backend.iter_folders(prefix)), 1))
+        try:
+            while stack:
+                it, lvl = stack[-1]
+                if isinstance(it, list):
+                    if not it:
+                        stack.pop()
+                        continue
+                    key = it.pop(0)
+                else:
+                    try:
+                        key = await it.__anext__()
+                    except StopAsyncIteration:
+                        stack.pop()
+                        continue
+                if _policy.keep_folder(key, pattern):
+                    yield _policy.rel(self._root, key)
+                if _policy.descend(recursive, limit, lvl):
+                    if not isinstance(it, list):
+                        stack[-1] = ([k async for k in it], lvl)
+                    sub = self._iter(path, lambda k=key: self._backend.iter_folders(k))  # type: ignore[misc]
+                    stack.append((sub, lvl + 1))
+        finally:
+            for it, _ in stack:
+                if not isinstance(it, list):
+                    await it.aclose()
+
+    def iter_children(self, path: str = "") -> AsyncIterator[FileInfo | FolderEntry]:
+        """Async-iterate the direct children of ``path``: `FolderEntry` for folders, `FileInfo` for files.
+
+        Raises:
+            CapabilityNotSupported: No LIST.
+            InvalidPath: ``path`` is malformed.
+        """
+        self._require(Capability.LIST, path)
+        prefix = self._key(path, allow_root=True)
+        return self._children(path, prefix)
+
+    async def _children(self, path: str, prefix: str) -> AsyncIterator[FileInfo | FolderEntry]:
+        it = self._iter(path, lambda: self._backend.iter_children(prefix))
+        try:
+            async for entry in it:
+                if isinstance(entry, FileInfo):
+                    yield _policy.info(self._root, entry)
+                else:
+                    yield _policy.folder_entry(self._root, entry)
+        finally:
+            await it.aclose()
+
+    # ------------------------------------------------------------------ GLOB
+    def glob(self, pattern: str) -> AsyncIterator[FileInfo]:
+        """Async-iterate files whose store-relative path matches ``pattern`` (as `Store.glob`).
+
+        Raises:
+            CapabilityNotSupported: No GLOB.
+            InvalidPath: ``pattern`` contains ``..`` or NUL.
+        """
+        self._require(Capability.GLOB, pattern)
+        return self._glob(pattern, _policy.glob_pattern(self._root, pattern))
+
+    async def _glob(self, pattern: str, full: str) -> AsyncIterator[FileInfo]:
+        it = self._iter(pattern, lambda: self._backend.glob(full))
+        try:
+            async for fi in it:
+                if _policy.keep_glob(self._root, fi):
+                    yield _policy.info(self._root, fi)
+        finally:
+            await it.aclose()
+
+    # ------------------------------------------------------------------ MOVE / COPY
+    async def _not_a_file(self, exc: NotFound, path: str, key: str) -> NoReturn:
+        if key:
+            is_dir: bool = await self._call(path, self._backend.is_folder(key))
+            if is_dir:
+                raise _policy.folder_not_file(self._backend, path) from exc
+        raise exc
+
+    async def _same_file(self, src: str, key: str) -> None:
+        if not await self._call(src, self._backend.exists(key)):
+            await self._not_a_file(_policy.source_missing(self._backend, src), src, key)
+
+    async def move(self, src: str, dst: str, *, overwrite: bool = False) -> None:
+        """Move (rename) a file within this store; onto itself is a no-op.
+
+        Raises:
+            CapabilityNotSupported: No MOVE.
+            NotFound: ``src`` does not exist.
+            AlreadyExists: ``dst`` exists and ``overwrite`` is False.
+            InvalidPath: A path is malformed or the root, or ``src`` is a folder.
+        """
+        self._require(Capability.MOVE, src)
+        s, d = self._key(src), self._key(dst)
+        if s == d:
+            await self._same_file(src, s)
+            return
+        try:
+            await self._call(src, self._backend.move(s, d, overwrite=overwrite))
+        except NotFound as exc:
+            await self._not_a_file(exc, src, s)
+
+    async def copy(self, src: str, dst: str, *, overwrite: bool = False) -> None:
+        """Copy a file within this store (server-side where the backend can); onto itself is a no-op.
+
+        Raises:
+            CapabilityNotSupported: No COPY.
+            NotFound: ``src`` does not exist.
+            AlreadyExists: ``dst`` exists and ``overwrite`` is False.
+            InvalidPath: A path is malformed or the root, or ``src`` is a folder.
+        """
+        self._require(Capability.COPY, src)
+        s, d = self._key(src), self._key(dst)
+        if s == d:
+            await self._same_file(src, s)
+            return
+        try:
+            await self._call(src, self._backend.copy(s, d, overwrite=overwrite))
+        except NotFound as exc:
+            await self._not_a_file(exc, src, s)
+
+    # ------------------------------------------------------------------ METADATA
+    async def head(self, path: str) -> WriteResult:
+        """Return the file's metadata as a `WriteResult` without reading content. Raises as `get_file_info`."""
+        fi = await self.get_file_info(path)
+        return WriteResult(
+            path=fi.path,
+            size=fi.size,
+            etag=fi.etag,
+            version_id=fi.version_id,
+            last_modified=fi.modified_at,
+            metadata=fi.metadata,
+        )
+
+    async def get_file_info(self, path: str) -> FileInfo:
+        """Return the file's `FileInfo` (one backend ``stat``; one ``is_folder`` probe only on `NotFound`).
+
+        Raises:
+            CapabilityNotSupported: No METADATA.
+            NotFound: No such file.
+            InvalidPath: ``path`` is malformed, the root, or a folder.
+        """
+        self._require(Capability.METADATA, path)
+        key = self._key(path)
+        try:
+            fi = await self._call(path, self._backend.stat(key))
+        except NotFound as exc:
+            await self._not_a_file(exc, path, key)
+        return _policy.info(self._root, fi)
+
+    async def get_folder_info(self, path: str = "", *, max_depth: int | None = None) -> FolderInfo:
+        """Return file count, total bytes and newest modification time below folder ``path`` (as `Store`).
+
+        Raises:
+            CapabilityNotSupported: No METADATA (or, with ``max_depth``, no LIST).
+            NotFound: No such folder.
+            InvalidPath: ``path`` is malformed or a file; ``max_depth`` is negative.
+            TypeError: ``max_depth`` is not an int.
+        """
+        self._require(Capability.METADATA, path)
+        limit = _policy.levels(max_depth, path)
+        rel = _path.normalize_path(path)
+        key = _path.join_key(self._root, rel)
+        try:
+            if limit is None:
+                fi = await self._call(path, self._backend.folder_info(key))
+            else:
+                self._require(Capability.LIST, path)
+                fi = await self._depth_info(path, key, limit)
+        except NotFound as exc:
+            if not rel:
+                return _policy.empty_folder_info()
+            if await self._call(path, self._backend.exists(key)):
+                raise _policy.file_not_folder(self._backend, path) from exc
+            raise
+        return _policy.folder_result(self._root, fi)
+
+    async def _depth_info(self, path: str, key: str, limit: int) -> FolderInfo:
+        count = total = 0
+        newest = None
+        async for fi in self._list_files(path, key, True, limit, None):
+            count += 1
+            total += fi.size
+            if fi.modified_at is not None and (newest is None or fi.modified_at > newest):
+                newest = fi.modified_at
+        if count == 0 and not await self._call(path, self._backend.is_folder(key)):
+            raise NotFound("folder not found", path=path, backend=self._backend.type_name)
+        return FolderInfo(path=key, file_count=count, total_size=total, modified_at=newest)
+
+    # ------------------------------------------------------------------ maintenance
+    async def collect_garbage(self, path: str = "", *, older_than: float = 3600.0) -> int:
+        """Remove leftovers of killed atomic writers below folder ``path`` (as `Store.collect_garbage`).
+
+        Returns:
+            How many leftovers were removed.
+
+        Raises:
+            CapabilityNotSupported: No DELETE.
+            InvalidPath: ``path`` is malformed; ``older_than`` is negative or not a number.
+        """
+        self._require(Capability.DELETE, path)
+        seconds = _policy.older_than_seconds(older_than, path)
+        key = self._key(path, allow_root=True)
+        return int(await self._call(path, self._backend.collect_garbage(key, older_than=seconds)))
+
+    # ------------------------------------------------------------------ protocol
+    async def __aenter__(self) -> AsyncStore:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncStore({self._backend!r}, root_path={self._root!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AsyncStore) and other._backend is self._backend and other._root == self._root
+
+    def __hash__(self) -> int:
+        return hash((id(self._backend), self._root))
