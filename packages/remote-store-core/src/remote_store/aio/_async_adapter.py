@@ -12,6 +12,7 @@ from remote_store._backend import AtomicWriter, Backend
 from remote_store._capabilities import CapabilitySet
 from remote_store._models import FileInfo, FolderEntry, FolderInfo, WriteResult
 from remote_store.aio._backend import AsyncBackend
+from remote_store.aio._describe import describe, rebuild
 from remote_store.aio._streams import AsyncAtomicWriter, AsyncReadStream
 from remote_store.errors import RemoteStoreError
 
@@ -157,13 +158,17 @@ class AsyncBackendSyncAdapter(Backend):
 
     Args:
         backend: The async backend (owned: `close` calls its ``aclose`` and stops the loop;
-            a later call starts a new loop).
+            a later call starts a new loop), or its description
+            ``{"class": "module:Class", "options": {...}}`` as `options` gives it.
 
     Raises:
         TypeError: ``backend`` is not an `AsyncBackend`.
+        ConfigError: A description that cannot be rebuilt.
     """
 
-    def __init__(self, backend: AsyncBackend) -> None:
+    def __init__(self, backend: AsyncBackend | Mapping[str, Any]) -> None:
+        if isinstance(backend, Mapping):
+            backend = rebuild(backend, AsyncBackend)
         if not isinstance(backend, AsyncBackend):
             raise TypeError(
                 f"AsyncBackendSyncAdapter wraps a remote_store.aio.AsyncBackend, got {type(backend).__name__}"
@@ -189,8 +194,9 @@ class AsyncBackendSyncAdapter(Backend):
 
     @property
     def options(self) -> dict[str, Any]:
-        """``{"backend": <async backend>}`` (pickles by the async backend's config)."""
-        return {"backend": self._async}
+        """``{"backend": {"class": ..., "options": <async backend options>}}``: compares by value,
+        rebuilds the adapter, pickles by the async backend's configuration."""
+        return {"backend": describe(self._async, self._async.options)}
 
     def __repr__(self) -> str:
         return f"AsyncBackendSyncAdapter({self._async!r})"

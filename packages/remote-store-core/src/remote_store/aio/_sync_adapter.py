@@ -15,6 +15,7 @@ from remote_store._backend import Backend
 from remote_store._capabilities import CapabilitySet
 from remote_store._models import FileInfo, FolderEntry, FolderInfo, WriteResult
 from remote_store.aio._backend import AsyncBackend
+from remote_store.aio._describe import describe, rebuild
 from remote_store.aio._streams import AsyncAtomicWriter, AsyncReadStream, AsyncWritableContent
 from remote_store.errors import InvalidPath, RemoteStoreError
 
@@ -206,15 +207,19 @@ class SyncBackendAdapter(AsyncBackend):
     aborts in the pool. Closing a cancelled read stream still closes the sync stream.
 
     Args:
-        backend: The sync backend to run (owned: `aclose` closes it).
+        backend: The sync backend to run (owned: `aclose` closes it), or its description
+            ``{"class": "module:Class", "options": {...}}`` as `options` gives it.
         max_workers: Worker threads (>= 1). Default `DEFAULT_MAX_WORKERS`.
 
     Raises:
         TypeError: ``backend`` is not a `Backend`.
         InvalidPath: ``max_workers`` is not a positive int.
+        ConfigError: A description that cannot be rebuilt.
     """
 
-    def __init__(self, backend: Backend, *, max_workers: int = DEFAULT_MAX_WORKERS) -> None:
+    def __init__(self, backend: Backend | Mapping[str, Any], *, max_workers: int = DEFAULT_MAX_WORKERS) -> None:
+        if isinstance(backend, Mapping):
+            backend = rebuild(backend, Backend)
         if not isinstance(backend, Backend):
             raise TypeError(f"SyncBackendAdapter wraps a remote_store.Backend, got {type(backend).__name__}")
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
@@ -242,8 +247,12 @@ class SyncBackendAdapter(AsyncBackend):
 
     @property
     def options(self) -> dict[str, Any]:
-        """``{"backend": <wrapped>, "max_workers": n}`` (pickles by the wrapped backend's config)."""
-        return {"backend": self._sync, "max_workers": self._max_workers}
+        """``{"backend": {"class": ..., "options": <wrapped options>}, "max_workers": n}``.
+
+        Compares by value and rebuilds the adapter (``SyncBackendAdapter(**options)``), so it
+        pickles by the wrapped backend's configuration.
+        """
+        return {"backend": describe(self._sync, self._sync.options), "max_workers": self._max_workers}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._sync!r}, max_workers={self._max_workers})"
