@@ -28,6 +28,8 @@ SUITE_MODULES = (
     "remote_store_conformance._pickle",
     "remote_store_conformance._integrity",
     "remote_store_conformance._suite",
+    "remote_store_conformance.aio._base",
+    "remote_store_conformance.aio._tests",
 )
 
 pytest.register_assert_rewrite(*SUITE_MODULES)

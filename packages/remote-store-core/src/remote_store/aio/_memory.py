@@ -42,10 +42,12 @@ class AsyncMemoryBackend(SyncBackendAdapter):
     def __repr__(self) -> str:
         return f"AsyncMemoryBackend(name={self._name!r})"
 
-    async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def _run(self, fn: Callable[..., T], *args: Any, _held: bool = False, **kwargs: Any) -> T:
         return fn(*args, **kwargs)
 
-    async def _run_to_end(self, fn: Callable[..., T], *args: Any, on_cancel: Callable[[], None] | None = None) -> T:
+    async def _run_to_end(
+        self, fn: Callable[..., T], *args: Any, on_cancel: Callable[[], None] | None = None, _held: bool = False
+    ) -> T:
         return fn(*args)
 
     async def _write(

@@ -748,3 +748,6 @@ class AsyncStore:
 
     def __hash__(self) -> int:
         return hash((id(self._backend), self._root))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (AsyncStore, (self._backend, self._root))

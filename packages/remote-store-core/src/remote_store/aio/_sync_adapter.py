@@ -75,6 +75,8 @@ class _ContentReader(io.RawIOBase):
 
         fut = asyncio.run_coroutine_threadsafe(step(), self._loop)
         self._pending = fut
+        if self.cancelled.is_set():  # cancel() ran before _pending was set: it could not reach fut
+            fut.cancel()
         try:
             return fut.result()
         except Exception as exc:
@@ -132,7 +134,7 @@ class _SyncReadStream(AsyncReadStream):
         """
         if self._closed:
             raise RemoteStoreError("I/O on a closed stream")
-        data = await self._adapter._run(self._raw.read, -1 if n is None else n)
+        data = await self._adapter._run(self._raw.read, -1 if n is None else n, _held=True)
         return b"" if data is None else bytes(data)
 
     async def aclose(self) -> None:
@@ -140,7 +142,7 @@ class _SyncReadStream(AsyncReadStream):
         if self._closed:
             return
         self._closed = True
-        await self._adapter._run_to_end(self._raw.close)
+        await self._adapter._run_to_end(self._raw.close, _held=True)
 
     def seekable(self) -> bool:
         """Whether the sync stream is seekable."""
@@ -156,7 +158,7 @@ class _SyncReadStream(AsyncReadStream):
         if not self._seekable:
             return await super().seek(offset, whence)
         try:
-            return int(await self._adapter._run(self._raw.seek, offset, whence))
+            return int(await self._adapter._run(self._raw.seek, offset, whence, _held=True))
         except ValueError as exc:
             raise InvalidPath(f"invalid seek: {exc}") from exc
 
@@ -174,20 +176,20 @@ class _SyncAtomicWriter(AsyncAtomicWriter):
 
     async def write(self, data: bytes) -> int:
         """Append ``data`` (in a worker thread)."""
-        return int(await self._adapter._run(self._writer.write, data))
+        return int(await self._adapter._run(self._writer.write, data, _held=True))
 
     async def commit(self) -> WriteResult:
         """Publish (in a worker thread). If cancelled, waits for the commit to settle, then aborts."""
         try:
-            result: WriteResult = await self._adapter._run_to_end(self._writer.commit)
+            result: WriteResult = await self._adapter._run_to_end(self._writer.commit, _held=True)
         except asyncio.CancelledError:
-            await self._adapter._run_to_end(self._writer.abort)
+            await self._adapter._run_to_end(self._writer.abort, _held=True)
             raise
         return result
 
     async def abort(self) -> None:
         """Discard the write (in a worker thread); completes even if the task is cancelled."""
-        await self._adapter._run_to_end(self._writer.abort)
+        await self._adapter._run_to_end(self._writer.abort, _held=True)
 
 
 class SyncBackendAdapter(AsyncBackend):
@@ -195,7 +197,9 @@ class SyncBackendAdapter(AsyncBackend):
 
     Every backend call runs in a bounded thread pool owned by the adapter (at most
     ``max_workers`` at once; more calls queue), with the caller's context variables
-    (tracing spans). Read streams read in the pool; listings advance in the pool in
+    (tracing spans). Calls on already open streams, listings and atomic writers use a
+    second pool of the same size, so calls waiting for a free connection can never starve
+    the streams that hold the connections. Read streams read in the pool; listings advance in the pool in
     batches of `LIST_BATCH` items, so they stay lazy. Capabilities, type name, native
     paths and error translation are the wrapped backend's own, and every verb calls the
     wrapped backend's own method (server-side copy, atomic rename stay native).
@@ -226,7 +230,7 @@ class SyncBackendAdapter(AsyncBackend):
             raise InvalidPath(f"max_workers must be an int >= 1, got {max_workers!r}")
         self._sync = backend
         self._max_workers = max_workers
-        self._pool: ThreadPoolExecutor | None = None
+        self._pools: dict[bool, ThreadPoolExecutor] = {}
         self._pool_lock = threading.Lock()
 
     # ------------------------------------------------------------------ identity
@@ -270,26 +274,36 @@ class SyncBackendAdapter(AsyncBackend):
         return self._sync.to_key(native)
 
     # ------------------------------------------------------------------ pool
-    def _executor(self) -> ThreadPoolExecutor:
-        pool = self._pool
+    def _executor(self, held: bool = False) -> ThreadPoolExecutor:
+        """The pool for new calls, or (``held``) the pool for calls on a resource already held.
+
+        Calls on open streams, listings and atomic writers (``held``) run in their own pool:
+        a backend with a bounded connection/channel pool makes new calls wait for a free
+        channel, and if those waits could occupy every worker, the open streams holding the
+        channels could never be read to the end and released.
+        """
+        pool = self._pools.get(held)
         if pool is None:
             with self._pool_lock:
-                pool = self._pool
+                pool = self._pools.get(held)
                 if pool is None:
-                    pool = self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix="remote-store-aio")
+                    name = "remote-store-aio-held" if held else "remote-store-aio"
+                    pool = self._pools[held] = ThreadPoolExecutor(self._max_workers, thread_name_prefix=name)
         return pool
 
-    async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def _run(self, fn: Callable[..., T], *args: Any, _held: bool = False, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
         ctx = contextvars.copy_context()
         call = functools.partial(ctx.run, fn, *args, **kwargs)
-        return await loop.run_in_executor(self._executor(), call)
+        return await loop.run_in_executor(self._executor(_held), call)
 
-    async def _run_to_end(self, fn: Callable[..., T], *args: Any, on_cancel: Callable[[], None] | None = None) -> T:
+    async def _run_to_end(
+        self, fn: Callable[..., T], *args: Any, on_cancel: Callable[[], None] | None = None, _held: bool = False
+    ) -> T:
         """Like `_run`, but a cancellation first calls ``on_cancel`` and waits for the thread to end."""
         loop = asyncio.get_running_loop()
         ctx = contextvars.copy_context()
-        fut = loop.run_in_executor(self._executor(), functools.partial(ctx.run, fn, *args))
+        fut = loop.run_in_executor(self._executor(_held), functools.partial(ctx.run, fn, *args))
         try:
             return await asyncio.shield(fut)
         except asyncio.CancelledError:
@@ -308,7 +322,7 @@ class SyncBackendAdapter(AsyncBackend):
         it = await self._run(factory)
         try:
             while True:
-                batch = await self._run(_take, it, LIST_BATCH)
+                batch = await self._run(_take, it, LIST_BATCH, _held=True)
                 for item in batch:
                     yield item
                 if len(batch) < LIST_BATCH:
@@ -316,7 +330,7 @@ class SyncBackendAdapter(AsyncBackend):
         finally:
             close = getattr(it, "close", None)
             if close is not None:
-                await self._run_to_end(close)
+                await self._run_to_end(close, _held=True)
 
     async def _write(
         self, fn: Callable[..., WriteResult], key: str, content: AsyncWritableContent, **kw: Any
@@ -349,8 +363,8 @@ class SyncBackendAdapter(AsyncBackend):
         """Close the wrapped backend (in the pool) and shut the pool down; a later call starts a new pool."""
         await self._run_to_end(self._sync.close)
         with self._pool_lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
             pool.shutdown(wait=False)
 
     async def _open(self, fn: Callable[[str], IO[bytes]], key: str) -> AsyncReadStream:
@@ -369,7 +383,7 @@ class SyncBackendAdapter(AsyncBackend):
             # The open may still complete in the thread: close what it returns.
             def _close(done: asyncio.Future[tuple[IO[bytes], bool]]) -> None:
                 if not done.cancelled() and done.exception() is None:
-                    self._executor().submit(done.result()[0].close)
+                    self._executor(True).submit(done.result()[0].close)
 
             task.add_done_callback(_close)
             raise

@@ -1,0 +1,43 @@
+"""The async conformance suite on a real OpenSSH sshd through SyncBackendAdapter (cancellation included)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from remote_store.aio import AsyncBackend, SyncBackendAdapter
+from remote_store_conformance.aio import AsyncBackendConformance, AsyncStoreTests
+from remote_store_sftp import SFTPBackend
+from testing.servers.sftp import SFTPServer
+
+#: The whole sync suite through both adapters on sshd is a long run; CI runs it on memory and
+#: local (core tests) and the async-only tests here. ``REMOTE_STORE_AIO_FULL=1`` runs it here too.
+FULL = os.environ.get("REMOTE_STORE_AIO_FULL") == "1"
+
+
+def _backend(srv: SFTPServer, base: str) -> SFTPBackend:
+    return SFTPBackend(
+        host=srv.host,
+        port=srv.port,
+        username=srv.username,
+        private_key=srv.client_key,
+        known_hosts=srv.known_hosts,
+        base_path=base,
+    )
+
+
+class TestSFTPAsyncConformance(AsyncStoreTests):
+    @pytest.fixture
+    def async_backend(self, sftp_server_session: SFTPServer, sftp_base: str) -> Iterator[AsyncBackend]:
+        yield SyncBackendAdapter(_backend(sftp_server_session, sftp_base), max_workers=8)
+
+
+@pytest.mark.skipif(
+    not FULL, reason="full async-adapter run of the sync suite on sshd is long; set REMOTE_STORE_AIO_FULL=1"
+)
+class TestSFTPAsyncFullConformance(AsyncBackendConformance):
+    @pytest.fixture
+    def async_backend(self, sftp_server_session: SFTPServer, sftp_base: str) -> Iterator[AsyncBackend]:
+        yield SyncBackendAdapter(_backend(sftp_server_session, sftp_base), max_workers=8)
