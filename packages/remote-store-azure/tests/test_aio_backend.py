@@ -32,7 +32,7 @@ from remote_store.errors import (
     RemoteStoreError,
 )
 from remote_store_azure._aio_backend import AsyncAzureBackend
-from testing.servers.azure import AzuriteServer
+from testing.servers.azure import AzuriteServer, FaultProxy
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -590,3 +590,74 @@ def test_concurrent_first_calls_share_one_setup(make: Factory, raw: ContainerCli
 
     run(make, body)
     assert len(blob_names(raw)) == 20
+
+
+# ---------------------------------------------------------------------- retried requests (lost responses)
+@pytest.fixture
+def proxied(azurite: AzuriteServer, azure_container: str, azure_fault_proxy: FaultProxy) -> Factory:
+    """Backends whose requests pass the fault proxy (retries on, quick back-off)."""
+
+    def factory(**kwargs: Any) -> AsyncAzureBackend:
+        options: dict[str, Any] = {
+            "account_url": azure_fault_proxy.account_url,
+            "account_key": azurite.account_key,
+            "retry_total": 2,
+            "retry_backoff": 0.05,
+        }
+        options.update(kwargs)
+        return AsyncAzureBackend(azure_container, **options)
+
+    return factory
+
+
+@pytest.mark.parametrize("size", [10 * KiB, 700 * KiB], ids=["put-blob", "block-list"])
+def test_retried_conditional_create_that_had_succeeded_is_a_success(
+    proxied: Factory, azure_fault_proxy: FaultProxy, raw: ContainerClient, size: int
+) -> None:
+    staged = size > 256 * KiB
+    azure_fault_proxy.drop_response("PUT", "/created.bin", query_contains="comp=blocklist" if staged else "")
+    data = bytes(range(256)) * (size // 256)
+
+    async def body(b: AsyncAzureBackend) -> Any:
+        return await b.write("created.bin", data, overwrite=False, metadata={})
+
+    result = run(proxied, body, max_single_put_size=256 * KiB, block_size=256 * KiB)
+    assert azure_fault_proxy.dropped, "the proxy dropped nothing"
+    assert result.size == len(data)
+    assert result.etag == raw.get_blob_client("created.bin").get_blob_properties().etag.strip('"')
+    assert raw.download_blob("created.bin").readall() == data
+
+
+def test_retried_conditional_create_over_another_writers_blob_is_already_exists(
+    proxied: Factory, azure_fault_proxy: FaultProxy, raw: ContainerClient
+) -> None:
+    raw.upload_blob("taken.bin", b"someone else's")
+    azure_fault_proxy.drop_response("PUT", "/taken.bin")
+
+    async def body(b: AsyncAzureBackend) -> None:
+        await fails(b, AlreadyExists, b.write("taken.bin", b"mine", overwrite=False, metadata={}))
+
+    run(proxied, body)
+    assert raw.download_blob("taken.bin").readall() == b"someone else's"
+
+
+def test_retried_copy_and_delete_that_had_succeeded_are_successes(
+    proxied: Factory, azure_fault_proxy: FaultProxy, raw: ContainerClient, azure_container: str
+) -> None:
+    raw.upload_blob("orig.bin", b"copied once")
+    raw.upload_blob("other.bin", b"not a copy")
+
+    async def body(b: AsyncAzureBackend) -> None:
+        azure_fault_proxy.drop_response("PUT", "/copied.bin")
+        await b.copy("orig.bin", "copied.bin", overwrite=False)
+        assert azure_fault_proxy.dropped
+        azure_fault_proxy.drop_response("PUT", "/other.bin")
+        await fails(b, AlreadyExists, b.copy("orig.bin", "other.bin", overwrite=False))
+        azure_fault_proxy.drop_response("DELETE", "/orig.bin")
+        await b.delete("orig.bin")
+
+    run(proxied, body)
+    assert ("DELETE", f"/devstoreaccount1/{azure_container}/orig.bin") in azure_fault_proxy.dropped
+    assert blob_names(raw) == ["copied.bin", "other.bin"]
+    assert raw.download_blob("copied.bin").readall() == b"copied once"
+    assert raw.download_blob("other.bin").readall() == b"not a copy"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
+from azure.core.pipeline.transport import AioHttpTransport
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient, ExponentialRetry
 
 from remote_store.errors import ConfigError
@@ -49,8 +50,30 @@ def _is_async_credential(credential: Any) -> bool:
     return get_token is not None and inspect.iscoroutinefunction(get_token)
 
 
+class SingleSendTransport(AioHttpTransport):  # type: ignore[misc]  # the package re-exports it lazily (Any to mypy)
+    """azure-core's aiohttp transport with aiohttp's own silent resend switched off.
+
+    aiohttp resends an idempotent request (PUT, DELETE) once, unseen by azure-core, when a
+    reused keep-alive connection breaks before the response arrives. azure-core's retry
+    policy then cannot tell the caller that a conditional create or a delete was sent twice,
+    and the resend's 409/404 would turn a request that succeeded into `AlreadyExists` /
+    `NotFound`. With this transport every resend goes through the retry policy, whose
+    ``retry_hook`` lets the backend recognise its own first attempt. (aiohttp offers this
+    switch only as the session attribute ``_retry_connection``; the retried-request tests
+    fail if it ever stops working.)
+    """
+
+    async def open(self) -> None:
+        await super().open()
+        if self.session is not None and hasattr(self.session, "_retry_connection"):
+            self.session._retry_connection = False
+
+
 def client_kwargs(opts: AzureOptions) -> dict[str, Any]:
-    """Keyword arguments for the async SDK clients: retry policy, timeouts, TLS, sizes."""
+    """Keyword arguments for one async service client: retry policy, transport (timeouts, TLS), sizes.
+
+    Call it once per client: the transport in it belongs to that client (closed with it).
+    """
     backoff: float = int(opts.retry_backoff) if opts.retry_backoff >= 1 else opts.retry_backoff
     kwargs: dict[str, Any] = {
         "retry_policy": ExponentialRetry(
@@ -59,9 +82,11 @@ def client_kwargs(opts: AzureOptions) -> dict[str, Any]:
             retry_total=opts.retry_total,
             random_jitter_range=max(1, int(opts.retry_backoff)),
         ),
-        "connection_verify": opts.connection_verify,
-        "connection_timeout": opts.connection_timeout,
-        "read_timeout": opts.read_timeout,
+        "transport": SingleSendTransport(
+            connection_verify=opts.connection_verify,
+            connection_timeout=opts.connection_timeout,
+            read_timeout=opts.read_timeout,
+        ),
         "max_single_put_size": opts.max_single_put_size,
         "max_block_size": opts.block_size,
         "max_chunk_get_size": opts.block_size,
