@@ -661,3 +661,72 @@ def test_retried_copy_and_delete_that_had_succeeded_are_successes(
     assert blob_names(raw) == ["copied.bin", "other.bin"]
     assert raw.download_blob("copied.bin").readall() == b"copied once"
     assert raw.download_blob("other.bin").readall() == b"not a copy"
+
+
+# ---------------------------------------------------------------------- concurrent writers, HNS accounts
+@pytest.mark.parametrize("hierarchical", [False, True], ids=["flat", "hierarchical"])
+def test_concurrent_staged_writers_of_one_blob_all_succeed_last_commit_wins(
+    make: Factory, raw: ContainerClient, hierarchical: bool
+) -> None:
+    payloads = [bytes([65 + i]) * (400 * KiB + i) for i in range(6)]
+
+    async def body(b: AsyncAzureBackend) -> bytes:
+        async def writer(i: int) -> None:
+            for _ in range(3):
+                await b.write("same.bin", payloads[i], overwrite=True, metadata={})
+
+        await asyncio.gather(*(writer(i) for i in range(len(payloads))))  # raises if any write failed
+        return await b.read_bytes("same.bin")
+
+    final = run(make, body, max_single_put_size=64 * KiB, block_size=64 * KiB, hierarchical=hierarchical)
+    assert final in payloads
+    committed, _ = raw.get_blob_client("same.bin").get_block_list("committed")
+    assert sum(block.size for block in committed) == len(final)
+
+
+def test_concurrent_staged_creates_have_one_winner(make: Factory) -> None:
+    async def body(b: AsyncAzureBackend) -> list[str]:
+        async def create(i: int) -> str:
+            try:
+                await b.write("once.bin", bytes([i]) * 300_000, overwrite=False, metadata={})
+            except Exception as exc:
+                err = exc if isinstance(exc, RemoteStoreError) else b.translate_error(exc, "once.bin")
+                assert isinstance(err, AlreadyExists), repr(exc)
+                return "lost"
+            return "won"
+
+        outcomes = await asyncio.gather(*(create(i) for i in range(6)))
+        assert len(set(await b.read_bytes("once.bin"))) == 1
+        return list(outcomes)
+
+    outcomes = run(make, body, max_single_put_size=64 * KiB, block_size=64 * KiB)
+    assert outcomes.count("won") == 1, outcomes
+
+
+def test_account_reporting_a_hierarchical_namespace_is_treated_as_hierarchical(
+    proxied: Factory, azure_fault_proxy: FaultProxy, raw: ContainerClient
+) -> None:
+    azure_fault_proxy.add_response_header("comp=properties", "x-ms-is-hns-enabled: true")
+
+    async def body(b: AsyncAzureBackend) -> None:
+        await b.write("dir/f.txt", b"f", overwrite=True, metadata={})
+        assert b.hierarchical and Capability.HIERARCHICAL in b.capabilities
+        with pytest.raises(InvalidPath):
+            await b.write("dir/f.txt/below", b"refused", overwrite=True, metadata={})
+        with pytest.raises(InvalidPath):
+            await b.write("dir", b"refused", overwrite=True, metadata={})
+        for i in range(3):
+            await b.write(f"dir/sub/{i}.txt", b"x", overwrite=True, metadata={})
+        await b.delete_folder("dir", recursive=True)
+
+    run(proxied, body)
+    assert blob_names(raw) == []
+    assert not [t for _, t in azure_fault_proxy.requests if "comp=batch" in t]  # HNS accounts take no Blob Batch
+
+
+def test_flat_account_is_detected_as_flat(make: Factory) -> None:
+    async def body(b: AsyncAzureBackend) -> None:
+        await b.write("x.txt", b"x", overwrite=True, metadata={})
+        assert not b.hierarchical and Capability.HIERARCHICAL not in b.capabilities
+
+    run(make, body)
