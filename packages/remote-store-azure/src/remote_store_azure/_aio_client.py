@@ -196,6 +196,9 @@ class AsyncClients:
         """
         loop = asyncio.get_running_loop()
         clients = self._by_loop.get(loop)
+        ready = clients.ready if clients is not None else None
+        if ready is not None and ready.done() and not ready.cancelled() and ready.exception() is None:
+            return clients.container  # type: ignore[union-attr]  # the hot path: set up, nothing to await
         if clients is None:
             clients = self._build()
             self._by_loop[loop] = clients
