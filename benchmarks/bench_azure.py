@@ -3,7 +3,8 @@
 Starts its own Azurite (see ``testing/servers/azure.py``) and prints, for the same work in
 the same run, the time of remote-store over the time of the raw SDK:
 
-* 1 KiB upload / download / get properties / delete at the defaults (flat; target <= 1.05x),
+* 1 KiB upload / download / get properties / delete at the defaults (flat: one request each,
+  like the raw calls; target <= 1.05x of the raw SDK's time),
   and the upload with ``hierarchical=True`` (placement checks: more requests by design),
 * listing 10,000 blobs (target <= 1.05x),
 * 256 MiB streaming upload and download with the same concurrency and block size
@@ -351,7 +352,12 @@ def main() -> None:
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     with azurite_server() as srv:
-        print(f"Azurite on 127.0.0.1:{srv.port}; concurrency {CONCURRENCY}, block {BLOCK // MiB} MiB", flush=True)
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(
+            f"Azurite on 127.0.0.1:{srv.port}; concurrency {CONCURRENCY}, block {BLOCK // MiB} MiB; "
+            f"load average {load} on {os.cpu_count()} CPUs",
+            flush=True,
+        )
         if "small" not in skip:
             bench_small(srv, args.small, args.rounds)
         if "list" not in skip:

@@ -26,6 +26,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -164,6 +165,11 @@ class _DropRule:
     path: str
     query: str
     times: int
+    #: "drop" (forward, lose the response), "status" (answer ``status`` without forwarding),
+    #: "stall" (forward, hold the response ``seconds``, then close).
+    action: str = "drop"
+    status: int = 503
+    seconds: float = 0.0
 
 
 class FaultProxy:
@@ -187,6 +193,8 @@ class FaultProxy:
         self._lock = threading.Lock()
         #: ``(method, path)`` of every response dropped so far.
         self.dropped: list[tuple[str, str]] = []
+        #: ``(action, method, path)`` of every fault injected so far (drops, statuses, stalls).
+        self.injected: list[tuple[str, str, str]] = []
         #: ``(method, path?query)`` of every request forwarded, in arrival order.
         self.requests: list[tuple[str, str]] = []
         self._headers: list[tuple[str, str]] = []
@@ -205,6 +213,26 @@ class FaultProxy:
         with self._lock:
             self._rules.append(_DropRule(method.upper(), path_contains, query_contains, times))
 
+    def fail_request(
+        self, method: str, path_contains: str, *, status: int = 503, times: int = 1, query_contains: str = ""
+    ) -> None:
+        """Answer the next ``times`` matching requests with HTTP ``status`` (503 = ``ServerBusy``,
+        500 = ``InternalError``) *without* forwarding them: the service never sees them."""
+        with self._lock:
+            self._rules.append(
+                _DropRule(method.upper(), path_contains, query_contains, times, action="status", status=status)
+            )
+
+    def stall_response(
+        self, method: str, path_contains: str, *, seconds: float, times: int = 1, query_contains: str = ""
+    ) -> None:
+        """Forward the next ``times`` matching requests, then hold their responses for ``seconds``
+        (past the client's read timeout) and close the connection without answering."""
+        with self._lock:
+            self._rules.append(
+                _DropRule(method.upper(), path_contains, query_contains, times, action="stall", seconds=seconds)
+            )
+
     def add_response_header(self, query_contains: str, header: str) -> None:
         """Add ``header`` (``"Name: value"``) to every response to a request whose query string
         contains ``query_contains`` — e.g. to make Get Account Information report a
@@ -218,16 +246,18 @@ class FaultProxy:
         with contextlib.suppress(OSError):
             self._listener.close()
 
-    def _match(self, method: str, target: str) -> bool:
+    def _match(self, method: str, target: str) -> _DropRule | None:
         path, _, query = target.partition("?")
         with self._lock:
             self.requests.append((method, target))
             for rule in self._rules:
                 if rule.method == method and rule.path in path and rule.query in query and rule.times > 0:
                     rule.times -= 1
-                    self.dropped.append((method, path))
-                    return True
-        return False
+                    if rule.action == "drop":
+                        self.dropped.append((method, path))
+                    self.injected.append((rule.action, method, path))
+                    return rule
+        return None
 
     def _serve(self) -> None:
         while not self._closed:
@@ -260,12 +290,22 @@ class FaultProxy:
                 if not chunk:
                     return
                 body += chunk
+            rule = self._match(method, target)
+            if rule is not None and rule.action == "status":
+                code = "ServerBusy" if rule.status == 503 else "InternalError"
+                client.sendall(
+                    f"HTTP/1.1 {rule.status} Injected\r\nx-ms-error-code: {code}\r\nContent-Length: 0\r\n"
+                    "Connection: close\r\n\r\n".encode("latin-1")
+                )
+                return
             upstream = socket.create_connection(("127.0.0.1", self._upstream.port))
             stack.callback(upstream.close)
             request = "\r\n".join([lines[0], *headers, "Connection: close"]).encode("latin-1") + b"\r\n\r\n" + body
             upstream.sendall(request)
-            if self._match(method, target):
+            if rule is not None:
                 upstream.recv(1)  # Azurite has processed the request; the client never hears back
+                if rule.action == "stall":
+                    time.sleep(rule.seconds)
                 return
             query = target.partition("?")[2]
             with self._lock:

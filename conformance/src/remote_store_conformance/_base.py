@@ -10,7 +10,7 @@ from typing import Any, ClassVar, TypeVar
 import pytest
 
 from remote_store import Backend, Capability, FileInfo, Store
-from remote_store.errors import CapabilityNotSupported
+from remote_store.errors import CapabilityNotSupported, RemoteStoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,15 +75,24 @@ class SuiteBase:
         seed: Optional. For backends without WRITE (read-only HTTP, say): return a callable
             ``seed(key, data)`` that places ``data`` at backend key ``key`` through a side
             channel, so read, list and metadata tests can run.
+        native_errors: Optional. A list of ``(native exception, expected error class)`` pairs:
+            the suite checks that `Backend.translate_error` maps each (directly and through
+            `Store`), so a lost connection reaches callers as ``BackendUnavailable``.
+        unreachable_backend: Optional. Yield a backend whose service cannot be reached; the
+            suite checks that every call fails with ``BackendUnavailable``.
 
     Class attributes an author may set:
         xfail_tests: ``{"test_name": "reason"}`` — expected failures, each with a reason.
         shares_state_across_processes: False for backends whose content lives in one process
             (memory); the pickling test then skips the cross-process visibility check.
+        rebuilt_backend_shares_files: False for backends whose ``options`` cannot name their
+            storage (an anonymous in-memory backend); the options-rebuild test then skips the
+            "sees the same files" check.
     """
 
     xfail_tests: ClassVar[dict[str, str]] = {}
     shares_state_across_processes: ClassVar[bool] = True
+    rebuilt_backend_shares_files: ClassVar[bool] = True
 
     # ------------------------------------------------------------------ author fixtures
     @pytest.fixture
@@ -99,6 +108,22 @@ class SuiteBase:
     def seed(self) -> Seeder | None:
         """Optional side channel for read-only backends (see class docstring); None by default."""
         return None
+
+    @pytest.fixture
+    def native_errors(self) -> list[tuple[Exception, type[RemoteStoreError]]] | None:
+        """Optional: native exceptions the backend's service raises, each with the
+        `remote_store.errors` class `Backend.translate_error` must map it to — e.g.
+        ``[(botocore.exceptions.EndpointConnectionError(endpoint_url="x"), BackendUnavailable)]``.
+        The suite asserts the mapping directly and through `Store`. None (default) skips it."""
+        return None
+
+    @pytest.fixture
+    def unreachable_backend(self) -> Iterator[Backend | None]:
+        """Optional: yield a backend configured like ``backend`` but whose service cannot be
+        reached (a closed port, a stopped server). The suite asserts that calls raise
+        `remote_store.errors.BackendUnavailable` within the backend's timeouts. None (default)
+        skips those tests."""
+        yield None
 
     # ------------------------------------------------------------------ suite fixtures
     @pytest.fixture

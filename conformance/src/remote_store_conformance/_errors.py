@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from remote_store import Backend, Capability, Secret, Store
-from remote_store.errors import InvalidPath, NotFound, RemoteStoreError
+from remote_store.errors import BackendUnavailable, InvalidPath, NotFound, RemoteStoreError
+from remote_store.kit import ForwardingBackend
 from remote_store_conformance._base import Putter, requires
 
 
@@ -25,8 +26,58 @@ def secrets_of(backend: Backend) -> list[str]:
     return walk(backend.options)
 
 
+class _RaisingBackend(ForwardingBackend):
+    """Forwards to the author's backend, but every `stat` raises a given native exception."""
+
+    def __init__(self, inner: Backend, exc: Exception) -> None:
+        super().__init__(inner)
+        self._exc = exc
+
+    def stat(self, key: str) -> Any:
+        raise self._exc
+
+
 class ErrorTests:
     """What callers can rely on when something goes wrong."""
+
+    def test_native_errors_are_translated(
+        self, backend: Backend, native_errors: list[tuple[Exception, type[RemoteStoreError]]] | None
+    ) -> None:
+        if native_errors is None:
+            pytest.skip("the test class gives no `native_errors` fixture (native exception → error class)")
+        assert native_errors, "`native_errors` is empty: list the service's exceptions, or return None"
+        for exc, expected in native_errors:
+            mapped = backend.translate_error(exc, "dir/key.bin")
+            assert isinstance(mapped, expected), (
+                f"translate_error({type(exc).__name__}) gave {mapped!r}, expected {expected.__name__}"
+            )
+            assert mapped.path == "dir/key.bin", f"the translated error must name the key, got {mapped.path!r}"
+            # Through a Store, as a caller meets it: typed, store-relative, chained to the cause.
+            store = Store(_RaisingBackend(backend, exc), root_path="root")
+            with pytest.raises(expected) as info:
+                store.get_file_info("dir/key.bin")
+            assert info.value.path == "dir/key.bin"
+
+    def test_unreachable_service_raises_backend_unavailable(self, unreachable_backend: Backend | None) -> None:
+        if unreachable_backend is None:
+            pytest.skip("the test class gives no `unreachable_backend` fixture")
+        store = Store(unreachable_backend)
+        calls: dict[str, Any] = {"ping": store.ping, "exists": lambda: store.exists("k.txt")}
+        caps = unreachable_backend.capabilities
+        if Capability.READ in caps:
+            calls["read_bytes"] = lambda: store.read_bytes("k.txt")
+        if Capability.WRITE in caps:
+            calls["write"] = lambda: store.write("k.txt", b"x", overwrite=True)
+        if Capability.LIST in caps:
+            calls["list_files"] = lambda: list(store.list_files("", recursive=True))
+        for name, call in calls.items():
+            try:
+                call()
+            except BackendUnavailable:
+                continue
+            except RemoteStoreError as exc:
+                pytest.fail(f"{name}() on an unreachable service raised {type(exc).__name__}, not BackendUnavailable")
+            pytest.fail(f"{name}() on an unreachable service returned instead of raising BackendUnavailable")
 
     @requires(Capability.READ)
     def test_not_found_is_a_remote_store_error(self, store: Store) -> None:

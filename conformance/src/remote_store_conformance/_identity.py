@@ -69,6 +69,24 @@ class IdentityTests:
         finally:
             clone.close()
 
+    def test_options_rebuild_a_backend_that_sees_the_same_files(
+        self, backend: Backend, store: Store, put: Putter, store_root: str
+    ) -> None:
+        if not getattr(type(self), "rebuilt_backend_shares_files", True):
+            pytest.skip("the test class sets rebuilt_backend_shares_files = False")
+        if Capability.READ not in backend.capabilities:
+            pytest.skip("backend does not declare READ")
+        put("rebuilt/seen.txt", b"same files")
+        clone = type(backend)(**backend.options)
+        try:
+            # Options that drop the root, prefix, bucket or table would point the clone elsewhere.
+            assert Store(clone, root_path=store_root).read_bytes("rebuilt/seen.txt") == b"same files"
+            assert clone.native_path(f"{store_root}/rebuilt/seen.txt") == backend.native_path(
+                f"{store_root}/rebuilt/seen.txt"
+            )
+        finally:
+            clone.close()
+
     def test_repr_names_the_class(self, backend: Backend) -> None:
         assert type(backend).__name__ in repr(backend)
 

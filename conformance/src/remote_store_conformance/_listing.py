@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from remote_store import Capability, FileInfo, FolderEntry, Store
+from remote_store import Backend, Capability, FileInfo, FolderEntry, Store
 from remote_store.errors import InvalidPath, NotFound
 from remote_store_conformance._base import Putter, paths, requires
 
@@ -175,6 +175,34 @@ class ListingTests:
         it = store.list_files("")
         assert iter(it) is it
         assert next(it).path == "lazy.txt"
+
+    @requires(Capability.LIST, Capability.WRITE)
+    def test_backend_listings_do_no_work_until_iterated(self, backend: Backend, store_root: str) -> None:
+        # A lazy listing (a generator, page by page) starts when first iterated, so files
+        # written between the call and the first next() are seen. A listing that collects
+        # every result when called (``iter(list(...))``) misses them: it would also hold a
+        # million-key prefix in memory before yielding the first key.
+        root = Store(backend)
+        prefix = f"{store_root}/lazy"
+        listings = {
+            "iter_files": backend.iter_files(prefix, recursive=True),
+            "iter_files(recursive=False)": backend.iter_files(prefix, recursive=False),
+            "iter_folders": backend.iter_folders(prefix),
+            "iter_children": backend.iter_children(prefix),
+        }
+        if Capability.GLOB in backend.capabilities:
+            listings["glob"] = backend.glob(f"{prefix}/*.txt")
+        for it in listings.values():
+            assert iter(it) is it
+        root.write(f"{prefix}/late.txt", b"x")
+        root.write(f"{prefix}/sub/deep.txt", b"y")
+        seen = {name: paths(it) for name, it in listings.items()}
+        assert seen["iter_files"] == [f"{prefix}/late.txt", f"{prefix}/sub/deep.txt"], seen
+        assert seen["iter_files(recursive=False)"] == [f"{prefix}/late.txt"], seen
+        assert seen["iter_folders"] == [f"{prefix}/sub"], seen
+        assert seen["iter_children"] == [f"{prefix}/late.txt", f"{prefix}/sub"], seen
+        if "glob" in seen:
+            assert seen["glob"] == [f"{prefix}/late.txt"], seen
 
     @requires(Capability.LIST, Capability.READ)
     def test_listed_paths_can_be_read_back(self, store: Store, put: Putter) -> None:

@@ -286,3 +286,35 @@ class AtomicMoveTests:
             t.join()
         assert not bad, bad[:3]
         assert store.read_bytes("dst.bin") == payloads[5]
+
+    @requires(Capability.MOVE, Capability.ATOMIC_MOVE, Capability.WRITE)
+    def test_atomic_move_is_one_step(self, store: Store) -> None:
+        # An observer probes both names in an order that a single rename can never fool:
+        # once the destination is seen, the source must already be gone; once the source is
+        # seen gone, the destination must already be there. Copy-then-delete (both exist for
+        # a while) and delete-then-copy (neither does) each break one of the two.
+        import threading
+
+        stop = threading.Event()
+        bad: list[str] = []
+
+        def observer(src: str, dst: str) -> None:
+            while not stop.is_set():
+                if store.exists(dst) and store.exists(src):
+                    bad.append(f"{src} still exists after {dst} appeared")
+                if not store.exists(src) and not store.exists(dst):
+                    bad.append(f"neither {src} nor {dst} exists")
+
+        for i in range(8):
+            src, dst = f"one-step/src{i}.bin", f"one-step/dst{i}.bin"
+            store.write(src, b"x" * 4096)
+            stop.clear()
+            t = threading.Thread(target=observer, args=(src, dst))
+            t.start()
+            try:
+                store.move(src, dst)
+            finally:
+                stop.set()
+                t.join()
+            assert not bad, bad[:3]
+            assert not store.exists(src) and store.exists(dst)

@@ -35,6 +35,57 @@ class NonSeekableStream(io.RawIOBase):
         return n
 
 
+#: Largest single ``read(n)`` a backend may ask of the caller's stream (bytes): enough for any
+#: multipart part or staged block, small enough that "read everything" is refused.
+MAX_SOURCE_READ = 256 * MiB
+
+
+class UnboundedRead(AssertionError):
+    """Raised by `BoundedSource` when a backend asks the caller's stream for everything at once."""
+
+
+class BoundedSource(io.RawIOBase):
+    """A non-seekable caller stream that refuses unbounded reads.
+
+    ``read()``, ``read(-1)``, ``read(None)``, ``readall()`` and any single read larger than
+    `MAX_SOURCE_READ` raise `UnboundedRead`: a backend must copy the caller's stream in bounded
+    chunks, so a 10 GiB upload never needs 10 GiB of memory. ``sizes`` records every request.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._pos = 0
+        self.sizes: list[int] = []
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def _take(self, size: int | None) -> bytes:
+        if size is None or size < 0 or size > MAX_SOURCE_READ:
+            raise UnboundedRead(
+                f"the backend asked the caller's stream for read({size!r}); "
+                f"read it in bounded chunks of at most {MAX_SOURCE_READ} bytes"
+            )
+        self.sizes.append(size)
+        chunk = self._data[self._pos : self._pos + size]
+        self._pos += len(chunk)
+        return chunk
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._take(size)
+
+    def readall(self) -> bytes:
+        return self._take(-1)
+
+    def readinto(self, b: memoryview) -> int:  # type: ignore[override]
+        chunk = self._take(len(b))
+        b[: len(chunk)] = chunk
+        return len(chunk)
+
+
 class FailingStream(io.RawIOBase):
     """Yields ``good`` bytes, then raises ``OSError`` (a source that breaks part-way)."""
 
@@ -112,6 +163,22 @@ class WriteTests:
         result = store.write("pipe.bin", NonSeekableStream(data))
         assert result.size == len(data)
         assert store.read_bytes("pipe.bin") == data
+
+    @requires(Capability.WRITE, Capability.READ)
+    def test_write_reads_the_source_in_bounded_chunks(self, store: Store) -> None:
+        data = payload(3 * MiB + 17, 11)
+        source = BoundedSource(data)
+        result = store.write("bounded.bin", source)
+        assert result.size == len(data)
+        assert store.read_bytes("bounded.bin") == data
+        assert source.sizes, "the backend never read the caller's stream"
+
+    @requires(Capability.WRITE, Capability.READ, Capability.ATOMIC_WRITE)
+    def test_write_atomic_reads_the_source_in_bounded_chunks(self, store: Store) -> None:
+        data = payload(3 * MiB + 5, 12)
+        result = store.write_atomic("bounded-atomic.bin", BoundedSource(data))
+        assert result.size == len(data)
+        assert store.read_bytes("bounded-atomic.bin") == data
 
     @requires(Capability.WRITE, Capability.READ)
     def test_write_buffered_file_object(self, store: Store, tmp_path: pytest.TempPathFactory) -> None:

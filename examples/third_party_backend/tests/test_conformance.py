@@ -1,7 +1,10 @@
 """The remote-store conformance suite against JsonDirBackend."""
 
+import json
+
 import pytest
 
+from remote_store import RemoteStoreError
 from remote_store_conformance import BackendConformance
 from remote_store_jsondir import JsonDirBackend
 
@@ -12,3 +15,8 @@ class TestJsonDirConformance(BackendConformance):
         b = JsonDirBackend(root=tmp_path / "docs")
         yield b
         b.close()
+
+    @pytest.fixture
+    def native_errors(self):
+        # What translate_error maps: a corrupt document names its key.
+        return [(json.JSONDecodeError("Expecting value", "", 0), RemoteStoreError)]

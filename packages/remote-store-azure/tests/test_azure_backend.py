@@ -7,6 +7,7 @@ import io
 import logging
 import pickle
 import sys
+import threading
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -221,34 +222,46 @@ def test_read_that_returned_nothing_follows_a_replaced_blob(backend: AzureBacken
             assert f.read() == new[MiB:]
 
 
-def test_readall_restarts_when_the_blob_changes_midway(backend: AzureBackend) -> None:
-    """``read()`` returns nothing until the end, so a change between its ranges restarts it."""
-    store = Store(backend)
-    store.write("mid.bin", b"a" * (4 * MiB))
-    raw_reader = backend.open_read("mid.bin")
-    original = raw_reader._get  # type: ignore[attr-defined]
-    calls = [0]
+def test_read_bytes_downloads_again_when_the_blob_changes_between_ranges(
+    azurite: AzuriteServer, azure_container: str, azure_fault_proxy: FaultProxy
+) -> None:
+    """``read_bytes`` of a multi-range blob returns nothing until the end, so a blob replaced
+    between its ranges (the SDK pins them with ``If-Match``) is downloaded again, whole."""
+    with _proxied(azurite, azure_fault_proxy, azure_container, block_size=MiB, max_concurrency=2) as b:
+        store = Store(b)
+        store.write("mid.bin", b"a" * (40 * MiB))  # > the SDK's 32 MiB first range: ranged chunks follow
+        replaced = threading.Event()
+        original = azure_fault_proxy._match
 
-    def replace_after_first(start: int, length: int, etag: str) -> bytes:
-        calls[0] += 1
-        if calls[0] == 2:
-            store.write("mid.bin", b"c" * (3 * MiB), overwrite=True)
-        return original(start, length, etag)  # type: ignore[no-any-return]
+        def replace_on_the_second_range(method: str, target: str) -> bool:
+            seen = original(method, target)
+            if method == "GET" and "mid.bin" in target and not replaced.is_set():
+                gets = [t for m, t in azure_fault_proxy.requests if m == "GET" and "mid.bin" in t]
+                if len(gets) == 2:
+                    replaced.set()
+                    Store(b).write("mid.bin", b"c" * (3 * MiB), overwrite=True)
+            return seen
 
-    raw_reader._get = replace_after_first  # type: ignore[attr-defined]
-    with raw_reader:
-        assert raw_reader.read() == b"c" * (3 * MiB)
+        azure_fault_proxy._match = replace_on_the_second_range  # type: ignore[method-assign]
+        assert store.read_bytes("mid.bin") == b"c" * (3 * MiB)
+        assert replaced.is_set()
 
 
-def test_streaming_read_uses_parallel_read_ahead(backend: AzureBackend) -> None:
-    store = Store(backend)
-    data = bytes(range(256)) * (40 * 4096)  # 40 MiB
-    store.write("ahead.bin", data)
-    with store.read("ahead.bin") as f:
-        out = bytearray()
-        while chunk := f.read(MiB):
-            out += chunk
+def test_streaming_read_of_a_large_blob_uses_growing_ranges(
+    azurite: AzuriteServer, azure_container: str, azure_fault_proxy: FaultProxy
+) -> None:
+    data = bytes(range(256)) * (24 * 4096)  # 24 MiB
+    with _proxied(azurite, azure_fault_proxy, azure_container, block_size=8 * MiB) as b:
+        store = Store(b)
+        store.write("ahead.bin", data)
+        with store.read("ahead.bin") as f:
+            out = bytearray()
+            while chunk := f.read(MiB):
+                out += chunk
     assert bytes(out) == data
+    gets = [t for m, t in azure_fault_proxy.requests if m == "GET" and "ahead.bin" in t]
+    # 256 KiB, then doubling ranges up to block_size: far fewer requests than 1 MiB reads.
+    assert 4 <= len(gets) <= 9, gets
 
 
 # ---------------------------------------------------------------------- metadata
@@ -379,8 +392,8 @@ def test_unreachable_service_is_backend_unavailable() -> None:
         "container",
         account_url=f"http://127.0.0.1:{port}/devstoreaccount1",
         account_key="a2V5",
-        retry_total=0,
-        connection_timeout=2,
+        retries=0,
+        connect_timeout=2,
     )
     with pytest.raises(BackendUnavailable):
         Store(b).read_bytes("x")
@@ -396,9 +409,10 @@ def test_missing_container_is_not_found_naming_it(azurite: AzuriteServer) -> Non
             b.ping()
 
 
-def test_create_container_option(azurite: AzuriteServer, raw: ContainerClient) -> None:
+@pytest.mark.parametrize("spelling", ["create_root", "create_container"])
+def test_create_root_option(azurite: AzuriteServer, raw: ContainerClient, spelling: str) -> None:
     name = raw.container_name + "x"
-    with AzureBackend(name, connection_string=azurite.connection_string, create_container=True) as b:
+    with AzureBackend(name, connection_string=azurite.connection_string, **{spelling: True}) as b:
         Store(b).write("a.txt", b"a")
         b.ping()
     service = BlobServiceClient.from_connection_string(azurite.connection_string)
@@ -411,21 +425,95 @@ def test_create_container_option(azurite: AzuriteServer, raw: ContainerClient) -
     [
         ({"container": "Bad_Name"}, "container"),
         ({"container": "ok-name", "block_size": 0}, "block_size"),
-        ({"container": "ok-name", "max_concurrency": "4"}, "max_concurrency"),
+        ({"container": "ok-name", "max_concurrency": 0}, "max_concurrency"),
+        ({"container": "ok-name", "max_concurrency": "four"}, "max_concurrency"),
         ({"container": "ok-name", "credential": "a-string"}, "credential"),
         ({"container": "ok-name", "api_version": "latest"}, "api_version"),
         ({"container": "ok-name", "account_url": "ftp://x"}, "account_url"),
-        ({"container": "ok-name", "retry_total": -1}, "retry_total"),
-        ({"container": "ok-name", "hierarchical": "yes"}, "hierarchical"),
-        ({"container": "ok-name", "strict_paths": 1}, "strict_paths"),
-        ({"container": "ok-name", "hierarchical": True, "strict_paths": False}, "strict_paths"),
+        ({"container": "ok-name", "retries": -1}, "retries"),
+        ({"container": "ok-name", "retry_total": -1}, "retries"),  # the former name, reported canonically
+        ({"container": "ok-name", "retry_backoff": 0}, "retry_backoff"),
+        ({"container": "ok-name", "connect_timeout": "soon"}, "connect_timeout"),
+        ({"container": "ok-name", "read_timeout": -1}, "read_timeout"),
+        ({"container": "ok-name", "verify": ""}, "verify"),
+        ({"container": "ok-name", "hierarchical": "maybe"}, "hierarchical"),
+        ({"container": "ok-name", "strict_paths": 1}, "hierarchical"),
+        ({"container": "ok-name", "hierarchical": True, "strict_paths": False}, "hierarchical"),
+        ({"container": "ok-name", "create_root": True, "create_container": True}, "create_root"),
+        ({"container": "ok-name", "no_such_option": 1}, "no_such_option"),
     ],
 )
 def test_bad_options_raise_config_error_naming_the_key(options: dict[str, object], key: str) -> None:
     kwargs: dict[str, object] = {"account_name": "acct", **options}
     with pytest.raises(ConfigError) as info:
         AzureBackend(**kwargs)  # type: ignore[arg-type]
-    assert info.value.message.startswith(key)
+    assert info.value.path == key
+    assert f"'{key}'" in info.value.message
+
+
+def test_shared_option_names_and_their_former_aliases() -> None:
+    """The shared vocabulary (retries, connect/read timeouts, verify, create_root, hierarchical)
+    and the former Azure names give the same options; query-string strings are converted."""
+    new = AzureBackend(
+        "c-one",
+        account_name="acct",
+        retries="5",
+        connect_timeout="2.5",
+        read_timeout=7,
+        verify="false",
+        create_root="true",
+        hierarchical="yes",
+    )
+    old = AzureBackend(
+        "c-one",
+        account_name="acct",
+        retry_total=5,
+        connection_timeout=2.5,
+        read_timeout=7,
+        connection_verify=False,
+        create_container=True,
+        strict_paths=True,
+    )
+    assert (
+        new.options
+        == old.options
+        == {
+            "container": "c-one",
+            "account_name": "acct",
+            "retries": 5,
+            "connect_timeout": 2.5,
+            "read_timeout": 7.0,
+            "verify": False,
+            "create_root": True,
+            "hierarchical": True,
+        }
+    )
+    o = old.azure_options
+    assert (o.retry_total, o.connection_timeout, o.connection_verify, o.create_container) == (5, 2.5, False, True)
+
+
+def test_retry_and_timeout_options_reach_the_sdk_pipeline() -> None:
+    from remote_store_azure._client import Backoff
+
+    b = AzureBackend(
+        "c-one",
+        account_url="http://127.0.0.1:1/acct",
+        account_key="a2V5",
+        retries=4,
+        retry_backoff=0.25,
+        retry_backoff_max=1.0,
+        connect_timeout=3,
+        read_timeout=9,
+    )
+    cc = b._cc()
+    retry = cc._config.retry_policy  # the SDK's own retry policy object
+    assert isinstance(retry, Backoff) and retry.total_retries == 4
+    delays = [retry.get_backoff_time({"count": n}) for n in (1, 2, 3, 4)]
+    assert 0.2 <= delays[0] <= 0.3 and 0.4 <= delays[1] <= 0.6 and 0.8 <= delays[2] <= 1.2
+    assert delays[3] <= 1.2  # capped by retry_backoff_max (+ jitter)
+    config = cc._pipeline._transport._transport.connection_config  # azure-core RequestsTransport
+    assert config.timeout == 3 and config.read_timeout == 9
+    b.close()
 
 
 def test_no_account_is_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -493,14 +581,30 @@ def _proxied(azurite: AzuriteServer, proxy: FaultProxy, container: str, **extra:
         container,
         account_url=proxy.account_url,
         account_key=azurite.account_key,
-        retry_total=2,
-        retry_backoff=0.05,
-        **extra,  # type: ignore[arg-type]
+        **{"retries": 2, "retry_backoff": 0.05, **extra},  # type: ignore[arg-type]
     )
 
 
 def _sent(proxy: FaultProxy, key: str) -> list[str]:
     return [m for m, target in proxy.requests if key in target]
+
+
+@pytest.mark.parametrize(("retries", "ok"), [(1, False), (2, True)])
+def test_retries_option_is_the_number_of_resends(
+    azurite: AzuriteServer, azure_container: str, azure_fault_proxy: FaultProxy, retries: int, ok: bool
+) -> None:
+    """Two lost responses of an idempotent Get Blob Properties: 1 retry is not enough, 2 are."""
+    with _proxied(azurite, azure_fault_proxy, azure_container) as setup:
+        Store(setup).write("r.txt", b"r")
+    azure_fault_proxy.drop_response("HEAD", "/r.txt", times=2)
+    with _proxied(azurite, azure_fault_proxy, azure_container, retries=retries) as b:
+        if ok:
+            assert Store(b).get_file_info("r.txt").size == 1
+        else:
+            with pytest.raises(BackendUnavailable):
+                Store(b).get_file_info("r.txt")
+    assert len(azure_fault_proxy.dropped) == 2
+    assert _sent(azure_fault_proxy, "r.txt").count("HEAD") == (3 if ok else 2)
 
 
 def test_flat_mode_sends_one_request_per_put_and_delete(

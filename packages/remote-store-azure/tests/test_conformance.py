@@ -27,7 +27,7 @@ class TestAzureConformance(BackendConformance):
             azure_container,
             account_url=azurite.account_url,
             account_key=azurite.account_key,
-            retry_total=1,
+            retries=1,
             retry_backoff=0.1,
         )
         assert Capability.HIERARCHICAL not in b.capabilities
@@ -54,7 +54,7 @@ class TestAzureHierarchicalConformance(BackendConformance):
 
 
 class TestAzurePrefixStagedConformance(BackendConformance):
-    """Hierarchical mode (through the former option name ``strict_paths``) below a prefix, with
+    """Hierarchical mode (through the former option names ``strict_paths`` / ``retry_total``) below a prefix, with
     small blocks so every write above 64 KiB — the racing-overwrites test's 256 KiB payloads
     included — is a staged upload (Put Block + Put Block List)."""
 

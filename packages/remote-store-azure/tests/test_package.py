@@ -134,3 +134,71 @@ def test_redact_removes_sas_and_keys() -> None:
     out = redact(text)
     assert "abc%2Fdef" not in out and "Zm9v" not in out
     assert "sig=REDACTED" in out and "AccountKey=REDACTED" in out
+
+
+def test_options_value_accepts_the_former_names_and_reads_them_back() -> None:
+    from remote_store.errors import ConfigError
+    from remote_store_azure._options import AzureOptions
+
+    old = AzureOptions(container="box", account_name="acct", retry_total=5, connection_timeout=3, strict_paths=True)
+    new = AzureOptions(container="box", account_name="acct", retries=5, connect_timeout=3.0, hierarchical=True)
+    assert old == new and old.retry_total == 5 and old.connection_timeout == 3.0
+    assert AzureOptions.from_mapping({"container": "box", "account_name": "acct", "retries": "5"}).retries == 5
+    with pytest.raises(ConfigError) as info:
+        AzureOptions(container="box", account_name="acct", retries=1, retry_total=2)
+    assert info.value.path == "retries"
+
+
+def test_ranged_body_grows_its_ranges_and_ends_early_when_the_blob_changes() -> None:
+    from remote_store.errors import ContentChanged
+    from remote_store_azure._blobs import RangedBody
+
+    blob = bytes(range(256)) * 40  # 10,240 bytes
+    asked: list[tuple[int, int]] = []
+
+    def fetch(start: int, n: int) -> bytes:
+        asked.append((start, n))
+        return blob[start : start + n]
+
+    body = RangedBody(fetch, 0, len(blob), 1000, 4000)
+    assert asked == []  # lazy: nothing before the first read
+    got = b""
+    while chunk := body.read(700):
+        got += chunk
+    assert got == blob
+    assert [n for _, n in asked] == [1000, 2000, 4000, 3240]  # doubling up to the cap, then the rest
+
+    def changed(start: int, n: int) -> bytes:
+        if start:
+            raise ContentChanged("replaced")
+        return blob[:n]
+
+    body = RangedBody(changed, 0, len(blob), 1000, 4000)
+    assert body.read(5000) == blob[:1000]
+    assert body.read(5000) == b""  # ended early: the kit's reader decides (follow or ContentChanged)
+
+
+def test_ordered_md5_hashes_blocks_in_order_whatever_order_they_arrive() -> None:
+    import hashlib
+    import threading
+
+    from remote_store_azure._blobs import OrderedMD5
+
+    blocks = [bytes([i]) * 1000 for i in range(1, 9)]
+    md5 = OrderedMD5()
+    threads = [threading.Thread(target=md5.update, args=(n, blocks[n - 1])) for n in range(8, 0, -1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert md5.digest() == hashlib.md5(b"".join(blocks), usedforsecurity=False).digest()
+
+
+@pytest.mark.parametrize("native", ["az://box/a/b/x//y", "az://box/other/x", "s3://box/a/b/x"])
+def test_to_key_refuses_what_no_store_path_can_name(native: str) -> None:
+    from remote_store.errors import InvalidPath
+
+    b = remote_store_azure.AzureBackend("box", account_name="acct", prefix="a/b")
+    with pytest.raises(InvalidPath):
+        b.to_key(native)
+    assert b.to_key("az://box/a/b") == ""

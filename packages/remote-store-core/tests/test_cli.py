@@ -121,7 +121,7 @@ def test_get_refuses_to_overwrite_local_file(tmp_path: Path, capsys: pytest.Capt
     local = tmp_path / "local.txt"
     local.write_bytes(b"keep")
     code, _, err = run(capsys, "get", url(tmp_path / "s" / "a.txt"), str(local))
-    assert code == 1 and "FileExistsError" in err and str(local) in err
+    assert code == 1 and "AlreadyExists" in err and str(local) in err
     assert local.read_bytes() == b"keep"
     assert run(capsys, "get", "-f", url(tmp_path / "s" / "a.txt"), str(local))[0] == 0
     assert local.read_bytes() == b"remote"
@@ -299,22 +299,32 @@ def test_progress_line_only_on_a_tty_for_long_transfers() -> None:
     assert not Progress("small", 10, _Tty()).enabled
 
 
+@pytest.mark.parametrize("with_tqdm", [True, False])
 def test_transfer_draws_progress_on_tty(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mem: tuple[str, Store]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mem: tuple[str, Store], with_tqdm: bool
 ) -> None:
     name, store = mem
+    if not with_tqdm:
+        monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm -> ImportError: the stdlib line
+    else:
+        pytest.importorskip("tqdm")
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(PROGRESS_MIN_BYTES + 1))
     tty = _Tty()
     monkeypatch.setattr(sys, "stderr", tty)
-    monkeypatch.setattr("remote_store._cli._clock", iter(range(0, 10_000)).__next__)
+    monkeypatch.setattr("remote_store._cli._progress._clock", iter(range(0, 10_000)).__next__)
     assert main(["put", str(big), f"memory://{name}/big.bin"]) == 0
     assert store.read_bytes("big.bin") == big.read_bytes()
-    assert "MiB" in tty.getvalue() and f"memory://{name}/big.bin" in tty.getvalue()
+    drawn = tty.getvalue()
+    assert f"memory://{name}/big.bin" in drawn
+    if with_tqdm:
+        assert "/4.00M" in drawn and "%|" in drawn  # a tqdm bar with the total
+    else:
+        assert "4.0 MiB / 4.0 MiB 100.0%" in drawn
     tty2 = _Tty()
     monkeypatch.setattr(sys, "stderr", tty2)
     assert main(["-q", "put", "-f", str(big), f"memory://{name}/big.bin"]) == 0
-    assert "MiB" not in tty2.getvalue()
+    assert "MiB" not in tty2.getvalue() and "4.00M" not in tty2.getvalue()
 
 
 # ---------------------------------------------------------------------- installed console script

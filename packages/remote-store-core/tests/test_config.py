@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from remote_store import BackendConfig, ConfigError, RegistryConfig, Secret, resolve_env
+from remote_store import BackendConfig, ConfigError, Registry, RegistryConfig, Secret, resolve_env
 
 
 def test_from_dict_builds_typed_config() -> None:
@@ -95,8 +95,9 @@ def test_env_placeholders() -> None:
 def test_missing_env_var_names_key_path_and_file(tmp_path: Path) -> None:
     f = tmp_path / "rs.toml"
     f.write_text('[backends.main]\ntype = "s3"\noptions.bucket = "${NO_SUCH_VAR_RS}"\n')
+    cfg = RegistryConfig.from_toml(f, environ={})  # deferred: only this backend's stores fail
     with pytest.raises(ConfigError) as ei:
-        RegistryConfig.from_toml(f, environ={})
+        Registry(cfg).get_backend("main")
     msg = str(ei.value)
     assert "NO_SUCH_VAR_RS" in msg and "backends.main.options.bucket" in msg and str(f) in msg
 

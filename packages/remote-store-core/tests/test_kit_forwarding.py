@@ -159,6 +159,7 @@ class TestForwardingConformance(BackendConformance):
     """A forwarding wrapper is itself a conforming backend."""
 
     shares_state_across_processes = False
+    rebuilt_backend_shares_files = False  # an anonymous memory backend: a rebuild is a new, empty one
 
     @pytest.fixture
     def backend(self) -> Iterator[Backend]:

@@ -14,7 +14,7 @@ from testing.servers.s3 import MotoS3Server
 
 #: The whole sync suite through both adapters on a network server is a long run (S3 on moto
 #: ~95 s on 2 cores): CI runs it on memory and local (core tests) and the async-only tests
-#: here; ``REMOTE_STORE_AIO_FULL=1`` (scripts/aio-full.sh) runs the whole thing here too.
+#: here; ``REMOTE_STORE_AIO_FULL=1`` runs the whole thing here too.
 FULL = os.environ.get("REMOTE_STORE_AIO_FULL") == "1"
 FULL_REASON = "full async-adapter run of the sync suite on S3 is long; set REMOTE_STORE_AIO_FULL=1"
 

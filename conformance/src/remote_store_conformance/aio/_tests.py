@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -18,6 +19,7 @@ from remote_store.errors import (
     NotFound,
 )
 from remote_store_conformance._base import payload, requires, requires_missing
+from remote_store_conformance._integrity import canonical_tests
 from remote_store_conformance.aio._base import AsyncBody, AsyncSuiteBase, CountingBackend
 
 Run = Callable[..., None]
@@ -474,6 +476,18 @@ class AsyncStoreTests(AsyncSuiteBase):
             await store.ping()
 
         arun(body)
+
+    def test_aio_suite_integrity(self) -> None:
+        """No async suite test may be overridden or deleted by the author's class without an xfail reason."""
+        cls = type(self)
+        problems: list[str] = []
+        for name, func in canonical_tests(AsyncStoreTests).items():
+            actual = inspect.getattr_static(cls, name, None)
+            reason = cls.xfail_tests.get(name)
+            if actual is not func and not (isinstance(reason, str) and reason.strip()):
+                how = "deleted" if actual is None else "overridden"
+                problems.append(f"{name} is {how} in {cls.__name__}; list it in xfail_tests with a reason instead")
+        assert not problems, "async conformance suite integrity:\n  " + "\n  ".join(problems)
 
     def test_aio_store_refuses_non_backend(self) -> None:
         with pytest.raises(TypeError):

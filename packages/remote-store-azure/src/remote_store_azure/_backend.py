@@ -1,219 +1,144 @@
-"""`AzureBackend`: Azure Blob Storage (block blobs) through azure-storage-blob."""
+"""`AzureBackend`: Azure Blob Storage (block blobs) through azure-storage-blob, on `remote_store.kit`."""
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import threading
-import time
-import urllib.parse
-from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.storage.blob import (
-    BlobPrefix,
-    BlobProperties,
-    BlobServiceClient,
-    ContainerClient,
-    ExponentialRetry,
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
 )
+from azure.storage.blob import BlobPrefix, ContainerClient
 
-from remote_store import AtomicWriter, Backend, Capability, CapabilitySet, FileInfo, Secret, WriteResult
+from remote_store import Capability, CapabilitySet, FileInfo, WriteResult
 from remote_store.errors import (
     BackendUnavailable,
-    ConfigError,
     ContentChanged,
-    DirectoryNotEmpty,
     InvalidPath,
     NotFound,
     RemoteStoreError,
 )
-from remote_store.kit import compile_glob
-from remote_store_azure._errors import BACKEND, error_code, translate
-from remote_store_azure._metadata import is_folder_blob, reported_metadata
-from remote_store_azure._names import Attempts, unaddressable
-from remote_store_azure._options import (
-    ENV_ACCOUNT_KEY,
-    ENV_ACCOUNT_NAME,
-    ENV_CONNECTION_STRING,
-    ENV_SAS_TOKEN,
-    AzureOptions,
-    MiB,
-    _env,
+from remote_store.kit import FetchResult, FlatKeyBackend, ListPage, MultipartPolicy, unreachable_reason
+from remote_store_azure._blobs import (
+    Body,
+    OrderedMD5,
+    RangedBody,
+    WholeFirstRead,
+    detect_hns,
+    file_info,
 )
-from remote_store_azure._reader import MAX_RESTARTS, BlobReader, VersionChanged
-from remote_store_azure._upload import BlockUpload, _etag
+from remote_store_azure._client import build_service
+from remote_store_azure._errors import BACKEND, error_code, translate
+from remote_store_azure._metadata import is_folder_blob, split_metadata
+from remote_store_azure._names import Attempts
+from remote_store_azure._options import MAX_BLOCKS, AzureOptions
+from remote_store_azure._writes import commit_blocks, copy_blob, put_blob
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient
 
 log = logging.getLogger("remote_store.azure")
 
-#: Seconds between polls of a pending server-side copy (grows to `_COPY_POLL_MAX`).
-_COPY_POLL_START = 0.05
-_COPY_POLL_MAX = 2.0
-#: Blobs per Blob Batch delete request (the service's limit).
-_BATCH_DELETE = 256
-
-
 #: Blob metadata is fetched with every listing (ADLS folder blobs are recognised by it).
 _INCLUDE = ["metadata"]
-#: Distinct unaddressable blob names warned about per backend (later ones are only counted).
-_WARN_LIMIT = 1000
+#: How many times `read_bytes` downloads again a blob replaced during a multi-range download.
+MAX_RESTARTS = 8
+#: Bytes of the first ranged GET of a stream (small: reading a little of a big blob stays cheap).
+FIRST_RANGE = 256 * 1024
 
 
-def _basename(key: str) -> str:
-    return key.rsplit("/", 1)[-1]
-
-
-def _parent(key: str) -> str:
-    return key.rsplit("/", 1)[0] if "/" in key else ""
-
-
-class AzureBackend(Backend):
+class AzureBackend(FlatKeyBackend):
     """Files as block blobs in one Azure Storage container (optionally below a prefix).
 
-    Keys map to blob names ``<prefix>/<key>``; folders are virtual (a folder exists while a
-    blob lies below it). Folder blobs made by other tools — ``name/`` markers and ADLS-style
-    blobs with ``hdi_isfolder=true`` metadata — are folders, never files. Blob names no store
-    path can address (an empty, ``.`` or ``..`` segment, or a non-empty name ending in ``/``)
-    are skipped by listings but never silently: each is logged once at WARNING with its
-    native name and counted in `unaddressable_count`. Writes up to ``max_single_put_size`` bytes are one Put Blob; larger
-    ones are staged blocks (Put Block, ``max_concurrency`` in flight, bounded memory)
-    committed by one Put Block List, so readers never see a partial blob and a failed upload
-    commits nothing. ``overwrite=False`` sends ``If-None-Match: *``. Reads are lazy and
-    seekable ranged GETs pinned to the blob's ETag (a blob replaced before any byte was
-    returned is followed to its new version; after that, `ContentChanged`). Blobs are read
-    as stored: a blob with ``Content-Encoding: gzip`` reads as its compressed bytes, its size
-    agrees with what reads return, and ``FileInfo.metadata["Content-Encoding"]`` reports the
-    encoding. Copy is the service's Copy Blob; move is copy + delete (not atomic:
-    ATOMIC_MOVE is not declared).
+    Every keyword argument is a field of `AzureOptions` (see there for units, defaults and
+    limits) or one of its former names (``retry_total``, ``connection_timeout``,
+    ``connection_verify``, ``create_container``, ``strict_paths``). Credentials are kept as
+    `Secret` and never appear in ``repr``, logs or error messages.
 
-    Flat (the default) or hierarchical: see ``hierarchical``. `Capability.HIERARCHICAL` is
-    declared only when the option is on or the account has a hierarchical namespace
-    (detected with one Get Account Information request when the client is first created).
+    Built on `remote_store.kit.FlatKeyBackend`, which owns the contract mechanics; this class
+    supplies the service calls. At the defaults (flat) a put is one Put Blob, a get one Get
+    Blob, a stat one Get Blob Properties and ``delete`` one Delete Blob (only a 404 costs a
+    listing more, to tell a folder from a missing file). ``hierarchical=True`` (or an account
+    with a hierarchical namespace, detected once with Get Account Information) adds the
+    placement checks, all sent before anything is published, and declares
+    `Capability.HIERARCHICAL`.
 
-    Attributes:
-        unaddressable_count: How many times a listing skipped a blob name that no store path
-            can address (see above); `delete_folder` still deletes such blobs.
-
-    Args:
-        container: Container name.
-        account_name: Storage account name.
-        account_url: Blob endpoint URL (e.g. Azurite's ``http://127.0.0.1:10000/devstoreaccount1``).
-        prefix: Folder inside the container used as the backend root.
-        connection_string: Connection string (str or `Secret`).
-        account_key: Shared key (str or `Secret`).
-        sas_token: SAS token (str or `Secret`).
-        credential: Token credential object (e.g. ``azure.identity.DefaultAzureCredential()``).
-        anonymous: Use no credential at all (public containers).
-        retry_total: Retries per request (azure-core retry policy).
-        retry_backoff: First retry delay, seconds.
-        max_single_put_size: Largest single Put Blob upload, bytes.
-        block_size: Staged block size and ranged-read size, bytes.
-        max_concurrency: Parallel block uploads / range downloads per call.
-        connection_verify: TLS verification (bool or CA bundle path).
-        api_version: Storage API version to pin (emulators).
-        connection_timeout: TCP connect timeout, seconds.
-        read_timeout: Socket read timeout, seconds.
-        create_container: Create the container on first use if it is missing.
-        hierarchical: Enforce "a key is a file or a folder, never both" (extra requests; see `AzureOptions`).
-        compute_md5: Store a client-computed Content-MD5 on staged uploads (off by default).
-        strict_paths: Former name of ``hierarchical`` (still accepted).
+    - **Folders** are virtual (a folder exists while a blob lies below it). Folder blobs other
+      tools make — zero-byte ``name/`` markers and ADLS-style blobs with ``hdi_isfolder=true``
+      metadata — are folders, never files; `delete_folder` removes them (deepest last).
+    - **Writes** shorter than ``max_single_put_size`` are one Put Blob; longer ones go through
+      `remote_store.kit.MultipartWriter`: Put Block while the caller writes (bounded memory),
+      one Put Block List to publish, so readers never see a partial blob and a failed upload
+      commits nothing. ``overwrite=False`` sends ``If-None-Match: *``.
+    - **Concurrent writers** of one blob: the last commit wins. Azure discards every
+      uncommitted block of a blob when any writer commits it; an upload whose blocks were
+      discarded that way was overtaken, and reports success without a version of its own
+      (``etag`` None), or `AlreadyExists` when ``overwrite`` is False.
+    - **Resent non-idempotent calls**: when azure-core's retry policy resent a conditional
+      create (``overwrite=False`` Put Blob / Put Block List / Copy Blob) and the resend met an
+      existing blob, the blob is compared with what this call wrote (size and MD5, committed
+      block ids, copy source); if it is this call's own first attempt the call succeeded.
+      A resent Delete Blob answered 404 deleted the blob the first time: success.
+    - **Reads** are lazy `remote_store.kit.PinnedRangeReader` streams over ranged Get Blob
+      calls pinned to the first ETag (``If-Match``): a blob replaced before any byte was
+      delivered is followed to its new version, after that `ContentChanged`. Bytes come as
+      stored (``decompress=False``): a ``Content-Encoding: gzip`` blob reads as its compressed
+      bytes and ``FileInfo.metadata["Content-Encoding"]`` reports the encoding.
+    - **Metadata** is stored exactly as given (Azure's rules are checked, never worked around:
+      see `remote_store_azure._metadata`).
+    - **Copy** is the service's Copy Blob (waited for); move is copy + delete (not atomic).
+    - Blob names no store path can address are skipped by listings, logged once and counted
+      in `unreachable` (`unaddressable_count`); `delete_folder` still deletes them.
 
     Raises:
-        ConfigError: An option is invalid (the message names the key).
-
-    See `AzureOptions` for every option in detail.
+        ConfigError: An option is unknown or invalid (the message names it).
     """
 
     TYPE = "azure"
     CAPABILITIES = CapabilitySet.all() - {Capability.ATOMIC_MOVE, Capability.HIERARCHICAL}
+    #: Blobs per Blob Batch delete request (the service's limit).
+    DELETE_BATCH = 256
 
-    def __init__(
-        self,
-        container: str,
-        *,
-        account_name: str | None = None,
-        account_url: str | None = None,
-        prefix: str = "",
-        connection_string: str | Secret | None = None,
-        account_key: str | Secret | None = None,
-        sas_token: str | Secret | None = None,
-        credential: Any = None,
-        anonymous: bool = False,
-        retry_total: int = 3,
-        retry_backoff: float = 0.5,
-        max_single_put_size: int = 8 * MiB,
-        block_size: int = 8 * MiB,
-        max_concurrency: int = 4,
-        connection_verify: bool | str = True,
-        api_version: str | None = None,
-        connection_timeout: float = 20.0,
-        read_timeout: float = 60.0,
-        create_container: bool = False,
-        hierarchical: bool = False,
-        compute_md5: bool = False,
-        strict_paths: bool | None = None,
-    ) -> None:
-        self._opts = AzureOptions(
-            container=container,
-            account_name=account_name,
-            account_url=account_url,
-            prefix=prefix,
-            connection_string=connection_string,  # type: ignore[arg-type]
-            account_key=account_key,  # type: ignore[arg-type]
-            sas_token=sas_token,  # type: ignore[arg-type]
-            credential=credential,
-            anonymous=anonymous,
-            retry_total=retry_total,
-            retry_backoff=retry_backoff,
-            max_single_put_size=max_single_put_size,
-            block_size=block_size,
-            max_concurrency=max_concurrency,
-            connection_verify=connection_verify,
-            api_version=api_version,
-            connection_timeout=connection_timeout,
-            read_timeout=read_timeout,
-            create_container=create_container,
-            hierarchical=hierarchical,
-            compute_md5=compute_md5,
-            strict_paths=strict_paths,
+    def __init__(self, container: str | None = None, **options: Any) -> None:
+        given = dict(options)
+        if container is not None:
+            given["container"] = container
+        self._setup(AzureOptions.from_mapping(given))
+
+    def _setup(self, opts: AzureOptions) -> None:
+        self._opts = opts
+        super().__init__(
+            root_prefix=opts.prefix,
+            hierarchical=opts.hierarchical,
+            multipart=MultipartPolicy(
+                part_size=opts.block_size,
+                threshold=opts.max_single_put_size,
+                concurrency=opts.max_concurrency,
+                max_parts=MAX_BLOCKS,
+            ),
+            read_block_size=opts.read_block_size,
         )
         self._lock = threading.Lock()
-        self._service: BlobServiceClient | None = None
         self._container: ContainerClient | None = None
+        self._service: Any = None
         self._pid = 0
-        self._helper: ThreadPoolExecutor | None = None
-        self._helper_pid = 0
-        self._root = self._opts.prefix + "/" if self._opts.prefix else ""
-        #: Largest ranged GET of a streaming read: ``block_size``, capped at 32 MiB.
-        self._read_block = min(self._opts.block_size, 32 * MiB)
-        #: Whether the account has a hierarchical namespace (set when the client is created).
         self._hns = False
-        self._warned: set[str] = set()
-        self.unaddressable_count = 0
-
-    @property
-    def hierarchical(self) -> bool:
-        """Whether "a key is a file or a folder, never both" is enforced (option or HNS account)."""
-        return self._opts.hierarchical or self._hns
-
-    @property
-    def capabilities(self) -> CapabilitySet:
-        """The class's capabilities, plus `Capability.HIERARCHICAL` when `hierarchical` is True."""
-        if self.hierarchical:
-            return self.CAPABILITIES | {Capability.HIERARCHICAL}
-        return self.CAPABILITIES
+        self._md5: dict[str, OrderedMD5] = {}
 
     @classmethod
     def from_options(cls, options: AzureOptions) -> AzureBackend:
-        """Build a backend from an `AzureOptions` value."""
-        return cls(**options.as_kwargs())
+        """Build a backend from an `AzureOptions` value (already validated)."""
+        backend = cls.__new__(cls)
+        backend._setup(options)
+        return backend
 
     # ------------------------------------------------------------------ identity
     @property
@@ -223,127 +148,81 @@ class AzureBackend(Backend):
 
     @property
     def options(self) -> dict[str, Any]:
-        """Constructor keyword arguments (non-default options; credentials as `Secret`).
-
-        Pickling rebuilds the backend from these; a ``credential`` object must itself be
-        picklable for that to work.
-        """
+        """Constructor keyword arguments (``container`` plus non-default options; credentials
+        as `Secret`). Pickling rebuilds the backend from these; a ``credential`` object must
+        itself be picklable for that."""
         return self._opts.as_kwargs()
+
+    @property
+    def unaddressable_count(self) -> int:
+        """Distinct blob names listings met that no store path can address (``unreachable.count``)."""
+        return self.unreachable.count
 
     def native_path(self, key: str) -> str:
         """``az://<container>/<prefix>/<key>``."""
-        return f"az://{self._opts.container}/{self._root}{key}"
+        return f"az://{self._opts.container}/{self.object_key(key)}"
 
     def to_key(self, native: str) -> str:
         """Inverse of `native_path`; also accepts a blob name inside the prefix.
 
         Raises:
-            InvalidPath: ``native`` is outside this backend's container/prefix.
+            InvalidPath: ``native`` is outside this backend's container/prefix, or a blob name
+                no store path can address.
         """
         head = f"az://{self._opts.container}/"
         name = native[len(head) :] if native.startswith(head) else native
         if "://" in name:
             raise InvalidPath("not a blob of this backend's container", path=native)
-        if self._root:
-            if not name.startswith(self._root):
+        root = self._opts.prefix
+        if root:
+            if name.strip("/") == root:
+                return ""
+            if not name.startswith(root + "/"):
                 raise InvalidPath("outside the backend prefix", path=native)
-            name = name[len(self._root) :]
+            name = name[len(root) + 1 :]
+        reason = unreachable_reason(name) if name else None
+        if reason is not None:
+            raise InvalidPath(f"blob name cannot be addressed by a store ({reason})", path=native)
         return name
 
-    # ------------------------------------------------------------------ clients
-    def _client_kwargs(self) -> dict[str, Any]:
-        o = self._opts
-        kwargs: dict[str, Any] = {
-            "retry_policy": ExponentialRetry(
-                initial_backoff=int(o.retry_backoff) if o.retry_backoff >= 1 else o.retry_backoff,  # type: ignore[arg-type]
-                increment_base=2,
-                retry_total=o.retry_total,
-                random_jitter_range=max(1, int(o.retry_backoff)),
-            ),
-            "connection_verify": o.connection_verify,
-            "connection_timeout": o.connection_timeout,
-            "read_timeout": o.read_timeout,
-            "max_single_put_size": o.max_single_put_size,
-            "max_block_size": o.block_size,
-            "max_chunk_get_size": o.block_size,
-            "max_single_get_size": max(o.block_size, 32 * MiB),
-        }
-        if o.api_version:
-            kwargs["api_version"] = o.api_version
-        return kwargs
-
-    def _credential(self, account_name: str | None, account_url: str) -> Any:
-        o = self._opts
-        key = o.account_key.reveal() if o.account_key else _env(ENV_ACCOUNT_KEY)
-        if key:
-            name = account_name or _account_from_url(account_url)
-            if not name:
-                raise ConfigError("account_name: needed with account_key", path="account_name")
-            return {"account_name": name, "account_key": key}
-        sas = o.sas_token.reveal() if o.sas_token else _env(ENV_SAS_TOKEN)
-        if sas:
-            return sas.lstrip("?")
-        if o.credential is not None:
-            return o.credential
-        if o.anonymous:
-            return None
-        try:
-            from azure.identity import DefaultAzureCredential  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            raise ConfigError(
-                "credential: no credentials given (connection_string, account_key, sas_token, credential "
-                "or anonymous=true) and azure-identity is not installed: pip install remote-store-azure[identity]",
-                path="credential",
-            ) from None
-        return DefaultAzureCredential()
-
-    def _build_service(self) -> BlobServiceClient:
-        o = self._opts
-        kwargs = self._client_kwargs()
-        conn = o.connection_string.reveal() if o.connection_string else None
-        if conn is None and not (o.account_url or o.account_name):
-            conn = _env(ENV_CONNECTION_STRING)
-        if conn:
-            explicit = None
-            if o.account_key or o.sas_token or o.credential is not None:
-                explicit = self._credential(o.account_name, o.account_url or "")
-            try:
-                return BlobServiceClient.from_connection_string(conn, credential=explicit, **kwargs)
-            except ValueError:
-                raise ConfigError("connection_string: malformed connection string", path="connection_string") from None
-        account_name = o.account_name or (None if o.account_url else _env(ENV_ACCOUNT_NAME))
-        url = o.account_url or f"https://{account_name}.blob.core.windows.net"
-        return BlobServiceClient(url, credential=self._credential(account_name, url), **kwargs)
-
+    # ------------------------------------------------------------------ client
     def _cc(self) -> ContainerClient:
-        """The (lazily created, per-process) container client."""
+        """The (lazily created, per-process) container client; detects an HNS account once."""
         container = self._container
         if container is not None and self._pid == os.getpid():
             return container
+        if self._pid != os.getpid():
+            self._lock = threading.Lock()  # after fork the parent's lock may be held
         with self._lock:
             if self._container is None or self._pid != os.getpid():
-                service = self._build_service()
+                service = build_service(self._opts)
                 cc = service.get_container_client(self._opts.container)
-                if self._opts.create_container:
+                if self._opts.create_root:
                     try:
                         cc.create_container()
                     except ResourceExistsError:
                         pass
-                if not self._opts.hierarchical:
-                    self._hns = _detect_hns(cc)
+                if not self._opts.hierarchical and detect_hns(cc):
+                    self._hns = True
+                    self._hierarchical = True  # the kit's placement switch
+                    self.__dict__.pop("_kit_caps", None)
                 self._service, self._container, self._pid = service, cc, os.getpid()
             return self._container
 
-    def _blob(self, key: str) -> BlobClient:
-        return self._cc().get_blob_client(self._root + key)
+    def _blob(self, name: str) -> BlobClient:
+        return self._cc().get_blob_client(name)
+
+    @property
+    def hierarchical(self) -> bool:
+        """Whether placement is enforced: the ``hierarchical`` option, or an HNS account (known
+        after the first request)."""
+        return self._hierarchical
 
     def close(self) -> None:
         """Close the HTTP transport; a later call reconnects lazily."""
+        super().close()
         with self._lock:
             service, self._service, self._container = self._service, None, None
-            helper, self._helper = self._helper, None
-        if helper is not None and self._helper_pid == os.getpid():
-            helper.shutdown(wait=False)
         if service is not None and self._pid == os.getpid():
             service.close()
 
@@ -366,526 +245,340 @@ class AzureBackend(Backend):
         """Map azure exceptions (see `remote_store_azure._errors.translate`)."""
         return translate(exc, key, container=self._opts.container)
 
-    # ------------------------------------------------------------------ helpers
-    def _info(self, key: str, props: BlobProperties) -> FileInfo:
-        settings = props.content_settings
-        return FileInfo(
-            path=key,
-            name=_basename(key),
-            size=int(props.size or 0),
-            modified_at=props.last_modified,
-            etag=_etag(props.etag),
-            version_id=props.version_id,
-            content_type=settings.content_type if settings else None,
-            metadata=reported_metadata(props.metadata, settings.content_encoding if settings else None),
-        )
-
-    def _report(self, name: str) -> None:
-        """Count (and warn once about) a blob name no store path can address."""
-        with self._lock:
-            self.unaddressable_count += 1
-            first = name not in self._warned and len(self._warned) < _WARN_LIMIT
-            if first:
-                self._warned.add(name)
-        if first:
-            log.warning(
-                "azure: blob %r in container %r has a name no store path can address (an empty, '.' or "
-                "'..' segment, or a non-empty name ending in '/'); listings skip it, delete_folder removes it "
-                "(counted in AzureBackend.unaddressable_count)",
-                name,
-                self._opts.container,
-            )
-
-    def _file_key(self, item: BlobProperties, start: str) -> str | None:
-        """The key of a listed blob if it is a file below ``start``; None for folder blobs and others."""
-        name: str = item.name
-        if not name.startswith(start) or name == start:
-            return None
-        if name.endswith("/") and not item.size:
-            return None  # "name/" folder marker
-        if is_folder_blob(item.metadata):
-            return None  # ADLS-style folder blob
-        key = name[len(self._root) :]
-        if unaddressable(key):
-            self._report(name)
-            return None
-        return key
-
-    def _has_children(self, key: str) -> bool:
-        pages = self._cc().list_blobs(name_starts_with=self._root + key + "/", results_per_page=1).by_page()
-        for page in pages:
-            for _ in page:
-                return True
-            break
-        return False
-
-    def _missing(self, key: str, exc: BaseException) -> RemoteStoreError:
-        """The error for a 404 on ``key``: InvalidPath for a folder, NotFound otherwise (one listing)."""
-        if error_code(exc) == "ContainerNotFound":
-            return NotFound(f"container {self._opts.container!r} does not exist", path=key, backend=BACKEND)
-        if self._has_children(key):
-            return InvalidPath("is a folder", path=key, backend=BACKEND)
-        return NotFound("file not found", path=key, backend=BACKEND)
-
-    def _props(self, key: str) -> BlobProperties:
-        """Get Blob Properties of the *file* ``key``.
+    # ------------------------------------------------------------------ kit primitives: reads
+    def head_object(self, name: str) -> FileInfo | None:
+        """Get Blob Properties; None on 404 and for ADLS folder blobs.
 
         Raises:
-            NotFound: No blob (and no folder) at ``key``.
-            InvalidPath: ``key`` is a folder (an ADLS folder blob, or blobs below it).
+            ResourceNotFoundError: The container does not exist (translated to `NotFound`).
         """
         try:
-            props = self._blob(key).get_blob_properties()
-        except ResourceNotFoundError as exc:
-            raise self._missing(key, exc) from exc
-        if is_folder_blob(props.metadata):
-            raise InvalidPath("is a folder", path=key, backend=BACKEND)
-        return props
-
-    def _check_target(self, key: str) -> None:
-        """Refuse a write where a folder is or below a file (hierarchical mode only)."""
-        if not self.hierarchical:
-            return
-        if self.is_folder(key):
-            raise InvalidPath("a folder exists at the path", path=key, backend=BACKEND)
-        parent = _parent(key)
-        while parent:
-            if self.exists(parent):
-                raise InvalidPath("a parent of the path is a file", path=key, backend=BACKEND)
-            parent = _parent(parent)
-
-    def _check_target_async(self, key: str) -> Future[None] | None:
-        """Run `_check_target` on the backend's helper thread (None in flat mode)."""
-        if not self.hierarchical:
-            return None
-        with self._lock:
-            if self._helper is None or self._helper_pid != os.getpid():
-                self._helper = ThreadPoolExecutor(
-                    max(8, 2 * self._opts.max_concurrency), thread_name_prefix="rs-azure-check"
-                )
-                self._helper_pid = os.getpid()
-            helper = self._helper
-        return helper.submit(self._check_target, key)
-
-    def _upload(self, key: str, *, overwrite: bool, metadata: Mapping[str, str]) -> BlockUpload:
-        o = self._opts
-        blob = self._blob(key)
-        return BlockUpload(
-            blob,
-            key,
-            overwrite=overwrite,
-            metadata=metadata,
-            single_put=o.max_single_put_size,
-            block_size=o.block_size,
-            concurrency=o.max_concurrency,
-            compute_md5=o.compute_md5,
-            check=(lambda: self._check_target_async(key)) if self.hierarchical else None,
-        )
-
-    # ------------------------------------------------------------------ required
-    def exists(self, key: str) -> bool:
-        """Whether a blob named ``key`` exists and is a file (Get Blob Properties)."""
-        try:
-            props = self._blob(key).get_blob_properties()
+            props = self._blob(name).get_blob_properties()
         except ResourceNotFoundError as exc:
             if error_code(exc) == "ContainerNotFound":
                 raise
-            return False
-        return not is_folder_blob(props.metadata)
+            return None
+        if is_folder_blob(props.metadata):
+            return None
+        return file_info(props)
+
+    def get_object(
+        self, name: str, start: int = 0, end: int | None = None, *, if_match: str | None = None
+    ) -> FetchResult:
+        """Get Blob of bytes ``start`` .. ``end - 1`` (``If-Match`` when pinned), bytes as stored.
+
+        To the end of the blob (``end`` None: the streams of `open_read`) this is one Get Blob
+        Properties (pinned to ``if_match`` when given), and the body is a lazy `RangedBody`:
+        ranged Get Blob calls on read, the first of `FIRST_RANGE` bytes, then doubling up to
+        ``block_size``, every one pinned to the ETag of the properties. A blob replaced before
+        the caller got any byte is followed to its new version by the kit's reader.
+
+        Raises:
+            NotFound: No blob ``name``, or it is an ADLS folder blob.
+            ContentChanged: ``if_match`` given and the blob's ETag differs (412).
+        """
+        if end is not None:
+            downloader = self._download(name, start, max(0, end - start), if_match, concurrency=1)
+            if downloader is None:
+                return FetchResult(Body(None), start, if_match)
+            props = downloader.properties
+            total = str(props.content_range or "").rpartition("/")[2]
+            size = int(total) if total.isdigit() else int(props.size or 0)
+            return FetchResult(Body(downloader.readall()), size, props.etag)
+        pinned: dict[str, Any] = {}
+        if if_match:
+            pinned = {"etag": if_match, "match_condition": MatchConditions.IfNotModified}
+        try:
+            props = self._blob(name).get_blob_properties(**pinned)
+        except ResourceNotFoundError as exc:
+            if error_code(exc) == "ContainerNotFound":
+                raise
+            raise NotFound("file not found", path=name, backend=BACKEND) from None
+        except ResourceModifiedError:
+            raise ContentChanged("blob was replaced", path=name, backend=BACKEND) from None
+        if is_folder_blob(props.metadata):
+            raise NotFound("is a folder blob", path=name, backend=BACKEND)
+        etag = props.etag
+
+        def fetch(offset: int, n: int) -> bytes:
+            more = self._download(name, offset, n, etag, concurrency=1)
+            data: bytes = more.readall() if more is not None else b""
+            return data
+
+        size = int(props.size or 0)
+        return FetchResult(RangedBody(fetch, start, size, FIRST_RANGE, self._opts.block_size), size, etag)
+
+    def _download(self, name: str, start: int, length: int | None, if_match: str | None, *, concurrency: int) -> Any:
+        """A `StorageStreamDownloader` of ``length`` bytes from ``start`` (None: to the end);
+        None for a range past the end.
+
+        Raises:
+            NotFound: No blob ``name``, or it is an ADLS folder blob.
+            ContentChanged: ``if_match`` given and the blob's ETag differs (412).
+        """
+        args: dict[str, Any] = {}
+        if start or length is not None:
+            args["offset"] = start
+            if length is not None:
+                args["length"] = length
+        if if_match:
+            args["etag"] = if_match
+            args["match_condition"] = MatchConditions.IfNotModified
+        try:
+            downloader = self._blob(name).download_blob(max_concurrency=concurrency, decompress=False, **args)
+        except ResourceNotFoundError as exc:
+            if error_code(exc) == "ContainerNotFound":
+                raise
+            raise NotFound("file not found", path=name, backend=BACKEND) from None
+        except ResourceModifiedError:
+            raise ContentChanged("blob was replaced", path=name, backend=BACKEND) from None
+        except HttpResponseError as exc:
+            if exc.status_code == 416:  # a range at or past the end
+                return None
+            raise
+        if is_folder_blob(downloader.properties.metadata):
+            raise NotFound("is a folder blob", path=name, backend=BACKEND)
+        return downloader
 
     def is_folder(self, key: str) -> bool:
-        """Whether ``key`` is a folder: some blob name starts with ``key/`` (List Blobs, one
-        result), or else the blob ``key`` is an ADLS folder blob (one Get Blob Properties more)."""
-        if not key:
+        """A listing of one blob below ``key/``; if empty, Get Blob Properties for an ADLS
+        folder blob named ``key`` (the root is always a folder)."""
+        if super().is_folder(key):
             return True
-        if self._has_children(key):
-            return True
+        return bool(key) and self._folder_blob_etag(key) is not None
+
+    def _folder_blob_etag(self, key: str) -> str | None:
+        """The ETag of the ADLS folder blob named ``key`` itself, or None."""
         try:
-            props = self._blob(key).get_blob_properties()
+            props = self._blob(self.object_key(key)).get_blob_properties()
         except ResourceNotFoundError as exc:
             if error_code(exc) == "ContainerNotFound":
                 raise
-            return False
-        return is_folder_blob(props.metadata)
-
-    def stat(self, key: str) -> FileInfo:
-        """Get Blob Properties of ``key``: user metadata as stored, plus ``Content-Encoding`` if set.
-
-        Raises:
-            NotFound: No blob at ``key``.
-            InvalidPath: ``key`` is a folder.
-        """
-        return self._info(key, self._props(key))
+            return None
+        return props.etag if is_folder_blob(props.metadata) else None
 
     def open_read(self, key: str) -> IO[bytes]:
-        """Lazy, seekable stream: Get Blob Properties now, ranged Get Blob calls on read (see `BlobReader`).
-
-        Every range is pinned to one version (``If-Match``); bytes come as stored (no
-        transparent decompression of ``Content-Encoding: gzip`` blobs).
+        """The kit's lazy pinned stream (Get Blob Properties now, ranged Get Blob on read),
+        except that ``read()`` of everything from the start is one `read_bytes` (see
+        `WholeFirstRead`).
 
         Raises:
             NotFound: No blob at ``key``.
             InvalidPath: ``key`` is a folder.
             ContentChanged: (from the stream) the blob was replaced after bytes were returned.
         """
-        blob = self._blob(key)
-        props = self._props(key)
-
-        def fetch(start: int, length: int, etag: str) -> bytes:
-            try:
-                downloader = blob.download_blob(
-                    offset=start,
-                    length=length,
-                    etag=etag,
-                    match_condition=MatchConditions.IfNotModified,
-                    max_concurrency=1,
-                    decompress=False,
-                )
-                return downloader.readall()
-            except ResourceModifiedError as exc:
-                raise VersionChanged() from exc
-
-        def head() -> tuple[str, int]:
-            current = self._props(key)
-            return current.etag, int(current.size or 0)
-
-        return BlobReader(  # type: ignore[return-value]
-            fetch,
-            head,
-            props.etag,
-            int(props.size or 0),
-            key=key,
-            block_size=self._read_block,
-            concurrency=self._opts.max_concurrency,
-        )
+        stream = super().open_read(key)
+        raw = stream.detach()  # type: ignore[attr-defined]
+        return WholeFirstRead(raw, self._opts.read_block_size, lambda: self.read_bytes(key))  # type: ignore[return-value]
 
     def read_bytes(self, key: str) -> bytes:
-        """The whole blob as stored, in one Get Blob (parallel ranges pinned to one ETag when large).
-
-        A blob replaced during a multi-range download is downloaded again (nothing was
-        returned yet), at most `MAX_RESTARTS` times.
+        """The whole blob as stored, in one Get Blob (``max_concurrency`` ranges pinned to one
+        ETag when it is larger than one ``block_size``); a blob replaced during the download is
+        downloaded again (nothing was returned yet), at most `MAX_RESTARTS` times.
 
         Raises:
             NotFound: No blob at ``key``.
             InvalidPath: ``key`` is a folder.
             ContentChanged: The blob kept changing during every attempt.
         """
-        blob = self._blob(key)
+        if self._opts.max_concurrency == 1:
+            return super().read_bytes(key)
+        if unreachable_reason(key) is not None:
+            return super().read_bytes(key)  # the kit refuses it with InvalidPath
+        name = self.object_key(key)
         for _ in range(MAX_RESTARTS + 1):
             try:
-                downloader = blob.download_blob(max_concurrency=self._opts.max_concurrency, decompress=False)
-                if is_folder_blob(downloader.properties.metadata):
-                    raise InvalidPath("is a folder", path=key, backend=BACKEND)
-                return downloader.readall()
-            except ResourceNotFoundError as exc:
-                raise self._missing(key, exc) from exc
+                data: bytes = self._download(name, 0, None, None, concurrency=self._opts.max_concurrency).readall()
+                return data
+            except NotFound:
+                if self.is_folder(key):
+                    raise InvalidPath("is a folder, not a file", path=key) from None
+                raise NotFound("file not found", path=key) from None
             except ResourceModifiedError:
                 continue
         raise ContentChanged("the file was replaced during every download attempt; retry", path=key, backend=BACKEND)
 
-    def write(self, key: str, stream: IO[bytes], *, overwrite: bool, metadata: Mapping[str, str]) -> WriteResult:
-        """Upload everything readable from ``stream``: Put Blob when it fits in
-        ``max_single_put_size``, else Put Block (n times) + Put Block List. Memory stays below
-        ``max_single_put_size + (max_concurrency + 1) * block_size``. The blob appears only
-        when the last request succeeds; a failure commits nothing. Concurrent writers of one
-        key: the last commit wins (see `BlockUpload`).
+    # ------------------------------------------------------------------ kit primitives: listing
+    def list_objects(self, prefix: str, *, delimiter: bool, max_keys: int | None = None) -> Iterator[ListPage]:
+        """List Blobs pages with metadata (``delimiter="/"`` when asked); ADLS folder blobs are
+        returned as prefixes (``name/``), never as objects."""
+        cc = self._cc()
+        start = prefix or None
+        per_page = max_keys if max_keys is not None and max_keys <= 5000 else None
+        pager: Any
+        if delimiter:
+            pager = cc.walk_blobs(name_starts_with=start, include=_INCLUDE, results_per_page=per_page)
+        else:
+            pager = cc.list_blobs(name_starts_with=start, include=_INCLUDE, results_per_page=per_page)
+        for page in pager.by_page():
+            objects: list[FileInfo] = []
+            prefixes: list[str] = []
+            for item in page:
+                if isinstance(item, BlobPrefix):
+                    prefixes.append(item.name)
+                elif is_folder_blob(item.metadata):
+                    prefixes.append(item.name + "/")
+                else:
+                    objects.append(file_info(item))
+            yield ListPage(objects, prefixes)
+            if per_page is not None:
+                return
+
+    def _folder_blobs(self, prefix: str) -> list[str]:
+        """Names of the ADLS folder blobs below ``prefix`` (a flat listing)."""
+        names: list[str] = []
+        for page in self._cc().list_blobs(name_starts_with=prefix or None, include=_INCLUDE).by_page():
+            names.extend(item.name for item in page if is_folder_blob(item.metadata))
+        return names
+
+    # ------------------------------------------------------------------ kit primitives: writes
+    def put_object(
+        self, name: str, data: bytes | bytearray, *, key: str, overwrite: bool, metadata: Mapping[str, str]
+    ) -> WriteResult:
+        """Put Blob (``If-None-Match: *`` unless ``overwrite``), checked after a resend (see `put_blob`).
 
         Raises:
-            AlreadyExists: ``overwrite`` is False and the blob exists (``If-None-Match: *``).
-            InvalidPath: Hierarchical mode: a folder is at ``key`` or a parent is a file
-                (checked before anything is published). Metadata Azure cannot store
-                (names must be C# identifiers, values printable ASCII).
+            AlreadyExists: ``overwrite`` is False and the blob exists (and is not this call's
+                own resent first attempt).
+            InvalidPath: Metadata Azure cannot store.
         """
-        upload = self._upload(key, overwrite=overwrite, metadata=metadata)
-        block = self._opts.block_size
-        try:
-            if isinstance(stream, io.BytesIO) and not stream.tell():
-                data = stream.getbuffer()
-                try:
-                    if len(data) <= self._opts.max_single_put_size:
-                        upload.write(data)  # type: ignore[arg-type]
-                        return upload.commit()
-                finally:
-                    data.release()
-            while True:
-                chunk = _read_exactly(stream, block)
-                if chunk:
-                    upload.write(chunk)
-                if len(chunk) < block:
-                    break
-            return upload.commit()
-        except BaseException:
-            upload.abort()
-            raise
+        return put_blob(self._blob(name), data, key=key, overwrite=overwrite, metadata=metadata)
 
-    def open_atomic(self, key: str, *, overwrite: bool, metadata: Mapping[str, str]) -> AtomicWriter:
-        """A streaming writer staging blocks as data arrives; committed by Put Block List."""
-        return self._upload(key, overwrite=overwrite, metadata=metadata)
+    def create_multipart(self, name: str, *, metadata: Mapping[str, str]) -> str:
+        """Start a staged upload: validates the metadata and names the blocks (no request)."""
+        if metadata:
+            split_metadata(metadata, key=name)
+        upload_id = uuid.uuid4().hex
+        if self._opts.compute_md5:
+            self._md5[upload_id] = OrderedMD5()
+        return upload_id
+
+    def upload_part(self, name: str, upload_id: str, number: int, data: bytes | bytearray) -> Any:
+        """Put Block of part ``number``; returns its block id."""
+        md5 = self._md5.get(upload_id)
+        if md5 is not None:
+            md5.update(number, data)
+        block_id = f"{upload_id}-{number:08d}"
+        self._blob(name).stage_block(block_id, data, len(data))  # type: ignore[arg-type]
+        return block_id
+
+    def complete_multipart(
+        self,
+        name: str,
+        upload_id: str,
+        parts: Sequence[Any],
+        *,
+        key: str,
+        size: int,
+        overwrite: bool,
+        metadata: Mapping[str, str],
+    ) -> WriteResult:
+        """Put Block List (``If-None-Match: *`` unless ``overwrite``); see the class docstring
+        for overtaken uploads and resent commits.
+
+        Raises:
+            AlreadyExists: ``overwrite`` is False and the blob exists (or another writer created
+                it first).
+        """
+        hasher = self._md5.pop(upload_id, None)
+        md5 = hasher.digest() if hasher is not None else None
+        return commit_blocks(
+            self._blob(name), list(parts), key=key, size=size, overwrite=overwrite, metadata=metadata, md5=md5
+        )
+
+    def abort_multipart(self, name: str, upload_id: str) -> None:
+        """Nothing to send: uncommitted blocks are never visible and expire on the service."""
+        self._md5.pop(upload_id, None)
+
+    # ------------------------------------------------------------------ kit primitives: delete / copy
+    def delete_object(self, name: str) -> None:
+        """Delete Blob (with its snapshots); a missing blob is no error.
+
+        Raises:
+            ResourceNotFoundError: The container does not exist (translated to `NotFound`).
+        """
+        try:
+            self._cc().delete_blob(name, delete_snapshots="include")
+        except ResourceNotFoundError as exc:
+            if error_code(exc) == "ContainerNotFound":
+                raise
+
+    def delete_objects(self, names: Sequence[str]) -> None:
+        """One Blob Batch delete of up to 256 blobs (HNS accounts take no batches: one Delete
+        Blob each); 404s are no error, other refused entries are retried one by one."""
+        cc = self._cc()
+        if len(names) == 1 or self._hns:
+            for name in names:
+                self.delete_object(name)
+            return
+        responses = cc.delete_blobs(*names, delete_snapshots="include", raise_on_any_failure=False)
+        for name, response in zip(names, responses, strict=False):
+            if response.status_code not in (202, 404):
+                self.delete_object(name)
 
     def delete(self, key: str, *, missing_ok: bool = False) -> None:
-        """Delete Blob (with its snapshots).
-
-        Flat mode: one Delete Blob; only a 404 costs one listing more (to tell a folder,
-        `InvalidPath` even with ``missing_ok``, from a missing file). Hierarchical mode: one Get Blob
-        Properties first (refuses folder blobs), then Delete Blob ``If-Match`` its ETag. A
-        404 on a resent request (the first attempt's response was lost) means the first
-        attempt deleted the blob: success, not `NotFound`.
+        """Flat: one Delete Blob (a 404 costs one listing more, to tell a folder from a missing
+        file; a 404 on a resent request means the first attempt deleted it: success).
+        Hierarchical: the kit's Get Blob Properties first, then Delete Blob.
 
         Raises:
-            NotFound: No blob at ``key`` (``missing_ok`` False).
-            InvalidPath: ``key`` is a folder.
+            NotFound: No blob at ``key`` and ``missing_ok`` is False.
+            InvalidPath: ``key`` is a folder (``missing_ok`` False, or hierarchical).
         """
-        blob = self._blob(key)
-        kwargs: dict[str, Any] = {}
-        if self.hierarchical:
-            try:
-                props = self._props(key)
-            except NotFound:
-                if missing_ok:
-                    return
-                raise
-            kwargs = {"etag": props.etag, "match_condition": MatchConditions.IfNotModified}
+        if self._hierarchical or missing_ok or unreachable_reason(key) is not None:
+            super().delete(key, missing_ok=missing_ok)
+            return
         attempts = Attempts()
         try:
-            blob.delete_blob(delete_snapshots="include", retry_hook=attempts, **kwargs)
+            self._cc().delete_blob(self.object_key(key), delete_snapshots="include", retry_hook=attempts)
         except ResourceNotFoundError as exc:
-            if attempts.retried and error_code(exc) != "ContainerNotFound":
-                return
-            raise self._missing(key, exc) from exc
-        except ResourceModifiedError:
+            if error_code(exc) == "ContainerNotFound":
+                raise
             if attempts.retried:
                 return
-            self.delete(key, missing_ok=missing_ok)  # replaced between the check and the delete: check again
-
-    def _listing(self, start: str, *, flat: bool) -> Iterator[Any]:
-        cc = self._cc()
-        if flat:
-            return iter(cc.list_blobs(name_starts_with=start or None, include=_INCLUDE))
-        return iter(cc.walk_blobs(name_starts_with=start or None, delimiter="/", include=_INCLUDE))
-
-    def iter_files(self, prefix: str, *, recursive: bool, max_depth: int | None = None) -> Iterator[FileInfo]:
-        """List Blobs below ``prefix`` page by page (``delimiter="/"`` when not recursive), with metadata.
-
-        Folder blobs are skipped; unaddressable names are reported (see the class docstring).
-        """
-        start = self._root + (prefix + "/" if prefix else "")
-        for item in self._listing(start, flat=recursive and (max_depth is None or max_depth > 1)):
-            if isinstance(item, BlobPrefix):
-                continue
-            key = self._file_key(item, start)
-            if key is not None:
-                yield self._info(key, item)
-
-    def iter_folders(self, prefix: str) -> Iterator[str]:
-        """Direct subfolders of ``prefix``: List Blobs with ``delimiter="/"`` prefixes, plus ADLS folder blobs."""
-        start = self._root + (prefix + "/" if prefix else "")
-        seen: set[str] = set()  # a folder can be a prefix and a folder blob: yield it once
-        for item in self._listing(start, flat=False):
-            name: str = item.name
-            if not name.startswith(start) or name == start:
-                continue
-            if isinstance(item, BlobPrefix):
-                key = name[len(self._root) : -1]
-            elif is_folder_blob(item.metadata):
-                key = name[len(self._root) :]
-            else:
-                continue
-            if key in seen:
-                continue
-            seen.add(key)
-            if unaddressable(key):
-                self._report(name)
-                continue
-            yield key
-
-    # ------------------------------------------------------------------ native overrides
-    def copy(self, src: str, dst: str, *, overwrite: bool) -> None:
-        """Server-side Copy Blob (``If-None-Match: *`` without ``overwrite``), waiting until it
-        completes. The copy is of the source's state when the service starts it.
-
-        A conditional copy resent by azure-core that meets an existing ``dst`` which is a copy
-        of ``src`` (copy source, size and MD5 agree) was this call's own first attempt: success.
-
-        Raises:
-            NotFound: ``src`` does not exist.
-            InvalidPath: ``src`` is a folder, or (hierarchical mode) ``dst`` breaks the folder rules.
-            AlreadyExists: ``dst`` exists and ``overwrite`` is False.
-            RemoteStoreError: The service reports the copy failed or was aborted.
-        """
-        source = self._blob(src)
-        target = self._blob(dst)
-        src_props = self._props(src)  # NotFound / InvalidPath for a folder
-        self._check_target(dst)
-        kwargs: dict[str, Any] = {}
-        if not overwrite:
-            kwargs["match_condition"] = MatchConditions.IfMissing
-        attempts = Attempts()
-        result: dict[str, Any]
-        try:
-            result = target.start_copy_from_url(source.url, retry_hook=attempts, **kwargs)
-        except ResourceNotFoundError as exc:
-            raise self._missing(src, exc) from exc
-        except (ResourceExistsError, ResourceModifiedError):
-            if not (attempts.retried and not overwrite and self._copied_from(target, source.url, src_props)):
-                raise
-            log.debug("azure copy %r -> %r: a retried create met its own first attempt", src, dst)
-            result = {"copy_status": target.get_blob_properties().copy.status}
-        status = result.get("copy_status")
-        if status == "pending":
-            log.debug("azure copy %r -> %r pending; polling", src, dst)
-        delay = _COPY_POLL_START
-        while status == "pending":
-            time.sleep(delay)
-            delay = min(delay * 2, _COPY_POLL_MAX)
-            copy = target.get_blob_properties().copy
-            status = copy.status
-            if status not in ("pending", "success"):
-                raise RemoteStoreError(
-                    f"server-side copy {status}: {copy.status_description or ''}".strip(), path=dst, backend=BACKEND
-                )
-        if status not in (None, "success"):
-            raise RemoteStoreError(f"server-side copy {status}", path=dst, backend=BACKEND)
-
-    @staticmethod
-    def _copied_from(target: BlobClient, source_url: str, source: BlobProperties) -> bool:
-        """Whether ``target`` is a copy of ``source`` (copy source path, size and MD5 agree)."""
-        try:
-            props = target.get_blob_properties()
-        except ResourceNotFoundError:
-            return False
-        copied = props.copy.source if props.copy else None
-        if not copied or urllib.parse.urlsplit(copied).path != urllib.parse.urlsplit(source_url).path:
-            return False
-        md5 = props.content_settings.content_md5 if props.content_settings else None
-        src_md5 = source.content_settings.content_md5 if source.content_settings else None
-        return int(props.size or 0) == int(source.size or 0) and md5 == src_md5
-
-    def _own_folder_blob(self, key: str) -> str | None:
-        """The ETag of the ADLS folder blob named ``key`` itself, or None."""
-        try:
-            props = self._blob(key).get_blob_properties()
-        except ResourceNotFoundError:
-            return None
-        return props.etag if is_folder_blob(props.metadata) else None
+            if super().is_folder(key):  # a folder blob would have been deleted: a listing tells
+                raise InvalidPath("is a folder, not a file", path=key) from None
+            raise NotFound("file not found", path=key) from None
 
     def delete_folder(self, key: str, *, recursive: bool) -> None:
-        """Delete every blob below ``key`` (Blob Batch deletes of up to 256 blobs), folder
-        blobs included — ``name/`` markers, ADLS folder blobs (below ``key`` and ``key``
-        itself) — and blobs listings skip as unaddressable. Folder blobs go last, deepest first.
+        """The kit's `delete_folder` (batched), then the ADLS folder blobs below ``key``
+        (deepest first) and the folder blob ``key`` itself.
 
         Raises:
             NotFound: ``key`` is not a folder.
             InvalidPath: ``key`` is a file.
             DirectoryNotEmpty: ``recursive`` is False and files or subfolders lie below ``key``.
         """
-        start = self._root + key + "/"
-        own = self._own_folder_blob(key)
-        folders: list[str] = []
-        found = own is not None
-        if not recursive:
-            for item in self._listing(start, flat=False):
-                if isinstance(item, BlobPrefix) or item.name != start:
-                    raise DirectoryNotEmpty("folder is not empty", path=key, backend=BACKEND)
-                folders.append(item.name)
-                found = True
-        else:
-            batch: list[str] = []
-            for item in self._listing(start, flat=True):
-                found = True
-                if (item.name.endswith("/") and not item.size) or is_folder_blob(item.metadata):
-                    folders.append(item.name)
-                    continue
-                batch.append(item.name)
-                if len(batch) == _BATCH_DELETE:
-                    self._delete_names(batch)
-                    batch = []
-            if batch:
-                self._delete_names(batch)
-        if not found:
-            if self.exists(key):
-                raise InvalidPath("not a folder", path=key, backend=BACKEND)
-            raise NotFound("folder not found", path=key, backend=BACKEND)
-        folders.sort(key=lambda n: n.rstrip("/").count("/"), reverse=True)
-        for i in range(0, len(folders), _BATCH_DELETE):
-            self._delete_names(folders[i : i + _BATCH_DELETE])
+        own = self._folder_blob_etag(key) if key else None
+        found = True
+        try:
+            super().delete_folder(key, recursive=recursive)
+        except NotFound:
+            found = False
+        folders = self._folder_blobs(self.folder_prefix(key)) if recursive else []
+        if not found and not folders and own is None:
+            raise NotFound("folder not found", path=key)
+        folders.sort(key=lambda n: n.count("/"), reverse=True)
+        for name in folders:
+            self.delete_object(name)
         if own is not None:
             try:
-                self._blob(key).delete_blob(etag=own, match_condition=MatchConditions.IfNotModified)
+                self._blob(self.object_key(key)).delete_blob(etag=own, match_condition=MatchConditions.IfNotModified)
             except (ResourceNotFoundError, ResourceModifiedError):
                 pass
 
-    def _delete_names(self, names: list[str]) -> None:
-        cc = self._cc()
-        if len(names) == 1 or self._hns:  # HNS accounts take no Blob Batch requests
-            for name in names:
-                try:
-                    cc.delete_blob(name, delete_snapshots="include")
-                except ResourceNotFoundError:
-                    pass
-            return
-        responses = cc.delete_blobs(*names, delete_snapshots="include", raise_on_any_failure=False)
-        for name, response in zip(names, responses):
-            if response.status_code not in (202, 404):
-                cc.delete_blob(name, delete_snapshots="include")
+    def copy_object(self, src: str, dst: str, *, source: FileInfo, overwrite: bool, key: str) -> None:
+        """Copy Blob (``If-None-Match: *`` without ``overwrite``), waited for until it completes.
 
-    def glob(self, pattern: str) -> Iterator[FileInfo]:
-        """Match ``pattern`` against keys, listing only blobs that start with its literal prefix.
+        A conditional copy resent by azure-core that meets an existing ``dst`` which is a copy
+        of ``src`` (copy source, size and MD5 agree) was this call's own first attempt: success.
 
-        The literal part before the first wildcard (even inside a segment: ``"logs/2024-*"``
-        lists ``logs/2024-``) is sent as the List Blobs prefix; a pattern without ``**`` and
-        without ``/`` after its first wildcard is listed with ``delimiter="/"``. Folder blobs
-        never match; unaddressable names are reported.
+        Raises:
+            NotFound: ``src`` vanished.
+            AlreadyExists: ``dst`` exists and ``overwrite`` is False.
+            RemoteStoreError: The service reports the copy failed or was aborted.
         """
-        pattern = pattern.strip("/")
-        regex = compile_glob(pattern)
-        cut = min((i for i, ch in enumerate(pattern) if ch in "*?["), default=len(pattern))
-        literal, rest = pattern[:cut], pattern[cut:]
-        start = self._root + literal
-        for item in self._listing(start, flat="**" in pattern or "/" in rest):
-            if isinstance(item, BlobPrefix):
-                continue
-            key = self._file_key(item, self._root)
-            if key is not None and regex.fullmatch(key):
-                yield self._info(key, item)
-
-
-def _detect_hns(cc: ContainerClient) -> bool:
-    """Whether the account has a hierarchical namespace (Get Account Information's ``x-ms-is-hns-enabled``).
-
-    False when the service does not report it (older API versions, emulators) or refuses the call.
-    """
-    try:
-        info = cc.get_account_information()
-    except Exception as exc:  # detection is best effort: a refused call means "not known to be HNS"
-        log.debug("azure: account information unavailable (%s); assuming a flat namespace", type(exc).__name__)
-        return False
-    return bool(info.get("is_hns_enabled"))
-
-
-def _account_from_url(url: str) -> str | None:
-    """Account name from ``https://<name>.blob…`` or path-style ``http://host:port/<name>``."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
-    if ".blob." in host:
-        return host.split(".", 1)[0]
-    segment = parts.path.strip("/").split("/", 1)[0]
-    return segment or None
-
-
-def _read_exactly(stream: IO[bytes], size: int) -> bytes:
-    """Read up to ``size`` bytes, looping over short reads; fewer only at end of stream."""
-    data = stream.read(size)
-    if not data or len(data) == size:
-        return data or b""
-    parts = [data]
-    got = len(data)
-    while got < size:
-        more = stream.read(size - got)
-        if not more:
-            break
-        parts.append(more)
-        got += len(more)
-    return b"".join(parts)
+        copy_blob(self._blob(src), self._blob(dst), key=key, source_key=source.path, overwrite=overwrite)
 
 
 __all__ = ["AzureBackend"]

@@ -18,13 +18,11 @@ from azure.core.exceptions import (
 from remote_store.errors import (
     AlreadyExists,
     BackendUnavailable,
-    ContentChanged,
     InvalidPath,
     NotFound,
     PermissionDenied,
     RemoteStoreError,
 )
-from remote_store_azure._reader import TornRead
 
 BACKEND = "azure"
 
@@ -86,7 +84,7 @@ def _summary(exc: AzureError) -> str:
 def translate(exc: BaseException, key: str | None, *, container: str | None = None) -> RemoteStoreError | None:
     """Map an azure-core / azure-storage-blob exception to a `remote_store.errors` class.
 
-    Mapping (first match wins): a torn read (`TornRead`) → `ContentChanged`; service error code (``BlobNotFound``/``ContainerNotFound`` →
+    Mapping (first match wins): service error code (``BlobNotFound``/``ContainerNotFound`` →
     `NotFound`; ``BlobAlreadyExists``/``ConditionNotMet`` → `AlreadyExists`; authorization
     failures → `PermissionDenied`; ``ServerBusy``/``InternalError`` → `BackendUnavailable`),
     then the exception class / HTTP status (404 → `NotFound`, 409 and 412 → `AlreadyExists`,
@@ -104,12 +102,6 @@ def translate(exc: BaseException, key: str | None, *, container: str | None = No
     """
     if isinstance(exc, RemoteStoreError):
         return exc
-    if isinstance(exc, TornRead):
-        return ContentChanged(
-            "the file was replaced while it was being read; retry the whole read",
-            path=key if key is not None else exc.key,
-            backend=BACKEND,
-        )
     if not isinstance(exc, AzureError):
         return None
     code = error_code(exc)

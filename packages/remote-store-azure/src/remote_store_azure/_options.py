@@ -1,14 +1,41 @@
-"""`AzureOptions`: the typed, validated configuration of an `AzureBackend`."""
+"""`AzureOptions`: the typed, validated configuration of an `AzureBackend` (table-driven).
+
+Validation runs through one `remote_store.kit.OptionTable` (`OPTIONS`), which carries the
+vocabulary every backend shares — ``hierarchical``, ``create_root``, ``connect_timeout``,
+``read_timeout``, ``retries``, ``verify`` — and the former Azure spellings as aliases
+(``strict_paths``, ``create_container``, ``connection_timeout``, ``retry_total``,
+``connection_verify``).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from remote_store import Secret
 from remote_store.errors import ConfigError
+from remote_store.kit import (
+    CONNECT_TIMEOUT,
+    CREATE_ROOT,
+    HIERARCHICAL,
+    READ_TIMEOUT,
+    REQUIRED,
+    RETRIES,
+    VERIFY,
+    Option,
+    OptionTable,
+    to_bool,
+    to_int,
+    to_optional_str,
+    to_seconds,
+    to_secret,
+    to_str,
+    to_url,
+)
 
 MiB = 1024 * 1024
 
@@ -20,10 +47,13 @@ ENV_SAS_TOKEN = ("AZURE_STORAGE_SAS_TOKEN",)
 
 _CONTAINER_RE = re.compile(r"^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$")
 _ACCOUNT_RE = re.compile(r"^[a-z0-9]{3,24}$")
+_API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: Azure's limit on one block (Put Block), bytes.
 MAX_BLOCK_SIZE = 4000 * MiB
 #: Azure's limit on one Put Blob request, bytes.
 MAX_SINGLE_PUT_SIZE = 5000 * MiB
+#: Most blocks one committed block blob may have.
+MAX_BLOCKS = 50_000
 
 
 def _env(names: tuple[str, ...]) -> str | None:
@@ -34,27 +64,24 @@ def _env(names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _secret(key: str, value: object) -> Secret | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, Secret):
-        return value
-    if isinstance(value, str):
-        return Secret(value)
-    raise ConfigError(f"{key}: expected a string or Secret, got {type(value).__name__}", path=key)
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class AzureOptions:
-    """Configuration of an Azure Blob Storage backend.
+    """Configuration of an Azure Blob Storage backend, validated at construction.
 
-    Exactly how the client authenticates is chosen in this order: ``connection_string``;
+    How the client authenticates is chosen in this order: ``connection_string``;
     ``account_key`` (shared key); ``sas_token``; ``credential`` (any azure-core token
     credential); anonymous access when ``anonymous`` is True; otherwise azure-identity's
     ``DefaultAzureCredential`` (install ``remote-store-azure[identity]``). Options left
     unset fall back to ``AZURE_STORAGE_CONNECTION_STRING``, ``AZURE_STORAGE_ACCOUNT_NAME``
     (or ``AZURE_STORAGE_ACCOUNT``), ``AZURE_STORAGE_ACCOUNT_KEY`` (or ``AZURE_STORAGE_KEY``)
     and ``AZURE_STORAGE_SAS_TOKEN`` when the client is created.
+
+    String values of numeric and boolean fields (URL query strings, ``${ENV}``
+    substitution) are converted. The constructor (and `from_mapping`) also accepts the former names
+    ``retry_total`` (``retries``), ``connection_timeout`` (``connect_timeout``),
+    ``connection_verify`` (``verify``), ``create_container`` (``create_root``) and
+    ``strict_paths`` (``hierarchical``); giving a name and its alias together is a
+    `ConfigError`.
 
     Attributes:
         container: Container name (3-63 characters: lower-case letters, digits, single hyphens).
@@ -67,32 +94,37 @@ class AzureOptions:
         sas_token: Shared access signature query string, with or without the leading ``?`` (`Secret`).
         credential: A token credential object (``azure.identity.*Credential``); not a string.
         anonymous: Use no credential (public containers) instead of ``DefaultAzureCredential``.
-        retry_total: Retries of a failed request (connection errors, 408/429/5xx) by azure-core's
-            retry policy; 0 disables retries.
-        retry_backoff: First back-off delay in seconds; later delays grow exponentially (base 2).
-        max_single_put_size: Largest upload, in bytes, sent as one Put Blob request; larger
-            uploads are staged in blocks (Put Block + Put Block List).
-        block_size: Size in bytes of each staged block, and of the largest ranged read of a
-            streaming download (capped at 32 MiB).
-        max_concurrency: Blocks uploaded, or ranges downloaded, in parallel by one call.
-        connection_verify: TLS certificate verification: True, False, or a CA bundle path.
+        retries: Retries after a failed first attempt (0-100; default 3), by azure-storage's
+            `ExponentialRetry` policy: connection errors, timeouts, 408 and 5xx responses.
+            Non-idempotent calls that were resent are checked after the fact (see `AzureBackend`).
+        retry_backoff: Seconds before the first retry (> 0; default 0.5); each later retry
+            waits twice as long as the one before, with ±20 % jitter, up to ``retry_backoff_max``.
+        retry_backoff_max: Longest wait between two attempts in seconds (> 0; default 10).
+        max_single_put_size: Uploads shorter than this many bytes (and than one
+            ``block_size``) are one Put Blob request; longer ones are staged blocks
+            (Put Block + Put Block List). Default 8 MiB.
+        block_size: Bytes per staged block (default 8 MiB). One upload holds at most
+            ``block_size x (max_concurrency + 1)`` bytes in memory.
+        max_concurrency: Blocks uploaded, or ranges of a `read_bytes` downloaded, in parallel.
+        read_block_size: Read buffer of `open_read` streams in bytes (default 1 MiB).
+        verify: TLS certificate verification: True, False, or a CA bundle path.
         api_version: Storage REST API version to pin (``"2021-08-06"``) for emulators; None = SDK default.
-        connection_timeout: Seconds to wait for a TCP connection.
-        read_timeout: Seconds to wait between bytes of a response.
-        create_container: Create the container on first use when it does not exist.
+        connect_timeout: Seconds to wait for a TCP (and TLS) connection (> 0; default 10).
+        read_timeout: Seconds to wait for data on an open connection (> 0; default 60).
+        create_root: Create the container on first use when it does not exist.
         hierarchical: Enforce "a key is a file or a folder, never both" (a write onto a folder
-            or below a file, a copy or move there, and a file delete of a folder raise
-            `InvalidPath`), and declare `Capability.HIERARCHICAL`. Costs one listing request
-            plus one Get Blob Properties per parent folder before every write is published,
-            and one Get Blob Properties before a delete. False (the default) gives flat
-            object-store semantics with no extra requests. Accounts with a hierarchical
-            namespace (ADLS Gen2, detected at first use) are treated as hierarchical anyway.
-        strict_paths: Former name of ``hierarchical``, still accepted (normalised into it;
-            giving both with different values is a `ConfigError`).
-        compute_md5: Compute the MD5 of staged uploads on the client (on a helper thread) and
-            store it as the blob's Content-MD5, so `WriteResult.digest` and later reads have it.
-            Off by default: it costs CPU (~25% of upload throughput on a small machine), and a
-            single Put Blob gets its MD5 from the service anyway.
+            or below a file, a copy or move there raise `InvalidPath`) and declare
+            `Capability.HIERARCHICAL`. Costs one listing plus one Get Blob Properties per
+            parent folder before a write is published, and one Get Blob Properties before a
+            delete. False (the default): flat object-store semantics, no extra requests.
+            Accounts with a hierarchical namespace (ADLS Gen2, detected at first use) are
+            treated as hierarchical anyway.
+        compute_md5: Compute the MD5 of staged uploads on the client and store it as the
+            blob's Content-MD5, so `WriteResult.digest` and later reads have it. Off by
+            default (CPU cost); a single Put Blob gets its MD5 from the service anyway.
+
+    Raises:
+        ConfigError: A value has the wrong type or is out of range; the message names the option.
     """
 
     container: str
@@ -104,73 +136,36 @@ class AzureOptions:
     sas_token: Secret | None = None
     credential: Any = None
     anonymous: bool = False
-    retry_total: int = 3
+    retries: int = 3
     retry_backoff: float = 0.5
+    retry_backoff_max: float = 10.0
     max_single_put_size: int = 8 * MiB
     block_size: int = 8 * MiB
     max_concurrency: int = 4
-    connection_verify: bool | str = True
+    read_block_size: int = 1 * MiB
+    verify: bool | str = True
     api_version: str | None = None
-    connection_timeout: float = 20.0
+    connect_timeout: float = 10.0
     read_timeout: float = 60.0
-    create_container: bool = False
+    create_root: bool = False
     hierarchical: bool = False
     compute_md5: bool = False
-    strict_paths: bool | None = None
+
+    def __init__(self, container: str | None = None, **options: Any) -> None:
+        """Validate ``options`` (canonical names or the former aliases; see the class docstring).
+
+        Raises:
+            ConfigError: An unknown option, a name given twice (as name and alias), a missing
+                ``container`` or an invalid value; the message names the option.
+        """
+        given = dict(options)
+        if container is not None:
+            given["container"] = container
+        for name, value in OPTIONS.parse(given).items():
+            object.__setattr__(self, name, value)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
-        for key in ("connection_string", "account_key", "sas_token"):
-            object.__setattr__(self, key, _secret(key, getattr(self, key)))
-        if not isinstance(self.container, str) or not (
-            self.container == "$root" or _CONTAINER_RE.match(self.container)
-        ):
-            raise ConfigError(
-                f"container: {self.container!r} is not a valid container name "
-                "(3-63 lower-case letters, digits and single hyphens)",
-                path="container",
-            )
-        if self.account_name is not None and not _ACCOUNT_RE.match(str(self.account_name)):
-            raise ConfigError(
-                f"account_name: {self.account_name!r} is not a valid account name (3-24 lower-case letters/digits)",
-                path="account_name",
-            )
-        if self.account_url is not None and not re.match(r"^https?://[^/\s]+", str(self.account_url)):
-            raise ConfigError(f"account_url: {self.account_url!r} must be an http(s) URL", path="account_url")
-        if not isinstance(self.prefix, str) or ".." in self.prefix.split("/"):
-            raise ConfigError(f"prefix: {self.prefix!r} must be a folder path without '..'", path="prefix")
-        object.__setattr__(self, "prefix", "/".join(s for s in self.prefix.split("/") if s))
-        if isinstance(self.credential, (str, Secret)):
-            raise ConfigError(
-                "credential: expected a token credential object; pass keys as account_key, SAS as sas_token",
-                path="credential",
-            )
-        self._check_int("retry_total", 0, 100)
-        self._check_int("max_single_put_size", 1, MAX_SINGLE_PUT_SIZE)
-        self._check_int("block_size", 1, MAX_BLOCK_SIZE)
-        self._check_int("max_concurrency", 1, 256)
-        for key in ("retry_backoff", "connection_timeout", "read_timeout"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ConfigError(f"{key}: expected a number of seconds >= 0, got {value!r}", path=key)
-        if self.strict_paths is not None:
-            if not isinstance(self.strict_paths, bool):
-                raise ConfigError(
-                    f"strict_paths: expected true or false, got {self.strict_paths!r}", path="strict_paths"
-                )
-            if self.hierarchical and not self.strict_paths:
-                raise ConfigError(
-                    "strict_paths: former name of hierarchical; got hierarchical=true and strict_paths=false",
-                    path="strict_paths",
-                )
-            object.__setattr__(self, "hierarchical", self.strict_paths or self.hierarchical)
-            object.__setattr__(self, "strict_paths", None)
-        for key in ("anonymous", "create_container", "hierarchical", "compute_md5"):
-            if not isinstance(getattr(self, key), bool):
-                raise ConfigError(f"{key}: expected true or false, got {getattr(self, key)!r}", path=key)
-        if not isinstance(self.connection_verify, (bool, str)):
-            raise ConfigError("connection_verify: expected true, false or a CA bundle path", path="connection_verify")
-        if self.api_version is not None and not re.match(r"^\d{4}-\d{2}-\d{2}$", str(self.api_version)):
-            raise ConfigError(f"api_version: {self.api_version!r} must look like 'YYYY-MM-DD'", path="api_version")
         if not (
             self.connection_string
             or self.account_url
@@ -179,21 +174,124 @@ class AzureOptions:
             or _env(ENV_ACCOUNT_NAME)
         ):
             raise ConfigError(
-                "account_name: no storage account given (set account_name, account_url or "
+                "azure option 'account_name': no storage account given (set account_name, account_url or "
                 "connection_string, or AZURE_STORAGE_ACCOUNT_NAME / AZURE_STORAGE_CONNECTION_STRING)",
                 path="account_name",
             )
 
-    def _check_int(self, key: str, low: int, high: int) -> None:
-        value = getattr(self, key)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ConfigError(f"{key}: expected an integer from {low} to {high}, got {value!r}", path=key)
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any]) -> AzureOptions:
+        """Validate ``options`` (canonical names or the former aliases) and build the value.
+
+        Raises:
+            ConfigError: An unknown option, a name given twice (as name and alias), a missing
+                ``container`` or an invalid value; the message names the option.
+        """
+        return cls(**options)
 
     def as_kwargs(self) -> dict[str, Any]:
-        """The options as constructor keyword arguments (secrets stay `Secret`); defaults omitted."""
+        """The options as constructor keyword arguments (secrets stay `Secret`): ``container``
+        plus every option that differs from its default."""
         out: dict[str, Any] = {}
-        for f in fields(self):
+        for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if f.name == "container" or value != f.default:
                 out[f.name] = value
         return out
+
+    # Former attribute names, read-only (older callers read them).
+    @property
+    def retry_total(self) -> int:
+        """Former name of `retries`."""
+        return self.retries
+
+    @property
+    def connection_timeout(self) -> float:
+        """Former name of `connect_timeout`."""
+        return self.connect_timeout
+
+    @property
+    def connection_verify(self) -> bool | str:
+        """Former name of `verify`."""
+        return self.verify
+
+    @property
+    def create_container(self) -> bool:
+        """Former name of `create_root`."""
+        return self.create_root
+
+
+# ---------------------------------------------------------------------- validators
+def _container(name: str, value: Any) -> str:
+    text = to_str(name, value)
+    if text != "$root" and not _CONTAINER_RE.match(text):
+        raise ConfigError(
+            f"option '{name}': {text!r} is not a valid container name (3-63 lower-case letters, digits and "
+            "single hyphens)",
+            path=name,
+        )
+    return text
+
+
+def _account(name: str, value: Any) -> str | None:
+    text = to_optional_str(name, value)
+    if text is not None and not _ACCOUNT_RE.match(text):
+        raise ConfigError(
+            f"option '{name}': {text!r} is not a valid account name (3-24 lower-case letters/digits)", path=name
+        )
+    return text
+
+
+def _prefix(name: str, value: Any) -> str:
+    text = to_str(name, value)
+    parts = [s for s in text.split("/") if s]
+    if any(p in (".", "..") for p in parts) or "\x00" in text:
+        raise ConfigError(f"option '{name}': {text!r} must be a folder path without '.' or '..'", path=name)
+    return "/".join(parts)
+
+
+def _credential(name: str, value: Any) -> Any:
+    if isinstance(value, (str, Secret)):
+        raise ConfigError(
+            f"option '{name}': expected a token credential object; pass keys as account_key, SAS as sas_token",
+            path=name,
+        )
+    return value
+
+
+def _api_version(name: str, value: Any) -> str | None:
+    text = to_optional_str(name, value)
+    if text is not None and not _API_VERSION_RE.match(text):
+        raise ConfigError(f"option '{name}': {text!r} must look like 'YYYY-MM-DD'", path=name)
+    return text
+
+
+#: The table every `AzureOptions` value is validated against (names, aliases, converters, defaults).
+OPTIONS = OptionTable(
+    "azure",
+    [
+        Option("container", _container, REQUIRED, doc="container name"),
+        Option("account_name", _account, None, doc="storage account name"),
+        Option("account_url", to_url, None, doc="blob endpoint URL"),
+        Option("prefix", _prefix, "", doc="folder inside the container that is the backend root"),
+        Option("connection_string", to_secret, None, doc="connection string"),
+        Option("account_key", to_secret, None, doc="shared account key"),
+        Option("sas_token", to_secret, None, doc="SAS token"),
+        Option("credential", _credential, None, doc="token credential object"),
+        Option("anonymous", to_bool, False, doc="no credential at all"),
+        RETRIES.with_default(3).with_aliases("retry_total"),
+        Option("retry_backoff", to_seconds, 0.5, doc="seconds before the first retry"),
+        Option("retry_backoff_max", to_seconds, 10.0, doc="longest wait between attempts, seconds"),
+        Option("max_single_put_size", to_int(1, MAX_SINGLE_PUT_SIZE), 8 * MiB, doc="bytes sent as one Put Blob"),
+        Option("block_size", to_int(1, MAX_BLOCK_SIZE), 8 * MiB, doc="bytes per staged block"),
+        Option("max_concurrency", to_int(1, 256), 4, doc="blocks / ranges in flight"),
+        Option("read_block_size", to_int(1), 1 * MiB, doc="read buffer in bytes"),
+        VERIFY.with_aliases("connection_verify"),
+        Option("api_version", _api_version, None, doc="storage REST API version"),
+        CONNECT_TIMEOUT.with_aliases("connection_timeout"),
+        READ_TIMEOUT,
+        CREATE_ROOT.with_aliases("create_container"),
+        HIERARCHICAL.with_aliases("strict_paths"),
+        Option("compute_md5", to_bool, False, doc="client-side Content-MD5 of staged uploads"),
+    ],
+)

@@ -10,8 +10,8 @@ from typing import Any
 
 from remote_store import _path
 from remote_store._env import resolve_env
-from remote_store._secret import Secret, mask_secrets, wrap_secrets
-from remote_store.errors import ConfigError, InvalidPath
+from remote_store._secret import Secret, is_secret_key, mask_secrets, wrap_secrets
+from remote_store.errors import ConfigError, ConfigKeyError, InvalidPath
 
 
 def _where(source: str | None) -> str:
@@ -25,10 +25,15 @@ class BackendConfig:
     Attributes:
         type: Registered backend type (``"local"``, ``"s3"``, ``"sftp"`` …).
         options: Keyword arguments for the backend class; credential-looking keys hold `Secret`.
+        env_error: Why ``${VAR}`` resolution failed for this backend (a variable without a
+            default is unset), or None. `RegistryConfig.from_dict` records it here instead of
+            failing the whole config, so only the stores on this backend fail: building it
+            raises `ConfigKeyError` with this text (naming the variable, the key path and the file).
     """
 
     type: str
     options: Mapping[str, Any] = field(default_factory=dict)
+    env_error: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", MappingProxyType(wrap_secrets(self.options)))
@@ -37,7 +42,19 @@ class BackendConfig:
         return f"BackendConfig(type={self.type!r}, options={mask_secrets(self.options)!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (BackendConfig, (self.type, dict(self.options)))
+        return (BackendConfig, (self.type, dict(self.options), self.env_error))
+
+    def check_env(self, name: str = "") -> None:
+        """Raise if ``${VAR}`` resolution failed for this backend.
+
+        Args:
+            name: Backend name, for the message.
+
+        Raises:
+            ConfigKeyError: `env_error` is set (the message names the variable and key path).
+        """
+        if self.env_error is not None:
+            raise ConfigKeyError(self.env_error, path=f"backends.{name}.options" if name else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +82,14 @@ class StoreProfile:
         backend: Name of an entry in `RegistryConfig.backends`.
         root_path: Folder inside the backend (``""`` = the backend root).
         middleware: Middleware applied innermost-first, in the order given.
+        env_error: Why ``${VAR}`` resolution failed in this store's table, or None; opening
+            the store then raises `ConfigKeyError` with it (other stores are unaffected).
     """
 
     backend: str
     root_path: str = ""
     middleware: tuple[MiddlewareConfig, ...] = ()
+    env_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +110,7 @@ class RegistryConfig:
         object.__setattr__(self, "backends", MappingProxyType(dict(self.backends)))
         object.__setattr__(self, "stores", MappingProxyType(dict(self.stores)))
         for name, profile in self.stores.items():
-            if profile.backend not in self.backends:
+            if profile.env_error is None and profile.backend not in self.backends:
                 known = ", ".join(sorted(self.backends)) or "none"
                 raise ConfigError(
                     f"stores.{name}.backend names unknown backend '{profile.backend}' (defined: {known}){_where(self.source)}",
@@ -121,20 +141,31 @@ class RegistryConfig:
 
         A store's ``root`` is accepted as an alias of ``root_path``.
 
+        Placeholders are resolved per backend and per store: an unset variable (without a
+        default) in one backend's table is recorded in its `BackendConfig.env_error`, and only
+        the stores using that backend fail, when they are opened, with a `ConfigKeyError`
+        naming the store, the variable and the key path. Other stores open normally.
+
+        Empty credentials mean "not set": a credential-named option (see `is_secret_key`:
+        ``password``, ``secret_access_key``, ``*_token`` …) whose value is ``""`` after
+        resolution — typically ``${VAR:-}`` with ``VAR`` unset — is left out of the options,
+        so the backend falls back to its own default (for S3, the SDK's credential chain)
+        instead of receiving an empty `Secret`.
+
         Args:
             data: The mapping (e.g. a parsed TOML/YAML document).
-            resolve_env_vars: Replace ``${VAR}`` / ``${VAR:-default}`` placeholders first.
+            resolve_env_vars: Replace ``${VAR}`` / ``${VAR:-default}`` placeholders
+                (per backend and per store, see above).
             environ: Variables for placeholders (default ``os.environ``).
             source: File name for error messages.
 
         Raises:
-            ConfigError: Unknown keys, wrong types, a store naming an unknown backend, a
-                missing environment variable; the message names the key path and the file.
+            ConfigError: Unknown keys, wrong types, a store naming an unknown backend; the
+                message names the key path and the file. (An unset variable is not raised
+                here: see above.)
         """
         if not isinstance(data, Mapping):
             raise ConfigError(f"config must be a table/mapping, got {type(data).__name__}{_where(source)}")
-        if resolve_env_vars:
-            data = resolve_env(data, environ=environ, source=source)
         unknown = set(data) - {"backends", "stores"}
         if unknown:
             raise ConfigError(
@@ -148,6 +179,9 @@ class RegistryConfig:
             key = f"backends.{name}"
             if not isinstance(raw, Mapping):
                 raise ConfigError(f"{key} must be a table{_where(source)}", path=key)
+            env_error: str | None = None
+            if resolve_env_vars:
+                raw, env_error = _resolve_section(raw, key, environ, source)
             extra = set(raw) - {"type", "options"}
             if extra:
                 raise ConfigError(
@@ -159,7 +193,7 @@ class RegistryConfig:
             options = raw.get("options", {})
             if not isinstance(options, Mapping):
                 raise ConfigError(f"{key}.options must be a table{_where(source)}", path=f"{key}.options")
-            backends[str(name)] = BackendConfig(btype, dict(options))
+            backends[str(name)] = BackendConfig(btype, _drop_empty_credentials(options), env_error)
         stores: dict[str, StoreProfile] = {}
         raw_stores = data.get("stores", {})
         if not isinstance(raw_stores, Mapping):
@@ -168,6 +202,13 @@ class RegistryConfig:
             key = f"stores.{name}"
             if not isinstance(raw, Mapping):
                 raise ConfigError(f"{key} must be a table{_where(source)}", path=key)
+            store_error: str | None = None
+            if resolve_env_vars:
+                resolved, store_error = _resolve_section(raw, key, environ, source)
+                if store_error is not None:
+                    stores[str(name)] = StoreProfile(str(raw.get("backend", "")), "", (), store_error)
+                    continue
+                raw = resolved
             extra = set(raw) - {"backend", "root_path", "root", "middleware"}
             if extra:
                 raise ConfigError(f"{key}: unknown key(s) {sorted(extra)}{_where(source)}", path=key)
@@ -250,6 +291,27 @@ class RegistryConfig:
                 for n, s in self.stores.items()
             },
         }
+
+
+def _resolve_section(
+    raw: Mapping[str, Any], key: str, environ: Mapping[str, str] | None, source: str | None
+) -> tuple[Mapping[str, Any], str | None]:
+    """Resolve ``${VAR}`` in one backend/store table: ``(resolved, None)`` or ``(raw, error text)``."""
+    try:
+        return resolve_env(raw, environ=environ, source=source, _path=key), None
+    except ConfigKeyError as exc:
+        return raw, exc.message
+
+
+def _drop_empty_credentials(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` without credential-named keys whose value is ``""`` (nested tables too)."""
+    out: dict[str, Any] = {}
+    for k, v in options.items():
+        if isinstance(v, Mapping):
+            out[k] = _drop_empty_credentials(v)
+        elif not (v == "" and isinstance(k, str) and is_secret_key(k)):
+            out[k] = v
+    return out
 
 
 def _revealed(value: Any) -> Any:

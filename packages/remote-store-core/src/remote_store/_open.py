@@ -9,7 +9,7 @@ from typing import Any
 from remote_store import _path
 from remote_store._config import BackendConfig, RegistryConfig
 from remote_store._plugins._host import PluginHost, get_plugin_host
-from remote_store._registry import Registry, build_backend
+from remote_store._registry import Registry, build_backend, did_you_mean
 from remote_store._store import Store
 from remote_store.errors import ConfigError, ConfigKeyError
 
@@ -40,12 +40,13 @@ def find_store_config(name: str, *, host: PluginHost | None = None) -> RegistryC
     """Return the first config, in source-priority order, that defines store ``name``.
 
     Raises:
-        ConfigKeyError: No source defines it (the message lists the sources consulted); it is
-            also a ``KeyError``.
+        ConfigKeyError: No source defines it (the message suggests the closest store name
+            any source defines and lists the sources consulted); it is also a ``KeyError``.
         ConfigError: A source's file is invalid.
     """
     host = host or get_plugin_host()
     consulted: list[str] = []
+    names: list[str] = []
     for source in host.config_sources():
         config = source.load()
         if config is None:
@@ -53,12 +54,35 @@ def find_store_config(name: str, *, host: PluginHost | None = None) -> RegistryC
         consulted.append(f"{source.name} ({config.source or 'in-memory'})")
         if name in config.stores:
             return config
+        names.extend(config.stores)
     where = (
         "; consulted: " + ", ".join(consulted)
         if consulted
         else "; no config source found (set REMOTE_STORE_CONFIG or create ./remote-store.toml)"
     )
-    raise ConfigKeyError(f"no store named '{name}'{where}")
+    raise ConfigKeyError(f"no store named '{name}'{did_you_mean(name, names)}{where}")
+
+
+def check_file_url(url: str) -> None:
+    """Refuse a ``file://`` URL naming a host other than this machine.
+
+    Only ``file:///path`` and ``file://localhost/path`` name local files; in
+    ``file://otherhost/tmp/x`` (or ``file://tmp/x``, a missing slash) the host part would
+    otherwise be silently ignored.
+
+    Raises:
+        ConfigError: The URL has a host other than ``localhost``.
+    """
+    if url[:7].lower() != "file://":
+        return
+    import urllib.parse  # lazily: keeps `import remote_store` cheap
+
+    host = urllib.parse.urlsplit(url).netloc
+    if host and host.lower() != "localhost":
+        raise ConfigError(
+            f"file:// URL names host '{host}': only local files can be opened; write file:///path "
+            f"(three slashes) or file://localhost/path (got {url!r})"
+        )
 
 
 def open_url(url: str, *, host: PluginHost | None = None, **options: Any) -> Store:
@@ -67,9 +91,10 @@ def open_url(url: str, *, host: PluginHost | None = None, **options: Any) -> Sto
     Extra keyword ``options`` are passed to the backend (overriding what the URL implies).
 
     Raises:
-        ConfigError: No installed backend handles the scheme (naming the package to install)
-            or the URL is malformed.
+        ConfigError: No installed backend handles the scheme (naming the package to install),
+            the URL is malformed, or a ``file://`` URL names a remote host (see `check_file_url`).
     """
+    check_file_url(url)
     host = host or get_plugin_host()
     res = host.resolve_url(url)
     merged = {**dict(res.options), **options}

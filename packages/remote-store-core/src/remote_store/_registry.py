@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
@@ -17,30 +18,70 @@ from remote_store.errors import ConfigError, ConfigKeyError, RemoteStoreError
 log = get_logger("remote_store")
 
 
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` naming the closest of ``choices`` (`difflib`), or ``""``."""
+    import difflib  # lazily: only error messages pay for it
+
+    close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
 def build_backend(
     config: BackendConfig, *, name: str = "", host: PluginHost | None = None, source: str | None = None
 ) -> Backend:
     """Construct the backend a `BackendConfig` describes.
 
+    Args:
+        config: Type and options.
+        name: The backend's name in the config (for messages: ``backends.<name>``).
+        host: Plugin host resolving the type (default: the process-wide one).
+        source: Config file name (for messages).
+
     Raises:
-        ConfigError: Unknown type (naming the package to install), or options the backend
-            class rejects (naming the key path ``backends.<name>.options``).
+        ConfigKeyError: An environment variable its options use is unset (`BackendConfig.env_error`).
+        ConfigError: Unknown type (naming the key path, the file, the closest installed type
+            and the package to install); an unknown option or a missing required option
+            (naming it and listing the options the backend type accepts); options the
+            backend class rejects (naming the key path ``backends.<name>.options``).
     """
     host = host or get_plugin_host()
-    cls = host.backend_class(config.type)
+    config.check_env(name)
     where = f"backends.{name}.options" if name else "options"
     in_file = f" in {source}" if source else ""
+    types = host.backend_types()
+    if config.type not in types:
+        try:
+            host.backend_spec(config.type)
+        except ConfigError as exc:
+            type_key = f"backends.{name}.type" if name else "type"
+            raise ConfigError(
+                f"{type_key}: {exc.message}{did_you_mean(config.type, types)}{in_file}", path=type_key
+            ) from None
+    cls = host.backend_class(config.type)
     try:
         sig = inspect.signature(cls)
-        params = sig.parameters
+        params = {k: p for k, p in sig.parameters.items() if k != "self"}
+        accepted = ", ".join(sorted(k for k, p in params.items() if p.kind not in _VARIADIC)) or "none"
         if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
             unknown = sorted(set(config.options) - set(params))
             if unknown:
+                hint = did_you_mean(unknown[0], params) if len(unknown) == 1 else ""
                 raise ConfigError(
                     f"{where}: unknown option(s) {unknown} for backend type '{config.type}'"
-                    f" (accepted: {', '.join(sorted(p for p in params if p != 'self'))}){in_file}",
+                    f"{hint} (accepted: {accepted}){in_file}",
                     path=where,
                 )
+        missing = [
+            k
+            for k, p in params.items()
+            if p.default is inspect.Parameter.empty and p.kind not in _VARIADIC and k not in config.options
+        ]
+        if missing:
+            raise ConfigError(
+                f"{where}: missing required option(s) {', '.join(repr(m) for m in missing)} for backend type"
+                f" '{config.type}' (options: {accepted}){in_file}",
+                path=where,
+            )
     except (TypeError, ValueError) as exc:
         if isinstance(exc, ConfigError):
             raise
@@ -56,6 +97,9 @@ def build_backend(
             f"{where}: invalid options for backend type '{config.type}': {exc}{in_file}", path=where
         ) from None
     return backend
+
+
+_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
 def apply_middleware(backend: Backend, profile_middleware: Any, host: PluginHost) -> Backend:
@@ -118,15 +162,27 @@ class Registry:
         """Return the store called ``name``.
 
         Raises:
-            ConfigKeyError: No such store (a `ConfigError` and a ``KeyError``).
+            ConfigKeyError: No such store (the message suggests the closest defined name), or
+                an environment variable its table or its backend's options use is unset
+                (naming the store, the variable and the key path). A `ConfigError` and a ``KeyError``.
             ConfigError: Its backend/middleware cannot be constructed.
         """
         try:
             profile = self._config.stores[name]
         except KeyError:
-            known = ", ".join(sorted(self._config.stores)) or "none"
+            stores = self._config.stores
+            known = ", ".join(sorted(stores)) or "none"
             where = f" in {self._config.source}" if self._config.source else ""
-            raise ConfigKeyError(f"no store named '{name}' (defined: {known}){where}") from None
+            raise ConfigKeyError(
+                f"no store named '{name}'{did_you_mean(name, stores)} (defined: {known}){where}"
+            ) from None
+        if profile.env_error is not None:
+            raise ConfigKeyError(f"store '{name}': {profile.env_error}", path=f"stores.{name}")
+        cfg = self._config.backends[profile.backend]
+        if cfg.env_error is not None:
+            raise ConfigKeyError(
+                f"store '{name}' (backend '{profile.backend}'): {cfg.env_error}", path=f"backends.{profile.backend}"
+            )
         backend = self.get_backend(profile.backend)
         if profile.middleware:
             backend = apply_middleware(backend, profile.middleware, self._plugin_host())

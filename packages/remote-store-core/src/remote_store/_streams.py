@@ -6,7 +6,7 @@ import io
 from collections.abc import Callable, Iterator
 from typing import IO, Any, TypeVar
 
-from remote_store.errors import RemoteStoreError
+from remote_store.errors import ContentChanged, RemoteStoreError
 
 T = TypeVar("T")
 
@@ -76,25 +76,57 @@ class RangeReader(SeekableReader):
         self._pos = 0
         self._on_close = on_close
 
+    def _fetch_exact(self, start: int, length: int) -> bytes:
+        """``length`` bytes from ``start``, calling ``fetch`` again after a short answer.
+
+        A service may answer a ranged request with fewer bytes than asked (a capped range, a
+        chunked proxy): that is not end of file. An empty answer before ``size`` is reached
+        means the object shrank under the reader.
+
+        Raises:
+            ContentChanged: ``fetch`` returned no bytes before the object's end.
+        """
+        parts: list[bytes] = []
+        got = 0
+        while got < length:
+            data = self._fetch(start + got, length - got)
+            if not data:
+                raise ContentChanged(
+                    f"object ended at byte {start + got} of {self._size}: it changed while it was being read"
+                )
+            if len(data) > length - got:
+                data = data[: length - got]
+            parts.append(data)
+            got += len(data)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
     def readinto(self, b: Any) -> int:
         """Fill the writable buffer ``b`` with up to ``len(b)`` bytes from the current position
-        by one ``fetch`` call; returns the byte count (0 at end of object)."""
+        (fewer only at the end of the object); returns the byte count (0 at end of object).
+
+        Raises:
+            ContentChanged: The object ended before its size (it was replaced by a shorter one).
+        """
         if self.closed:
             raise ValueError("I/O operation on closed file")
         if self._pos >= self._size:
             return 0
         want = min(len(b), self._size - self._pos)
-        data = self._fetch(self._pos, want)
+        data = self._fetch_exact(self._pos, want)
         n = len(data)
         b[:n] = data
         self._pos += n
         return n
 
     def readall(self) -> bytes:
-        """Fetch everything from the current position to the end in one ``fetch`` call."""
+        """Everything from the current position to the end (``size`` bytes in all).
+
+        Raises:
+            ContentChanged: As `readinto`.
+        """
         if self._pos >= self._size:
             return b""
-        data = self._fetch(self._pos, self._size - self._pos)
+        data = self._fetch_exact(self._pos, self._size - self._pos)
         self._pos += len(data)
         return data
 

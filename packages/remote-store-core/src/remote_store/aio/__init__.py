@@ -23,8 +23,9 @@ from typing import Any
 
 from remote_store.aio._async_adapter import AsyncBackendSyncAdapter
 from remote_store.aio._backend import AsyncBackend, SpooledAsyncAtomicWriter
+from remote_store.aio._handles import AsyncAtomicWriteHandle, ReadOpener
 from remote_store.aio._memory import AsyncMemoryBackend
-from remote_store.aio._store import AsyncAtomicWriteHandle, AsyncStore, ReadOpener
+from remote_store.aio._store import AsyncStore
 from remote_store.aio._streams import (
     CHUNK_SIZE,
     AsyncAtomicWriter,

@@ -2,115 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Generator, Mapping
+from collections.abc import AsyncIterable, Mapping
 from types import TracebackType
 from typing import Any, NoReturn, TypeVar
 
 from remote_store import _path, _policy
-from remote_store._backend import Backend
-from remote_store._capabilities import Capability, CapabilitySet
-from remote_store._models import FileInfo, FolderEntry, FolderInfo, ResolutionPlan, WriteResult
+from remote_store._capabilities import Capability
+from remote_store._models import FileInfo, FolderInfo, ResolutionPlan, WriteResult
 from remote_store._secret import mask_secrets, mask_url
-from remote_store.aio._backend import AsyncBackend
-from remote_store.aio._guard import GuardedAsyncStream, SourceIter, guarded, guarded_iter
-from remote_store.aio._streams import AsyncAtomicWriter, AsyncReadStream, AsyncWritableContent
-from remote_store.errors import AlreadyExists, CapabilityNotSupported, NotFound, RemoteStoreError
+from remote_store.aio._guard import GuardedAsyncStream
+from remote_store.aio._handles import AsyncAtomicWriteHandle, ReadOpener
+from remote_store.aio._store_list import ListingOps
+from remote_store.aio._streams import AsyncReadStream, AsyncWritableContent
+from remote_store.errors import CapabilityNotSupported, NotFound, RemoteStoreError
 
-T = TypeVar("T")
 B = TypeVar("B")
 
 
-class ReadOpener:
-    """What `AsyncStore.read` returns: await it for the stream, or use it in ``async with``.
-
-    ``stream = await store.read(p)`` (close it with ``await stream.aclose()``), or
-    ``async with store.read(p) as stream: ...`` which closes it on exit, also on error or
-    cancellation.
-    """
-
-    def __init__(self, opener: Callable[[], Awaitable[AsyncReadStream]]) -> None:
-        self._opener = opener
-        self._stream: AsyncReadStream | None = None
-
-    def __await__(self) -> Generator[Any, None, AsyncReadStream]:
-        return self._opener().__await__()
-
-    async def __aenter__(self) -> AsyncReadStream:
-        self._stream = await self._opener()
-        return self._stream
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._stream is not None:
-            stream, self._stream = self._stream, None
-            await stream.aclose()
-
-
-class AsyncAtomicWriteHandle:
-    """The writer ``async with store.open_atomic(path) as f`` yields.
-
-    ``await f.write(data)`` appends bytes; after a clean exit `result` holds the
-    `WriteResult`. When the block raises or is cancelled, the backend writer is aborted:
-    nothing is published and the previous file stays intact.
-    """
-
-    def __init__(self, store: AsyncStore, path: str, key: str, *, overwrite: bool, metadata: dict[str, str]) -> None:
-        self._store = store
-        self._path = path
-        self._key = key
-        self._overwrite = overwrite
-        self._metadata = metadata
-        self._writer: AsyncAtomicWriter | None = None
-        #: The `WriteResult` after a clean exit of the ``async with`` block, else None.
-        self.result: WriteResult | None = None
-        #: Bytes accepted by `write` so far.
-        self.bytes_written = 0
-
-    async def write(self, data: bytes | bytearray | memoryview) -> int:
-        """Append ``data``; return its length in bytes.
-
-        Raises:
-            TypeError: ``data`` is a str or not bytes-like.
-            RemoteStoreError: The handle is not open (outside ``async with``) or the backend failed.
-        """
-        if isinstance(data, str) or not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError("open_atomic() streams take bytes; encode text first")
-        if self._writer is None:
-            raise RemoteStoreError(
-                "atomic writer is not open; use 'async with store.open_atomic(...)'", path=self._path
-            )
-        chunk = bytes(data)
-        await self._store._call(self._path, self._writer.write(chunk))
-        self.bytes_written += len(chunk)
-        return len(chunk)
-
-    async def __aenter__(self) -> AsyncAtomicWriteHandle:
-        store = self._store
-        if not self._overwrite and await store.exists(self._path):
-            raise AlreadyExists("file exists", path=self._path, backend=store._backend.type_name)
-        self._writer = await store._call(
-            self._path, store._backend.open_atomic(self._key, overwrite=self._overwrite, metadata=self._metadata)
-        )
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        writer, self._writer = self._writer, None
-        if writer is None:
-            return
-        if exc_type is not None:
-            try:
-                await writer.abort()
-            except Exception:
-                pass
-            return
-        result = await self._store._call(self._path, writer.commit())
-        self.result = _policy.result(self._store._root, result, self._metadata)
-
-
-class AsyncStore:
+class AsyncStore(ListingOps):
     """A folder of files on an async backend; every path is relative to ``root_path``.
 
     The asyncio twin of `remote_store.Store`: the same methods with the same arguments,
@@ -134,74 +43,7 @@ class AsyncStore:
     are refused, so no path reaches outside ``root_path``; returned paths are store-relative.
     """
 
-    __slots__ = ("_backend", "_root")
-
-    def __init__(self, backend: AsyncBackend | Backend, root_path: str = "") -> None:
-        if isinstance(backend, Backend):
-            from remote_store.aio._sync_adapter import SyncBackendAdapter
-
-            backend = SyncBackendAdapter(backend)
-        if not isinstance(backend, AsyncBackend):
-            raise TypeError(f"AsyncStore needs a remote_store.aio.AsyncBackend, got {type(backend).__name__}")
-        self._backend: AsyncBackend = backend
-        self._root = _path.normalize_path(root_path)
-
-    # ------------------------------------------------------------------ plumbing
-    @property
-    def backend(self) -> AsyncBackend:
-        """The underlying async backend (shared with child stores)."""
-        return self._backend
-
-    @property
-    def root_path(self) -> str:
-        """The store's root folder inside the backend (normalised; ``""`` for the backend root)."""
-        return self._root
-
-    @property
-    def capabilities(self) -> CapabilitySet:
-        """The backend's declared capabilities."""
-        return self._backend.capabilities
-
-    def _key(self, path: str, *, allow_root: bool = False) -> str:
-        return _policy.folder_key(self._root, path) if allow_root else _policy.file_key(self._root, path)
-
-    def _require(self, cap: Capability, path: str | None = None) -> None:
-        _policy.require(self._backend, cap, path)
-
-    def _translator(self, path: str | None) -> Callable[[Exception], RemoteStoreError]:
-        return lambda exc: _policy.translate(self._backend, self._root, exc, path)
-
-    async def _call(self, path: str | None, awaitable: Awaitable[T]) -> T:
-        return await guarded(self._translator(path), awaitable)
-
-    async def _write_call(self, path: str, source: SourceIter | None, awaitable: Awaitable[T]) -> T:
-        try:
-            return await self._call(path, awaitable)
-        except RemoteStoreError:
-            if source is not None and source.error is not None:
-                raise source.error from None
-            raise
-
-    def _iter(self, path: str | None, factory: Callable[[], AsyncIterator[T]]) -> AsyncGenerator[T, None]:
-        translate = self._translator(path)
-        try:
-            it = factory()
-        except RemoteStoreError as exc:
-            raise translate(exc) from exc.__cause__
-        except Exception as exc:
-            raise translate(exc) from exc
-        return guarded_iter(translate, it)
-
-    @staticmethod
-    def _content(content: object) -> tuple[AsyncWritableContent, SourceIter | None]:
-        if isinstance(content, (bytes, bytearray, memoryview)):
-            return bytes(content), None
-        if isinstance(content, str):
-            raise TypeError("write() takes bytes or an async iterator of bytes; use write_text() for str")
-        if isinstance(content, AsyncIterable):
-            source = SourceIter(content)
-            return source.chunks(), source
-        raise TypeError(f"AsyncStore.write() takes bytes or an async iterable of bytes, got {type(content).__name__}")
+    __slots__ = ()
 
     # ------------------------------------------------------------------ ungated
     async def exists(self, path: str) -> bool:
@@ -471,131 +313,6 @@ class AsyncStore:
         except NotFound:
             if not missing_ok:
                 raise
-
-    # ------------------------------------------------------------------ LIST
-    def list_files(
-        self, path: str = "", *, recursive: bool = False, max_depth: int | None = None, pattern: str | None = None
-    ) -> AsyncIterator[FileInfo]:
-        """Async-iterate `FileInfo` for the files in folder ``path``, lazily (as `Store.list_files`).
-
-        Gates and argument checks run at once; the backend listing starts on the first ``__anext__``.
-
-        Raises:
-            CapabilityNotSupported: No LIST.
-            InvalidPath: ``path`` is malformed, or ``max_depth`` is negative.
-            TypeError: ``max_depth`` is not an int.
-        """
-        self._require(Capability.LIST, path)
-        limit = _policy.levels(max_depth, path)
-        if limit is not None:
-            recursive = True
-        prefix = self._key(path, allow_root=True)
-        return self._list_files(path, prefix, recursive, limit, pattern)
-
-    async def _list_files(
-        self, path: str, prefix: str, recursive: bool, limit: int | None, pattern: str | None
-    ) -> AsyncIterator[FileInfo]:
-        base_depth = _path.depth(prefix)
-        it = self._iter(path, lambda: self._backend.iter_files(prefix, recursive=recursive, max_depth=limit))
-        try:
-            async for fi in it:
-                if _policy.keep_file(prefix, base_depth, limit, pattern, fi):
-                    yield _policy.info(self._root, fi)
-        finally:
-            await it.aclose()
-
-    def list_folders(
-        self, path: str = "", *, recursive: bool = False, max_depth: int | None = None, pattern: str | None = None
-    ) -> AsyncIterator[str]:
-        """Async-iterate store-relative subfolder paths of ``path``, lazily and depth-first (as `Store.list_folders`).
-
-        Raises:
-            CapabilityNotSupported: No LIST.
-            InvalidPath: ``path`` is malformed, or ``max_depth`` is negative.
-            TypeError: ``max_depth`` is not an int.
-        """
-        self._require(Capability.LIST, path)
-        limit = _policy.levels(max_depth, path)
-        if limit is not None:
-            recursive = True
-        prefix = self._key(path, allow_root=True)
-        return self._list_folders(path, prefix, recursive, limit, pattern)
-
-    async def _list_folders(
-        self, path: str, prefix: str, recursive: bool, limit: int | None, pattern: str | None
-    ) -> AsyncIterator[str]:
-        # Depth-first, pre-order, without recursion (as `Store.list_folders`). Before descending,
-        # the rest of a folder's direct subfolders is drained into a list, so at most one backend
-        # listing is open at a time; an early exit closes it.
-        stack: list[tuple[AsyncGenerator[str, None] | list[str], int]] = []
-        stack.append((self._iter(path, lambda: self._backend.iter_folders(prefix)), 1))
-        try:
-            while stack:
-                it, lvl = stack[-1]
-                if isinstance(it, list):
-                    if not it:
-                        stack.pop()
-                        continue
-                    key = it.pop(0)
-                else:
-                    try:
-                        key = await it.__anext__()
-                    except StopAsyncIteration:
-                        stack.pop()
-                        continue
-                if _policy.keep_folder(key, pattern):
-                    yield _policy.rel(self._root, key)
-                if _policy.descend(recursive, limit, lvl):
-                    if not isinstance(it, list):
-                        stack[-1] = ([k async for k in it], lvl)
-                    sub = self._iter(path, lambda k=key: self._backend.iter_folders(k))  # type: ignore[misc]
-                    stack.append((sub, lvl + 1))
-        finally:
-            for it, _ in stack:
-                if not isinstance(it, list):
-                    await it.aclose()
-
-    def iter_children(self, path: str = "") -> AsyncIterator[FileInfo | FolderEntry]:
-        """Async-iterate the direct children of ``path``: `FolderEntry` for folders, `FileInfo` for files.
-
-        Raises:
-            CapabilityNotSupported: No LIST.
-            InvalidPath: ``path`` is malformed.
-        """
-        self._require(Capability.LIST, path)
-        prefix = self._key(path, allow_root=True)
-        return self._children(path, prefix)
-
-    async def _children(self, path: str, prefix: str) -> AsyncIterator[FileInfo | FolderEntry]:
-        it = self._iter(path, lambda: self._backend.iter_children(prefix))
-        try:
-            async for entry in it:
-                if isinstance(entry, FileInfo):
-                    yield _policy.info(self._root, entry)
-                else:
-                    yield _policy.folder_entry(self._root, entry)
-        finally:
-            await it.aclose()
-
-    # ------------------------------------------------------------------ GLOB
-    def glob(self, pattern: str) -> AsyncIterator[FileInfo]:
-        """Async-iterate files whose store-relative path matches ``pattern`` (as `Store.glob`).
-
-        Raises:
-            CapabilityNotSupported: No GLOB.
-            InvalidPath: ``pattern`` contains ``..`` or NUL.
-        """
-        self._require(Capability.GLOB, pattern)
-        return self._glob(pattern, _policy.glob_pattern(self._root, pattern))
-
-    async def _glob(self, pattern: str, full: str) -> AsyncIterator[FileInfo]:
-        it = self._iter(pattern, lambda: self._backend.glob(full))
-        try:
-            async for fi in it:
-                if _policy.keep_glob(self._root, fi):
-                    yield _policy.info(self._root, fi)
-        finally:
-            await it.aclose()
 
     # ------------------------------------------------------------------ MOVE / COPY
     async def _not_a_file(self, exc: NotFound, path: str, key: str) -> NoReturn:
