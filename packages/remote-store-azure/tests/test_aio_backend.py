@@ -135,6 +135,8 @@ def test_identity_repr_options_pickle_and_capabilities(make: Factory, azurite: A
     assert Capability.HIERARCHICAL in make(hierarchical=True).capabilities
     with pytest.raises(ConfigError, match="container"):
         make(container="Bad_Name")
+    with pytest.raises(ConfigError, match="no_such_option"):
+        make(no_such_option=1)
 
 
 def test_sync_token_credential_is_refused_with_config_error(make: Factory) -> None:

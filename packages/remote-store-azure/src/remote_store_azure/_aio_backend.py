@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 
-from remote_store import FileInfo, Secret, WriteResult
+from remote_store import FileInfo, WriteResult
 from remote_store.aio import AsyncAtomicWriter, AsyncReadStream, AsyncWritableContent
-from remote_store.errors import BackendUnavailable, ContentChanged, InvalidPath, NotFound, RemoteStoreError
+from remote_store.errors import BackendUnavailable, ConfigError, ContentChanged, InvalidPath, NotFound, RemoteStoreError
 from remote_store_azure._aio_base import parent_key
 from remote_store_azure._aio_listing import AsyncAzureListing
 from remote_store_azure._aio_reader import MAX_RESTARTS, AsyncBlobReader, VersionChanged
@@ -21,7 +21,7 @@ from remote_store_azure._aio_upload import AsyncBlockUpload
 from remote_store_azure._errors import BACKEND, error_code, translate
 from remote_store_azure._metadata import is_folder_blob
 from remote_store_azure._names import Attempts
-from remote_store_azure._options import AzureOptions, MiB
+from remote_store_azure._options import AzureOptions
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobProperties
@@ -64,85 +64,28 @@ class AsyncAzureBackend(AsyncAzureListing):
 
     Args:
         container: Container name.
-        account_name: Storage account name.
-        account_url: Blob endpoint URL (Azurite: ``http://127.0.0.1:10000/devstoreaccount1``).
-        prefix: Folder inside the container used as the backend root.
-        connection_string: Connection string (str or `Secret`).
-        account_key: Shared key (str or `Secret`).
-        sas_token: SAS token (str or `Secret`).
-        credential: An *async* token credential (``azure.identity.aio.DefaultAzureCredential()``).
-        anonymous: Use no credential at all (public containers).
-        retry_total: Retries per request (azure-core's async retry policy).
-        retry_backoff: First retry delay, seconds.
-        max_single_put_size: Largest single Put Blob upload, bytes.
-        block_size: Staged block size and largest ranged read, bytes (reads capped at 32 MiB).
-        max_concurrency: Blocks in flight per upload; ranges in flight per read stream.
-        connection_verify: TLS verification (bool or CA bundle path).
-        api_version: Storage API version to pin (emulators).
-        connection_timeout: TCP connect timeout, seconds.
-        read_timeout: Socket read timeout, seconds.
-        create_container: Create the container on first use if it is missing.
-        hierarchical: Enforce "a key is a file or a folder, never both".
-        compute_md5: Store a client-computed Content-MD5 on staged uploads (hashed in a worker thread).
-        strict_paths: Former name of ``hierarchical`` (still accepted).
+        **options: Every option of `AzureOptions`, with the same names, defaults and validation
+            as `AzureBackend` (``account_url``, ``account_key``, ``connection_string``,
+            ``sas_token``, ``prefix``, ``hierarchical``, ``block_size``,
+            ``max_single_put_size``, ``max_concurrency``, ``compute_md5``, timeouts, retries
+            …). Differences: ``credential`` must be an *async* token credential
+            (``azure.identity.aio.DefaultAzureCredential()``), and ``max_concurrency`` also
+            bounds the ranges one read stream downloads ahead.
 
     Raises:
         ConfigError: An option is invalid (the message names the key), or ``credential`` is
             not an async credential (raised on first use).
     """
 
-    def __init__(
-        self,
-        container: str,
-        *,
-        account_name: str | None = None,
-        account_url: str | None = None,
-        prefix: str = "",
-        connection_string: str | Secret | None = None,
-        account_key: str | Secret | None = None,
-        sas_token: str | Secret | None = None,
-        credential: Any = None,
-        anonymous: bool = False,
-        retry_total: int = 3,
-        retry_backoff: float = 0.5,
-        max_single_put_size: int = 8 * MiB,
-        block_size: int = 8 * MiB,
-        max_concurrency: int = 4,
-        connection_verify: bool | str = True,
-        api_version: str | None = None,
-        connection_timeout: float = 20.0,
-        read_timeout: float = 60.0,
-        create_container: bool = False,
-        hierarchical: bool = False,
-        compute_md5: bool = False,
-        strict_paths: bool | None = None,
-    ) -> None:
-        super().__init__(
-            AzureOptions(
-                container=container,
-                account_name=account_name,
-                account_url=account_url,
-                prefix=prefix,
-                connection_string=connection_string,  # type: ignore[arg-type]
-                account_key=account_key,  # type: ignore[arg-type]
-                sas_token=sas_token,  # type: ignore[arg-type]
-                credential=credential,
-                anonymous=anonymous,
-                retry_total=retry_total,
-                retry_backoff=retry_backoff,
-                max_single_put_size=max_single_put_size,
-                block_size=block_size,
-                max_concurrency=max_concurrency,
-                connection_verify=connection_verify,
-                api_version=api_version,
-                connection_timeout=connection_timeout,
-                read_timeout=read_timeout,
-                create_container=create_container,
-                hierarchical=hierarchical,
-                compute_md5=compute_md5,
-                strict_paths=strict_paths,
-            )
-        )
+    def __init__(self, container: str | None = None, **options: Any) -> None:
+        given = dict(options)
+        if container is not None:
+            given["container"] = container
+        try:
+            opts = AzureOptions(**given)
+        except TypeError as exc:  # an unknown or missing option
+            raise ConfigError(f"azure options: {exc}", path="options") from None
+        super().__init__(opts)
 
     @classmethod
     def from_options(cls, options: AzureOptions) -> AsyncAzureBackend:

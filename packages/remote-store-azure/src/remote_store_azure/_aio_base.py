@@ -48,8 +48,9 @@ class AsyncAzureBase(AsyncBackend):
         self._opts = opts
         self._clients = AsyncClients(opts)
         self._root = opts.prefix + "/" if opts.prefix else ""
-        #: Largest ranged GET of a streaming read: ``block_size``, capped at 32 MiB.
-        self._read_block = min(opts.block_size, 32 * MiB)
+        #: Largest ranged GET of a streaming read: ``read_block_size`` where the options have
+        #: it, else ``block_size``; capped at 32 MiB.
+        self._read_block = min(getattr(opts, "read_block_size", None) or opts.block_size, 32 * MiB)
         self._warned: set[str] = set()
         #: How many times a listing skipped a blob name no store path can address.
         self.unaddressable_count = 0
