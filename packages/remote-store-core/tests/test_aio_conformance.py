@@ -14,6 +14,7 @@ from remote_store_conformance.aio import AsyncBackendConformance
 
 class TestAsyncMemoryConformance(AsyncBackendConformance):
     shares_state_across_processes: ClassVar[bool] = False
+    rebuilt_backend_shares_files: ClassVar[bool] = False
 
     @pytest.fixture
     def async_backend(self) -> AsyncBackend:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -17,14 +18,15 @@ from testing.servers.sftp import SFTPServer
 FULL = os.environ.get("REMOTE_STORE_AIO_FULL") == "1"
 
 
-def _backend(srv: SFTPServer, base: str) -> SFTPBackend:
+def _backend(srv: SFTPServer, base: str, port: int | None = None) -> SFTPBackend:
     return SFTPBackend(
         host=srv.host,
-        port=srv.port,
+        port=srv.port if port is None else port,
         username=srv.username,
         private_key=srv.client_key,
         known_hosts=srv.known_hosts,
         base_path=base,
+        connect_timeout=2,
     )
 
 
@@ -41,3 +43,10 @@ class TestSFTPAsyncFullConformance(AsyncBackendConformance):
     @pytest.fixture
     def async_backend(self, sftp_server_session: SFTPServer, sftp_base: str) -> Iterator[AsyncBackend]:
         yield SyncBackendAdapter(_backend(sftp_server_session, sftp_base), max_workers=8)
+
+    @pytest.fixture
+    def unreachable_async_backend(self, sftp_server_session: SFTPServer, sftp_base: str) -> Iterator[AsyncBackend]:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        yield SyncBackendAdapter(_backend(sftp_server_session, sftp_base, port))

@@ -147,6 +147,10 @@ class AsyncSuiteBase(SuiteBase):
         async_backend: **Required.** Return (or yield) a fresh `remote_store.aio.AsyncBackend`
             whose root is empty and unique to the test. Do not close it: the suite closes it
             on the event loop that used it. A sync backend runs as ``SyncBackendAdapter(b)``.
+        unreachable_async_backend: Optional. Yield an async backend whose service cannot be reached.
+
+    Class attributes of the sync suite (``xfail_tests``, ``shares_state_across_processes``,
+    ``rebuilt_backend_shares_files``) apply as documented on `SuiteBase`.
     """
 
     @pytest.fixture
@@ -162,6 +166,22 @@ class AsyncSuiteBase(SuiteBase):
     def backend(self, async_backend: AsyncBackend) -> Iterator[Backend]:
         """The sync suite's ``backend``: the async backend behind `AsyncBackendSyncAdapter`."""
         adapter = AsyncBackendSyncAdapter(async_backend)
+        yield adapter
+        adapter.close()
+
+    @pytest.fixture
+    def unreachable_async_backend(self) -> Iterator[AsyncBackend | None]:
+        """Optional: yield an async backend whose service cannot be reached; the sync suite's
+        unreachable-service tests then run on it through `AsyncBackendSyncAdapter`. None skips them."""
+        yield None
+
+    @pytest.fixture
+    def unreachable_backend(self, unreachable_async_backend: AsyncBackend | None) -> Iterator[Backend | None]:
+        """The sync suite's ``unreachable_backend``: ``unreachable_async_backend`` behind the adapter."""
+        if unreachable_async_backend is None:
+            yield None
+            return
+        adapter = AsyncBackendSyncAdapter(unreachable_async_backend)
         yield adapter
         adapter.close()
 
