@@ -8,12 +8,17 @@ contract through `AsyncBackendSyncAdapter` and the async-only tests through `Asy
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError, ServiceRequestError
 
 from remote_store import Capability
 from remote_store.aio import AsyncBackend
+from remote_store.errors import AlreadyExists, BackendUnavailable, NotFound, RemoteStoreError
 from remote_store_azure._aio_backend import AsyncAzureBackend
 from remote_store_conformance.aio import AsyncBackendConformance
+from testing.servers._common import free_port
 from testing.servers.azure import AzuriteServer
 
 
@@ -31,6 +36,25 @@ class TestAsyncAzureConformance(AsyncBackendConformance):
         )
         assert Capability.HIERARCHICAL not in b.capabilities
         return b
+
+    @pytest.fixture
+    def native_errors(self) -> list[tuple[Exception, type[RemoteStoreError]]]:
+        return [
+            (ServiceRequestError("connection refused"), BackendUnavailable),
+            (ResourceNotFoundError("gone"), NotFound),
+            (ResourceExistsError("taken"), AlreadyExists),
+        ]
+
+    @pytest.fixture
+    def unreachable_async_backend(self, azurite: AzuriteServer) -> Iterator[AsyncBackend]:
+        port = free_port()  # nothing listens there
+        yield AsyncAzureBackend(
+            "unreachable",
+            account_url=f"http://127.0.0.1:{port}/{azurite.account_name}",
+            account_key=azurite.account_key,
+            retry_total=0,
+            connection_timeout=2,
+        )
 
 
 class TestAsyncAzurePrefixStagedConformance(AsyncBackendConformance):
