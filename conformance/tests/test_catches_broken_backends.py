@@ -20,6 +20,7 @@ from remote_store_conformance import BackendConformance
 
 class TestIt(BackendConformance):
     shares_state_across_processes = False
+    rebuilt_backend_shares_files = False
 
     @pytest.fixture
     def backend(self):
