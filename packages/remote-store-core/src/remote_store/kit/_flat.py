@@ -7,9 +7,11 @@ import dataclasses
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import IO, Any, ClassVar
 
 from remote_store import _path
@@ -25,9 +27,9 @@ from remote_store.errors import (
 )
 from remote_store.kit._keys import UnreachableKeys, unreachable_reason
 from remote_store.kit._multipart import MultipartPolicy, MultipartWriter
-from remote_store.kit._ranged import FetchResult, open_pinned_reader
+from remote_store.kit._ranged import Fetch, FetchResult, PinnedRangeReader, open_pinned_reader
 
-__all__ = ["FlatKeyBackend", "ListPage", "ObjectTarget"]
+__all__ = ["FlatKeyBackend", "ListPage", "ObjectTarget", "PendingUpload"]
 
 log = logging.getLogger("remote_store.kit")
 
@@ -44,6 +46,21 @@ class ListPage:
 
     objects: Sequence[FileInfo] = ()
     prefixes: Sequence[str] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingUpload:
+    """One multipart upload that was started and neither completed nor aborted.
+
+    Attributes:
+        name: Native object key the upload would publish (bucket-level).
+        upload_id: The service's upload id.
+        initiated: When the upload was started (timezone-aware UTC), or None if unknown.
+    """
+
+    name: str
+    upload_id: str
+    initiated: datetime | None = None
 
 
 class FlatKeyBackend(Backend):
@@ -78,7 +95,9 @@ class FlatKeyBackend(Backend):
       duplicate; `delete_folder` removes what the listing showed *and* those keys, and logs
       how many of them it removed.
     - **Streams**: reads are `PinnedRangeReader` streams (pinned to the first ETag; a replaced
-      object raises `ContentChanged` once bytes were delivered); writes go through one
+      object raises `ContentChanged` once bytes were delivered; a seek sends one bounded
+      ranged GET; `open_read_seekable` starts with a ``head`` and fetches nothing until
+      read); writes go through one
       `MultipartWriter` (bounded memory, parts uploaded while the caller writes, aborted on
       any error).
 
@@ -87,7 +106,8 @@ class FlatKeyBackend(Backend):
             ``/``; ``""`` for the bucket root).
         hierarchical: Enforce placement (see above).
         multipart: Part size / threshold / concurrency for writes.
-        read_block_size: Read buffer of `open_read` streams in bytes.
+        read_block_size: Read buffer of `open_read` streams, and the read-ahead of each
+            ranged GET after a seek, in bytes.
     """
 
     #: Capabilities of the class without HIERARCHICAL (added per instance when ``hierarchical``).
@@ -127,6 +147,7 @@ class FlatKeyBackend(Backend):
         self._kit_lock = threading.Lock()
         self._check_pool: ThreadPoolExecutor | None = None
         self._check_pid = os.getpid()
+        self._abandoned: dict[str, str] = {}  # upload id -> native key, aborts that failed
 
     # ================================================================== primitives (subclass)
     @abc.abstractmethod
@@ -249,6 +270,11 @@ class FlatKeyBackend(Backend):
     def abort_multipart(self, name: str, upload_id: str) -> None:
         """Discard an upload and its parts (S3 ``AbortMultipartUpload``)."""
         raise NotImplementedError
+
+    def list_multipart_uploads(self, prefix: str) -> Iterator[PendingUpload]:
+        """Stream the uploads in progress whose native key starts with ``prefix``
+        (S3 ``ListMultipartUploads``). Default: none (services without listable uploads)."""
+        return iter(())
 
     # ================================================================== kit state
     @property
@@ -380,13 +406,38 @@ class FlatKeyBackend(Backend):
             InvalidPath: ``key`` is a folder.
             ContentChanged: (while reading) the object was replaced after bytes were delivered.
         """
-        first = self._get(key)
+        return self._pinned(key, self._get(key))
+
+    def open_read_seekable(self, key: str) -> IO[bytes]:
+        """One ``head``, then bounded ranged GETs as the caller reads (`PinnedRangeReader`):
+        a seek costs one GET of what is read plus ``read_block_size`` bytes of read-ahead,
+        never a download of the rest of the object.
+
+        Raises:
+            NotFound: No object at ``key``.
+            InvalidPath: ``key`` is a folder.
+            ContentChanged: (while reading) the object was replaced after bytes were delivered.
+        """
+        info = self._head(key)
+        if info is None:
+            raise self._missing(key)
+        # Unbuffered: a random-access caller's read(n) becomes one GET of exactly n bytes
+        # (at least read_block_size), not a buffer-sized GET plus a second one for the tail.
+        return PinnedRangeReader(  # type: ignore[return-value]
+            self._fetcher(key), FetchResult(None, info.size, info.etag), key=key, read_ahead=self._read_block_size
+        )
+
+    def _fetcher(self, key: str) -> Fetch:
         name = self.object_key(key)
 
         def fetch(start: int, end: int | None, etag: str | None) -> FetchResult:
             return self.get_object(name, start, end, if_match=etag)
 
-        return open_pinned_reader(fetch, first, key=key, block_size=self._read_block_size)
+        return fetch
+
+    def _pinned(self, key: str, first: FetchResult) -> IO[bytes]:
+        block = self._read_block_size
+        return open_pinned_reader(self._fetcher(key), first, key=key, block_size=block, read_ahead=block)
 
     def read_bytes(self, key: str) -> bytes:
         """One GET read to the end.
@@ -450,7 +501,12 @@ class FlatKeyBackend(Backend):
         policy = self._multipart
         if not self.MULTIPART:
             policy = MultipartPolicy(policy.part_size, 2**62, 1, 1)
-        return MultipartWriter(ObjectTarget(self, name, key, overwrite=overwrite, metadata=metadata), policy, key=key)
+        return MultipartWriter(
+            ObjectTarget(self, name, key, overwrite=overwrite, metadata=metadata),
+            policy,
+            key=key,
+            on_abandoned=lambda upload_id: self._abandon(name, upload_id),
+        )
 
     def write(self, key: str, stream: IO[bytes], *, overwrite: bool, metadata: Mapping[str, str]) -> WriteResult:
         """One put below the multipart threshold, else a streaming multipart upload; atomic either way.
@@ -545,6 +601,113 @@ class FlatKeyBackend(Backend):
         if self.exists(key):
             return InvalidPath("not a folder", path=key)
         return NotFound("folder not found", path=key)
+
+    # ================================================================== garbage
+    @property
+    def abandoned_uploads(self) -> dict[str, str]:
+        """Uploads of this backend whose abort failed after every retry: upload id -> native key.
+
+        `collect_garbage` aborts them first, whatever their age (their writer gave up)."""
+        with self._kit_lock:
+            return dict(self._abandoned)
+
+    def _abandon(self, name: str, upload_id: str) -> None:
+        with self._kit_lock:
+            self._abandoned[upload_id] = name
+
+    def collect_garbage(self, prefix: str, *, older_than: float) -> int:
+        """Abort multipart uploads left behind below folder ``prefix``.
+
+        First the uploads this backend recorded in `abandoned_uploads` (an abort that failed);
+        then every upload `list_multipart_uploads` reports under the folder's native prefix
+        that was initiated more than ``older_than`` seconds ago (S3
+        ``ListMultipartUploads`` + ``AbortMultipartUpload``), whoever started it. A live
+        upload is safe as long as ``older_than`` exceeds the longest upload.
+
+        Args:
+            prefix: Folder key (``""`` = the backend root), swept recursively.
+            older_than: Seconds; younger uploads are kept.
+
+        Returns:
+            How many uploads were aborted.
+
+        Raises:
+            RemoteStoreError: (translated) listing or aborting failed; recorded uploads
+                that could not be aborted stay recorded.
+        """
+        native = self.folder_prefix(prefix) if prefix else (f"{self._root_prefix}/" if self._root_prefix else "")
+        removed = 0
+        for upload_id, name in self.abandoned_uploads.items():
+            if name.startswith(native):
+                self.abort_multipart(name, upload_id)
+                with self._kit_lock:
+                    self._abandoned.pop(upload_id, None)
+                removed += 1
+        cutoff = time.time() - older_than
+        for upload in list(self.list_multipart_uploads(native)):
+            if not upload.name.startswith(native):
+                continue
+            if upload.initiated is None or upload.initiated.timestamp() > cutoff:
+                continue
+            self.abort_multipart(upload.name, upload.upload_id)
+            removed += 1
+        if removed:
+            log.info("%s: aborted %d multipart uploads left below %r", self.type_name, removed, prefix)
+        return removed
+
+    # ================================================================== native escape hatch
+    def _native_inside(self, name: str) -> str:
+        root = self._root_prefix
+        if not isinstance(name, str) or not name or "\x00" in name:
+            raise InvalidPath("not a native object key", path=str(name))
+        if root and not name.startswith(root + "/"):
+            raise InvalidPath(f"native key is outside the backend prefix {root!r}", path=name)
+        return name
+
+    def iter_native(self, prefix: str = "") -> Iterator[FileInfo]:
+        """Every object below native ``prefix`` exactly as the service lists it, including the
+        keys a `Store` cannot address (``a//b``, ``/x``, ``./x``, ``a/../b``, non-empty ``d/``).
+
+        The escape hatch for data other tools wrote: the yielded `FileInfo.path` is the
+        native object key (bucket-level, `root_prefix` included) to pass to `read_native`
+        and `delete_native`. Nothing is normalised, skipped or reported.
+
+        Args:
+            prefix: Native key prefix *relative to* `root_prefix`, used as given (no ``/``
+                added or collapsed; ``""`` = everything below the backend root).
+
+        Raises:
+            RemoteStoreError: (translated) the listing failed.
+        """
+        root = self._root_prefix
+        native = f"{root}/{prefix}" if root else prefix
+        for page in self.list_objects(native, delimiter=False):
+            for obj in page.objects:
+                if root and not obj.path.startswith(root + "/"):
+                    continue
+                yield dataclasses.replace(obj, name=obj.path.rpartition("/")[2])
+
+    def read_native(self, name: str) -> bytes:
+        """The bytes of the object with native key ``name`` (as `iter_native` yields it), one GET.
+
+        Raises:
+            InvalidPath: ``name`` is empty or outside `root_prefix`.
+            NotFound: No such object.
+        """
+        result = self.get_object(self._native_inside(name))
+        try:
+            data: bytes = result.body.read()
+        finally:
+            result.body.close()
+        return data
+
+    def delete_native(self, name: str) -> None:
+        """Delete the object with native key ``name`` (one delete; a missing key is no error).
+
+        Raises:
+            InvalidPath: ``name`` is empty or outside `root_prefix`.
+        """
+        self.delete_object(self._native_inside(name))
 
     # ================================================================== copy / move
     def copy(self, src: str, dst: str, *, overwrite: bool) -> None:
