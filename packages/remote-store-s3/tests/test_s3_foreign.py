@@ -20,7 +20,9 @@ MiB = 1024 * 1024
 
 @pytest.fixture
 def backend(s3_server: MotoS3Server, s3_bucket: str) -> Iterator[S3Backend]:
-    b = S3Backend(**s3_server.backend_options(s3_bucket, part_size=5 * MiB, multipart_threshold=5 * MiB))
+    # max_attempts=2: botocore's own retries of the injected connection fault stay short
+    options = s3_server.backend_options(s3_bucket, part_size=5 * MiB, multipart_threshold=5 * MiB, max_attempts=2)
+    b = S3Backend(**options)
     yield b
     b.close()
 
