@@ -31,9 +31,10 @@ from __future__ import annotations
 from remote_store._backend import SPOOL_MAX_MEMORY, compile_glob, glob_base
 from remote_store._secret import is_secret_header, url_has_password
 from remote_store._streams import RangeReader, SeekableReader, open_range_reader
-from remote_store.kit._flat import FlatKeyBackend, ListPage, ObjectTarget, PendingUpload
+from remote_store.kit._flat import FlatKeyBackend, ListPage, ObjectTarget
 from remote_store.kit._forwarding import ForwardingBackend
 from remote_store.kit._keys import UnreachableKeys, UnreachableSnapshot, unreachable_reason
+from remote_store.kit._maintenance import PendingUpload
 from remote_store.kit._multipart import BufferReader, MultipartPolicy, MultipartTarget, MultipartWriter
 from remote_store.kit._options import (
     CONNECT_TIMEOUT,
