@@ -16,6 +16,8 @@ Pairs:
     write (naive)   the same Store call                vs  Path.write_bytes()  (information only)
     exists          store.exists(key)                  vs  Path.is_file()
     get_file_info   store.get_file_info(key)           vs  os.stat() + the same fields
+    ... (rooted)    the same call on Store(backend, "<first folder>"), whose keys resolve
+                    beneath that folder (information only: the cost of the store scope)
 """
 
 from __future__ import annotations
@@ -105,6 +107,23 @@ def run_key(key: str, resolver: str, target: float, number: int, repeat: int) ->
             ("exists", lambda: store.exists(key), lambda: backend.exists(key), path.is_file, True),
             ("get_file_info", lambda: store.get_file_info(key), lambda: backend.stat(key), raw_info, True),
         ]
+        if "/" in key:
+            # A store rooted at the key's first folder: its keys resolve beneath that folder
+            # (Backend.scoped), one extra openat2/walk of the root path per call. Information only.
+            top, _, rest = key.partition("/")
+            rooted = Store(backend, top)
+            rows.append(
+                ("exists (rooted)", lambda: rooted.exists(rest), lambda: backend.exists(key), path.is_file, False)
+            )
+            rows.append(
+                (
+                    "read (rooted)",
+                    lambda: rooted.read_bytes(rest),
+                    lambda: backend.read_bytes(key),
+                    path.read_bytes,
+                    False,
+                )
+            )
         assert store.read_bytes(key) == path.read_bytes() == data
         print()
         print(f"key {key!r}, resolver {resolver} (target <= {target}x)")

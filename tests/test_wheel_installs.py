@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 from testing.servers.azure import AzuriteServer
+from testing.servers.gcs import FakeGCSServer
 from testing.servers.s3 import MotoS3Server
 from testing.servers.sftp import SFTPServer
 from testing.wheels import WheelSet, clean_env, install, make_venv, workspace_wheels
@@ -128,6 +129,35 @@ backend = "main"
     assert azurite.account_key not in str(result["repr"])
 
 
+def test_gcs_wheel(workspace_wheels: WheelSet, tmp_path: Path, gcs_server: FakeGCSServer, gcs_bucket: str) -> None:
+    config = f"""
+[backends.main]
+type = "gcs"
+options.bucket = "{gcs_bucket}"
+options.prefix = "wheel"
+options.endpoint = "{gcs_server.endpoint}"
+options.anonymous = true
+options.project = "{gcs_server.project}"
+
+[stores.smoke]
+backend = "main"
+"""
+    url = f"gs://{gcs_bucket}/wheel?endpoint={gcs_server.endpoint}&anonymous=true"
+    result = _run(workspace_wheels, tmp_path, "remote-store-gcs", config, url)
+    assert result["type"] == "gcs" and result["url_read"] == "hello from a wheel"
+    assert set(result["types"]) == {"http", "local", "memory", "gcs"}  # type: ignore[arg-type]
+    python = tmp_path / "venv" / "bin" / "python"
+    ref = subprocess.run(
+        [str(python), "-c", "from remote_store.backends import GCSBackend; print(GCSBackend.__module__)"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+    )
+    assert ref.returncode == 0 and "remote_store_gcs" in ref.stdout, ref.stderr
+    blob = gcs_server.client().bucket(gcs_bucket).get_blob("wheel/dir/hello.txt")
+    assert blob is not None and blob.download_as_bytes() == b"hello from a wheel"
+
+
 def test_sql_wheel_sqlite(workspace_wheels: WheelSet, tmp_path: Path) -> None:
     db = tmp_path / "store.db"
     config = f"""
@@ -162,6 +192,10 @@ def test_core_wheel_cli_lists_builtins(workspace_wheels: WheelSet, tmp_path: Pat
         check=True,
     ).stdout
     assert "pluggy" in deps and "boto3" not in deps and "paramiko" not in deps
+    missing = subprocess.run(
+        [str(python), "-c", "from remote_store.backends import GCSBackend"], capture_output=True, text=True
+    )
+    assert missing.returncode != 0 and "pip install remote-store-gcs" in missing.stderr
 
 
 EXT_SCRIPT = textwrap.dedent(

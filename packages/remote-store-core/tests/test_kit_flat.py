@@ -412,12 +412,21 @@ def test_prefix_backend_hides_keys_outside_its_root() -> None:
 # ---------------------------------------------------------------------- streams through the base
 def test_reads_pinned_to_first_version(flat: DictObjectBackend) -> None:
     store = Store(flat)
-    data = bytes(range(256)) * 8192  # 2 MiB
+    data = bytes(range(256)) * 8192 * 2  # 4 MiB
     store.write("r.bin", data)
     with store.read("r.bin") as f:
         assert f.read(10) == data[:10]
         store.write("r.bin", b"replaced", overwrite=True)
-        f.seek(1 * MiB + 5)
+        f.seek(3 * MiB + 5)  # beyond the open body's skip limit: a new, pinned ranged GET
+        with pytest.raises(ContentChanged):
+            f.read(10)
+    store.write("s.bin", data)
+    with store.read_seekable("s.bin") as f:  # HEAD first: pinned from the first GET on
+        store.write("s.bin", b"x" * len(data), overwrite=True)
+        f.seek(2 * MiB)
+        assert f.read(4) == b"xxxx"  # replaced before any byte: read the new version
+        store.write("s.bin", data, overwrite=True)
+        f.seek(5)
         with pytest.raises(ContentChanged):
             f.read(10)
 
@@ -447,3 +456,24 @@ def test_multipart_write_through_the_base_and_abort(flat: DictObjectBackend) -> 
     with pytest.raises(OSError):
         store.write("big.bin", Broken(), overwrite=True)
     assert flat.service.uploads == {} and store.read_bytes("big.bin") == data
+
+
+# ---------------------------------------------------------------------- garbage and native keys
+def test_default_flat_backend_has_no_listable_uploads_and_gc_returns_zero(flat: DictObjectBackend) -> None:
+    assert flat.collect_garbage("", older_than=0) == 0
+    assert flat.abandoned_uploads == {}
+
+
+def test_native_escape_hatch_through_the_base(flat: DictObjectBackend) -> None:
+    store = Store(flat)
+    store.write("d/ok.txt", b"ok")
+    flat.put_object(flat.object_key("d") + "//odd.txt", b"odd", key="x", overwrite=True, metadata={})
+    assert [f.path for f in store.list_files("d", recursive=True)] == ["d/ok.txt"]
+    names = {f.path for f in flat.iter_native()}
+    odd = flat.object_key("d") + "//odd.txt"
+    assert odd in names and flat.object_key("d/ok.txt") in names
+    assert flat.read_native(odd) == b"odd"
+    flat.delete_native(odd)
+    assert odd not in {f.path for f in flat.iter_native()}
+    with pytest.raises(InvalidPath):
+        flat.read_native("")

@@ -101,7 +101,15 @@ CALLS: dict[str, Any] = {
     "to_key": lambda b: b.to_key("k"),
     "collect_garbage": lambda b: b.collect_garbage("", older_than=1.0),
     "translate_error": lambda b: b.translate_error(ValueError("x"), "k"),
+    "scoped": None,  # a wrapper keeps the lexical store scope: returns itself (tested below)
+    "unscoped": None,
 }
+
+
+def test_scoped_returns_the_wrapper_itself() -> None:
+    wrapper = ForwardingBackend(MemoryBackend())
+    assert wrapper.scoped("box") is wrapper and wrapper.unscoped is wrapper
+    assert Store(wrapper, "box").backend is wrapper
 
 
 def _public_members() -> set[str]:

@@ -195,6 +195,24 @@ def test_abort_that_keeps_failing_is_logged_with_the_upload_id(caplog: pytest.Lo
     assert t.aborts == 3
 
 
+def test_an_abandoned_upload_is_reported_once_and_a_retried_abort_is_not() -> None:
+    seen: list[str] = []
+    t = Target(fail_part=2, abort_failures=99)
+    w = MultipartWriter(t, POLICY, key="k", on_abandoned=seen.append)
+    with pytest.raises(ConnectionError):
+        w.write(_payload(512 * KiB))
+        w.commit()
+    w.abort()
+    assert seen == ["upload-1"] and w.abandoned_upload_id == "upload-1"
+    ok: list[str] = []
+    t2 = Target(fail_part=2, abort_failures=2)  # the third attempt succeeds
+    w2 = MultipartWriter(t2, POLICY, key="k", on_abandoned=ok.append)
+    with pytest.raises(ConnectionError):
+        w2.write(_payload(512 * KiB))
+        w2.commit()
+    assert ok == [] and w2.abandoned_upload_id is None
+
+
 def test_too_many_parts_is_refused_and_aborted() -> None:
     t = Target()
     w = MultipartWriter(t, MultipartPolicy(part_size=KiB, threshold=KiB, concurrency=1, max_parts=4), key="k")

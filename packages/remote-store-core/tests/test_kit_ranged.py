@@ -40,19 +40,109 @@ class Versioned:
 
 def test_sequential_reads_use_one_fetch_and_seeks_are_pinned() -> None:
     obj = Versioned(bytes(range(256)) * 100)
-    f = open_pinned_reader(obj.fetch, obj.fetch(0, None, None), block_size=1024)
+    f = open_pinned_reader(obj.fetch, obj.fetch(0, None, None), block_size=1024, read_ahead=4096)
     assert f.read(10) == bytes(range(10))
     assert f.read(5000)[:2] == bytes([10, 11])
     assert len(obj.fetches) == 1
-    f.seek(20000)
+    f.seek(20000)  # a short forward seek inside the open body: read and discarded, no request
     assert f.read(3) == bytes([20000 % 256, 20001 % 256, 20002 % 256])
-    assert obj.fetches[-1] == (20000, None, "v0")
+    assert len(obj.fetches) == 1
+    f.seek(100)  # backwards: one bounded, pinned GET of the read plus the read-ahead
+    assert f.read(3) == bytes([100, 101, 102])
+    assert obj.fetches[-1] == (100, 100 + 4096, "v0")
     f.close()
+
+
+def reader(obj: Versioned, **kw: int) -> PinnedRangeReader:
+    return PinnedRangeReader(obj.fetch, obj.fetch(0, None, None), **kw)
+
+
+def test_a_seek_sends_a_bounded_range_not_an_open_ended_get() -> None:
+    data = os.urandom(1 << 20)
+    obj = Versioned(data)
+    r = reader(obj, read_ahead=3000, skip_limit=0)
+    r.seek(500_000)
+    assert r.read(2000) == data[500_000:502_000]
+    assert obj.fetches[-1] == (500_000, 503_000, "v0")  # a small read fetches read_ahead bytes
+    # reads inside the range use the open body
+    assert r.read(1000) == data[502_000:503_000]
+    assert len(obj.fetches) == 2
+    # the range is used up; a read continuing right there is a sequential scan: one
+    # open-ended GET streams the rest instead of more windows
+    assert r.read(5000) == data[503_000:508_000]
+    assert r.read() == data[508_000:]
+    assert obj.fetches[-1] == (503_000, None, "v0")
+    assert r.requests == len(obj.fetches)
+    r.seek(100_000)
+    assert r.read(50_000) == data[100_000:150_000]
+    assert obj.fetches[-1] == (100_000, 150_000, "v0")  # a large read fetches exactly itself
+
+
+def test_the_window_is_clipped_at_the_end_of_the_object() -> None:
+    data = os.urandom(10_000)
+    obj = Versioned(data)
+    r = reader(obj, read_ahead=1 << 20, skip_limit=0)
+    r.seek(9_000)
+    assert r.read(100) == data[9_000:9_100]
+    assert obj.fetches[-1] == (9_000, 9_000 + (1 << 20), "v0")
+    assert r.read() == data[9_100:]  # the range reached the end: no further request
+    assert len(obj.fetches) == 2
+    assert r.read(1) == b""
+
+
+def test_a_head_first_reader_fetches_nothing_until_read() -> None:
+    data = os.urandom(200_000)
+    obj = Versioned(data)
+    r = PinnedRangeReader(obj.fetch, FetchResult(None, len(data), "v0"), read_ahead=0)
+    assert obj.fetches == [] and r.requests == 0 and r.size == len(data)
+    r.seek(-8, io.SEEK_END)  # a Parquet footer
+    assert r.read(8) == data[-8:]
+    assert obj.fetches == [(len(data) - 8, len(data), "v0")]
+    r.seek(1000)
+    assert r.read(50) == data[1000:1050]
+    assert obj.fetches[-1] == (1000, 1050, "v0")
+    r.close()
+    lazy = PinnedRangeReader(obj.fetch, FetchResult(None, len(data), "v0"))
+    assert lazy.read() == data  # a whole read from 0: one whole-object GET
+    assert obj.fetches[-1] == (0, None, "v0")
+
+
+def test_a_head_first_reader_restarts_when_replaced_before_its_first_read() -> None:
+    obj = Versioned(b"a" * 1000)
+    r = PinnedRangeReader(obj.fetch, FetchResult(None, 1000, "v0"))
+    obj.replace(b"b" * 300)
+    r.seek(100)
+    assert r.read() == b"b" * 200
+    assert r.etag == "v1" and r.size == 300
+
+
+def test_random_seeks_and_reads_match_the_content() -> None:
+    import random
+
+    rng = random.Random(7)
+    data = os.urandom(300_000)
+    obj = Versioned(data)
+    for block in (1, 4096, 65536):
+        f = open_pinned_reader(
+            obj.fetch, FetchResult(None, len(data), "v0"), block_size=block, read_ahead=rng.choice([0, 10, 5000])
+        )
+        for _ in range(300):
+            pos = rng.randrange(len(data) + 10)
+            n = rng.choice([0, 1, 7, 1000, 70_000])
+            f.seek(pos)
+            assert f.read(n) == data[pos : pos + n], (block, pos, n)
+        f.close()
+
+
+def test_negative_window_options_are_refused() -> None:
+    obj = Versioned(b"x")
+    with pytest.raises(ValueError):
+        reader(obj, read_ahead=-1)
 
 
 def test_replaced_after_bytes_were_delivered_raises_content_changed() -> None:
     obj = Versioned(b"a" * 10000)
-    r = PinnedRangeReader(obj.fetch, obj.fetch(0, None, None), key="k")
+    r = PinnedRangeReader(obj.fetch, obj.fetch(0, None, None), key="k", skip_limit=0)
     assert r.read(10) == b"a" * 10
     obj.replace(b"b" * 10000)
     r.seek(5000)
@@ -63,22 +153,36 @@ def test_replaced_after_bytes_were_delivered_raises_content_changed() -> None:
 
 def test_replaced_before_any_byte_restarts_on_the_new_version() -> None:
     obj = Versioned(b"a" * 10000)
-    r = PinnedRangeReader(obj.fetch, obj.fetch(0, None, None))
+    r = PinnedRangeReader(obj.fetch, obj.fetch(0, None, None), skip_limit=0)
     r.seek(100)
     obj.replace(b"b" * 300)
     assert r.read() == b"b" * 200
     assert r.size == 300 and r.etag == "v1"
 
 
+def test_a_short_forward_seek_keeps_reading_the_pinned_version() -> None:
+    obj = Versioned(b"a" * 10000)
+    r = PinnedRangeReader(obj.fetch, obj.fetch(0, None, None), skip_limit=8000)
+    assert r.read(10) == b"a" * 10
+    obj.replace(b"b" * 10000)
+    r.seek(5000)  # served from the open body of version 0: no request, no mix
+    assert r.read(10) == b"a" * 10
+    assert len(obj.fetches) == 1
+    r.seek(9990 + 1)
+    r.seek(2)  # backwards: a new pinned request, refused, after delivery
+    with pytest.raises(ContentChanged):
+        r.read(1)
+
+
 def test_deleted_before_and_after_delivery() -> None:
     obj = Versioned(b"a" * 1000)
-    r = PinnedRangeReader(obj.fetch, obj.fetch(0, None, None))
+    r = PinnedRangeReader(obj.fetch, obj.fetch(0, None, None), skip_limit=0)
     r.seek(10)
     obj.replace(None)
     with pytest.raises(NotFound):
         r.read(5)
     obj2 = Versioned(b"a" * 1000)
-    r2 = PinnedRangeReader(obj2.fetch, obj2.fetch(0, None, None))
+    r2 = PinnedRangeReader(obj2.fetch, obj2.fetch(0, None, None), skip_limit=0)
     r2.read(5)
     obj2.replace(None)
     r2.seek(500)

@@ -26,7 +26,7 @@ class CountingMemory(MemoryBackend):
         if (
             callable(attr)
             and not name.startswith("_")
-            and name not in ("capabilities", "type_name", "options", "names")
+            and name not in ("capabilities", "type_name", "options", "names", "scoped")  # scoped: no I/O
         ):
             calls = object.__getattribute__(self, "calls")
 

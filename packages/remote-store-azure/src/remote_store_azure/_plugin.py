@@ -14,7 +14,8 @@ from remote_store import BackendSpec, hookimpl
 
 @hookimpl
 def remote_store_register_backends(register: Callable[[BackendSpec], None]) -> None:
-    """Register `AzureBackend` as type ``azure`` with schemes ``az`` and ``azure``."""
+    """Register `AzureBackend` as type ``azure`` with schemes ``az`` and ``azure``; its native
+    async twin `AsyncAzureBackend` (``remote_store.aio.AsyncAzureBackend``) is the async target."""
     register(
         BackendSpec(
             "azure",
@@ -23,6 +24,7 @@ def remote_store_register_backends(register: Callable[[BackendSpec], None]) -> N
             ("az", "azure"),
             "remote_store_azure._plugin:azure_from_url",
             "Azure Blob Storage (azure-storage-blob)",
+            async_target="remote_store_azure._aio_backend:AsyncAzureBackend",
         )
     )
 

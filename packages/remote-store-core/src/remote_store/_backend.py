@@ -270,6 +270,31 @@ class Backend(abc.ABC):
         """Release clients, connections and pools. Idempotent; a later call may reconnect lazily."""
         return None
 
+    # ------------------------------------------------------------------ store scope
+    def scoped(self, prefix: str) -> Backend:
+        """Return the backend a `Store` rooted at folder ``prefix`` does its I/O through.
+
+        `Store` calls this once in its constructor with its normalised ``root_path``
+        (``""`` for the backend root) and sends every call, still with full backend keys,
+        to what it returns. A backend whose links could lead from one folder into another
+        (local symlinks) returns a view that resolves keys below ``prefix`` beneath
+        ``prefix`` itself, so a link under a store's root can never reach a sibling folder
+        of the same backend. The view must answer `unscoped` with this backend, be cheap
+        to build (no I/O; any folder it needs is opened or created lazily) and accept keys
+        outside ``prefix`` with this backend's own semantics.
+
+        Default: ``self`` (keys are plain strings; the store's lexical scope is the scope).
+
+        Args:
+            prefix: Normalised backend key of the store's root folder; ``""`` = the backend root.
+        """
+        return self
+
+    @property
+    def unscoped(self) -> Backend:
+        """The backend a `scoped` view was made from (``self`` for a backend that is no view)."""
+        return self
+
     def read_bytes(self, key: str) -> bytes:
         """Return the whole file. Default: `open_read` and read to the end."""
         with self.open_read(key) as stream:

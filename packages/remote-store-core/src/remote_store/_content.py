@@ -96,6 +96,14 @@ class SourceReader(io.RawIOBase):
         return b"" if data is None else data
 
     def readinto(self, b: memoryview) -> int:  # type: ignore[override]
+        readinto = getattr(self._inner, "readinto", None)
+        if readinto is not None:  # straight into the caller's buffer: no intermediate bytes
+            try:
+                got = readinto(b)
+            except BaseException as exc:
+                self.error = exc
+                raise
+            return 0 if got is None else int(got)
         data = self.read(len(b))
         n = len(data)
         b[:n] = data

@@ -78,14 +78,15 @@ class Store:
     def __init__(self, backend: Backend, root_path: str = "") -> None:
         if not isinstance(backend, Backend):
             raise TypeError(f"Store needs a remote_store.Backend, got {type(backend).__name__}")
-        self._backend = backend
         self._root = _path.normalize_path(root_path)
+        # Links met under root_path resolve beneath it (see Backend.scoped; default: backend itself).
+        self._backend = backend.scoped(self._root)
 
     # ------------------------------------------------------------------ plumbing
     @property
     def backend(self) -> Backend:
         """The underlying backend (shared with child stores)."""
-        return self._backend
+        return self._backend.unscoped
 
     @property
     def root_path(self) -> str:
@@ -200,10 +201,11 @@ class Store:
         Raises:
             CapabilityNotSupported: The backend is of another type.
         """
-        if isinstance(self._backend, type_hint):
-            return self._backend
+        backend = self._backend.unscoped
+        if isinstance(backend, type_hint):
+            return backend
         raise CapabilityNotSupported(
-            f"backend is {type(self._backend).__name__}, not {type_hint.__name__}", backend=self._backend.type_name
+            f"backend is {type(backend).__name__}, not {type_hint.__name__}", backend=backend.type_name
         )
 
     def resolve(self, path: str) -> ResolutionPlan:

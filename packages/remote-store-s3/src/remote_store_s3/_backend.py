@@ -37,6 +37,7 @@ from remote_store.kit import (
     FlatKeyBackend,
     ListPage,
     MultipartPolicy,
+    PendingUpload,
     unreachable_reason,
 )
 from remote_store_s3 import _errors
@@ -92,7 +93,12 @@ class S3Backend(FlatKeyBackend):
     aborted on any exception, so no partial object is ever visible. ``overwrite=False`` is an
     exclusive create with ``If-None-Match: *``. New objects get a ``Content-Type`` guessed
     from the file name unless ``guess_content_type=False``. Keys other tools wrote that a
-    `Store` cannot address (``a//b``, ``./x`` …) are reported in `unreachable`.
+    `Store` cannot address (``a//b``, ``./x`` …) are reported in `unreachable` and reachable
+    through the kit's native escape hatch (`iter_native`, `read_native`, `delete_native`).
+    ``open_read_seekable`` is one ``HeadObject`` followed by bounded ranged ``GetObject``
+    requests as the caller reads. `collect_garbage` aborts dangling multipart uploads
+    (``ListMultipartUploads`` + ``AbortMultipartUpload``): the ones whose abort failed, and
+    any under the prefix initiated more than ``older_than`` seconds ago.
 
     One boto3 client per backend is created lazily under a lock and rebuilt after ``fork``;
     the backend may be shared by threads and pickles by its options.
@@ -372,16 +378,33 @@ class S3Backend(FlatKeyBackend):
                 digest = ContentDigest(algo.lower(), base64.b64decode(resp[f"Checksum{algo}"]).hex())
         return _result(key, len(data), resp, metadata, digest)
 
+    def _part_checksum(self) -> str | None:
+        """Checksum algorithm of multipart uploads: the configured one, else ``CRC32`` when
+        botocore computes request checksums anyway (``request_checksum_calculation`` is
+        ``"when_supported"``, its default), as boto3's TransferManager does.
+
+        Declaring it on ``CreateMultipartUpload`` makes the object's checksum a composite of
+        the part checksums already sent; without it the service derives a full-object
+        checksum on ``CompleteMultipartUpload`` (moto re-reads the whole object for it).
+        """
+        algo = self._opts.checksum_algorithm
+        if algo:
+            return algo
+        calc = getattr(self._client().meta.config, "request_checksum_calculation", None)
+        return "CRC32" if calc in (None, "when_supported") else None
+
     def create_multipart(self, name: str, *, metadata: Mapping[str, str]) -> str:
-        """``CreateMultipartUpload``."""
-        resp = self._client().create_multipart_upload(
-            Bucket=self._bucket, Key=name, **self._create_args(name, metadata)
-        )
+        """``CreateMultipartUpload`` (``ChecksumAlgorithm``: see `S3Options.checksum_algorithm`)."""
+        args = self._create_args(name, metadata)
+        algo = self._part_checksum()
+        if algo:
+            args["ChecksumAlgorithm"] = algo
+        resp = self._client().create_multipart_upload(Bucket=self._bucket, Key=name, **args)
         return str(resp["UploadId"])
 
     def upload_part(self, name: str, upload_id: str, number: int, data: bytes | bytearray) -> Any:
-        """``UploadPart``; returns the part entry for ``CompleteMultipartUpload``."""
-        algo = self._opts.checksum_algorithm
+        """``UploadPart``; returns the part entry (ETag, checksum) for ``CompleteMultipartUpload``."""
+        algo = self._part_checksum()
         extra = {"ChecksumAlgorithm": algo} if algo else {}
         resp = self._client().upload_part(
             Bucket=self._bucket, Key=name, UploadId=upload_id, PartNumber=number, Body=BufferReader(data), **extra
@@ -421,8 +444,19 @@ class S3Backend(FlatKeyBackend):
         return _result(key, size, resp, metadata, None)
 
     def abort_multipart(self, name: str, upload_id: str) -> None:
-        """``AbortMultipartUpload``."""
-        self._client().abort_multipart_upload(Bucket=self._bucket, Key=name, UploadId=upload_id)
+        """``AbortMultipartUpload`` (an upload that is already gone counts as aborted)."""
+        try:
+            self._client().abort_multipart_upload(Bucket=self._bucket, Key=name, UploadId=upload_id)
+        except ClientError as exc:
+            if _errors.error_code(exc) != "NoSuchUpload":
+                raise
+
+    def list_multipart_uploads(self, prefix: str) -> Iterator[PendingUpload]:
+        """``ListMultipartUploads`` pages (``Prefix``): the uploads in progress under ``prefix``."""
+        paginator = self._client().get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            for upload in page.get("Uploads") or ():
+                yield PendingUpload(str(upload["Key"]), str(upload["UploadId"]), _utc(upload.get("Initiated")))
 
     def list_objects(self, prefix: str, *, delimiter: bool, max_keys: int | None = None) -> Iterator[ListPage]:
         """``ListObjectsV2`` pages (``Delimiter='/'`` when asked; ``MaxKeys`` when small)."""

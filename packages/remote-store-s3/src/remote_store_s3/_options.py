@@ -99,7 +99,10 @@ class S3Options:
         sse_kms_key_id: KMS key id or ARN for ``sse="aws:kms"`` / ``"aws:kms:dsse"``.
         checksum_algorithm: Ask S3 to verify and store a checksum of every upload:
             ``"CRC32"``, ``"CRC32C"``, ``"SHA1"``, ``"SHA256"`` or None. Single-request
-            writes then report it in ``WriteResult.digest``.
+            writes then report it in ``WriteResult.digest``. None: multipart uploads still
+            declare ``CRC32`` (the per-part checksums botocore computes by default, as
+            boto3's TransferManager does) unless the client config sets
+            ``request_checksum_calculation="when_required"``.
         conditional_writes: True (default): ``overwrite=False`` sends ``If-None-Match: *``
             on ``PutObject`` / ``CompleteMultipartUpload`` / ``CopyObject``, so the create
             is exclusive on the server. False: check with ``HeadObject`` first, for servers

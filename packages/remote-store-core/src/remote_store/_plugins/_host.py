@@ -28,6 +28,7 @@ KNOWN_PACKAGES: dict[str, tuple[str, str]] = {
     "s3": ("remote-store-s3", "S3Backend"),
     "sftp": ("remote-store-sftp", "SFTPBackend"),
     "azure": ("remote-store-azure", "AzureBackend"),
+    "gcs": ("remote-store-gcs", "GCSBackend"),
     "sql-blob": ("remote-store-sql", "SQLBlobBackend"),
     "sql-query": ("remote-store-sql", "SQLQueryBackend"),
 }
@@ -37,6 +38,8 @@ KNOWN_SCHEMES = {
     "az": "azure",
     "azure": "azure",
     "abfs": "azure",
+    "gs": "gcs",
+    "gcs": "gcs",
     "sqlite": "sql-blob",
     "sql": "sql-blob",
 }

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import os
-import re
-import secrets
 import stat as stat_mod
 import threading
 import time
-from collections.abc import Iterator, Mapping
+import weakref
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from remote_store._backend import AtomicWriter, Backend, _segment_regex, compile_glob
+from remote_store._backend import AtomicWriter, Backend
 from remote_store._capabilities import Capability, CapabilitySet
 from remote_store._models import FileInfo, WriteResult, WriteSource
+from remote_store.backends._local_info import file_info
+from remote_store.backends._local_list import LocalListing
 from remote_store.backends._local_resolve import (
     DIR_PATH_FLAGS,
     MAX_KEY_BYTES,
@@ -30,15 +30,11 @@ from remote_store.backends._local_resolve import (
 from remote_store.backends._local_sys import RENAME_NOREPLACE, openat2_available, renameat2
 from remote_store.backends._local_walk import (
     LIST_FLAGS,
-    TMP_PREFIX,
-    TMP_SUFFIX,
-    join,
     remove_tree,
     sweep_temps,
-    walk_tree,
 )
+from remote_store.backends._local_write import LocalAtomicWriter, copy_into, exists_error, make_temp, publish, sync_dir
 from remote_store.errors import (
-    AlreadyExists,
     BackendUnavailable,
     ConfigError,
     DirectoryNotEmpty,
@@ -70,7 +66,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class LocalBackend(Backend):
+class LocalBackend(LocalListing, Backend):
     """A folder on the local filesystem.
 
     **Confinement.** The root folder is opened once and every key is resolved beneath that
@@ -81,6 +77,11 @@ class LocalBackend(Backend):
     root: a symlink leading out is refused (`InvalidPath`; `exists` is False and listings
     leave it out). Renames, unlinks, ``mkdir`` and stats go through the fd of the confined
     parent folder; writing onto a symlink key replaces the link itself.
+
+    **Store scope.** A `Store` with a ``root_path`` works through `scoped`: keys below its
+    root are resolved beneath the fd of that folder, so a symlink under the store's root
+    that leads out of it (to a sibling folder of the same backend) is refused like one
+    that leaves the backend root, under the same `follow_symlinks` policy.
 
     **Writes.** `write`, `write_atomic` and `open_atomic` all publish whole: the content
     goes to a temp file in the target's folder, then one ``renameat`` puts it in place
@@ -107,7 +108,8 @@ class LocalBackend(Backend):
         fsync: ``fsync`` files (and their folder) before a write is published; slower,
             survives power loss.
         follow_symlinks: ``"inside"`` (default): follow a symlink only when its target
-            resolves beneath the root (absolute targets below the root's path count);
+            resolves beneath the root, or beneath a `Store`'s ``root_path`` for keys of
+            that store (absolute targets below the root's path count);
             ``"never"``: refuse every symlink on a key's path (symlinked files are not
             listed). Symlinked folders are never descended into by listings.
         temp_max_age: Seconds after which a temp file left by a killed writer is removed
@@ -166,6 +168,7 @@ class LocalBackend(Backend):
         self._lock = threading.Lock()
         self._pid = _process_id
         self._swept: dict[str, float] = {}
+        self._views: weakref.WeakValueDictionary[str, Backend] = weakref.WeakValueDictionary()
 
     def _make_resolver(self) -> Resolver:
         names = (self._root, os.path.realpath(self._root))
@@ -215,6 +218,31 @@ class LocalBackend(Backend):
                 self._fd = new
                 self._pid = _process_id
             return self._fd
+
+    def scoped(self, prefix: str) -> Backend:
+        """Return the view a `Store` rooted at ``prefix`` uses: keys below ``prefix`` resolve
+        beneath the folder ``prefix`` itself, so a symlink under the store's root that leads
+        out of it (``box/ln -> ../other``) is refused with `InvalidPath` (and left out of
+        listings) under the `follow_symlinks` policy, like one that leaves the backend root.
+
+        No I/O: the folder is opened on each call (created by the first write that needs
+        it). Views are shared per ``prefix`` while a store uses them and share this
+        backend's root fd; closing a view closes this backend.
+
+        Args:
+            prefix: Normalised backend key of the store's root; ``""`` returns ``self``.
+        """
+        if not prefix:
+            return self
+        view = self._views.get(prefix)
+        if view is None:
+            from remote_store.backends._local_scope import ScopedLocalBackend
+
+            with self._lock:
+                view = self._views.get(prefix)
+                if view is None:
+                    view = self._views[prefix] = ScopedLocalBackend(self, prefix)
+        return view
 
     def close(self) -> None:
         with self._lock:
@@ -271,29 +299,40 @@ class LocalBackend(Backend):
             raise InvalidPath("a parent of the path is a file", path=key) from None
 
     def _stat(self, key: str) -> os.stat_result:
-        if "/" not in key:
-            # A top-level key has no folder to traverse: one fstatat on the root fd that does
-            # not follow the entry is confined as it is; only a symlink needs the resolver.
-            encode_key(key)
+        """``stat`` of ``key`` beneath the root, a final symlink followed when allowed (the hot path).
+
+        Raises:
+            FileNotFoundError, NotADirectoryError, SymlinkRefused: As `Resolver.open`.
+        """
+        kb = key.encode("utf-8", "surrogateescape")
+        if len(kb) > MAX_SEGMENT_BYTES:
+            encode_key(key)  # the limits (InvalidPath naming the one exceeded)
+        root = self._fd
+        if root is None or self._pid != _process_id:
             root = self._root_fd()
             if root is None:
                 raise FileNotFoundError(errno.ENOENT, "root folder does not exist yet", key)
+        if "/" not in key:
+            # A top-level key has no folder to traverse: one fstatat on the root fd that does
+            # not follow the entry is confined as it is; only a symlink needs the resolver.
             st = os.stat(key, dir_fd=root, follow_symlinks=False)
             if not stat_mod.S_ISLNK(st.st_mode):
                 return st
-        kb = encode_key(key)
-        root = self._root_fd()
-        if root is None:
-            raise FileNotFoundError(errno.ENOENT, "root folder does not exist yet", key)
-        return self._res.stat(root, key, kb)
+        res = self._res
+        opath = res.opath
+        if opath is not None:  # inlined Resolver.stat: openat2(O_PATH) + fstat
+            fd = opath(root, kb)
+            if fd >= 0:
+                try:
+                    return os.fstat(fd)
+                finally:
+                    os.close(fd)
+        return res.stat(root, key, kb)
 
     def _file_info(self, key: str, st: os.stat_result) -> FileInfo:
-        return FileInfo(
-            path=key,
-            name=key.rpartition("/")[2],
-            size=st.st_size,
-            modified_at=datetime.fromtimestamp(st.st_mtime, UTC),
-            etag=f"{st.st_mtime_ns:x}-{st.st_size:x}",
+        size = st.st_size
+        return file_info(
+            key, key.rpartition("/")[2], size, datetime.fromtimestamp(st.st_mtime, UTC), f"{st.st_mtime_ns:x}-{size:x}"
         )
 
     def _result(self, key: str, st: os.stat_result, metadata: Mapping[str, str]) -> WriteResult:
@@ -394,86 +433,12 @@ class LocalBackend(Backend):
 
     # ------------------------------------------------------------------ writes
     def _temp(self, d: int, name: str) -> tuple[str, int]:
-        short = name.encode("utf-8", "surrogateescape")[:60].decode("utf-8", "ignore")
-        for _ in range(100):
-            tmp = f"{TMP_PREFIX}{_process_id}-{int(time.time())}-{secrets.token_hex(4)}-{short}{TMP_SUFFIX}"
-            try:
-                return tmp, os.open(tmp, _TEMP_FLAGS, 0o666, dir_fd=d)
-            except FileExistsError:
-                continue
-        raise AlreadyExists("could not create a temp file")  # pragma: no cover
+        return make_temp(d, name, _process_id)
 
-    def _exists_error(self, d: int, name: str, key: str) -> Exception:
-        try:
-            st = os.stat(name, dir_fd=d, follow_symlinks=False)
-        except FileNotFoundError:
-            return AlreadyExists("file exists", path=key)
-        if stat_mod.S_ISDIR(st.st_mode):
-            return InvalidPath("is a folder, not a file", path=key)
-        return AlreadyExists("file exists", path=key)
-
-    def _publish(self, d: int, tmp: str, name: str, key: str, overwrite: bool) -> None:
-        """Move ``tmp`` to ``name`` in folder ``d``: replace, or exclusive create."""
-        if overwrite:
-            try:
-                os.rename(tmp, name, src_dir_fd=d, dst_dir_fd=d)
-            except IsADirectoryError:
-                raise InvalidPath("is a folder, not a file", path=key) from None
-            except OSError as exc:
-                if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
-                    raise InvalidPath("is a folder, not a file", path=key) from None
-                raise
-            return
-        try:
-            if renameat2(d, tmp, d, name, RENAME_NOREPLACE):
-                return
-        except FileExistsError:
-            raise self._exists_error(d, name, key) from None
-        try:
-            os.link(tmp, name, src_dir_fd=d, dst_dir_fd=d, follow_symlinks=False)
-        except FileExistsError:
-            raise self._exists_error(d, name, key) from None
-        except OSError as exc:  # filesystems without hard links: check, then replace
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
-                raise
-            with contextlib.suppress(FileNotFoundError):
-                os.stat(name, dir_fd=d, follow_symlinks=False)
-                raise self._exists_error(d, name, key) from None
-            os.rename(tmp, name, src_dir_fd=d, dst_dir_fd=d)
-            return
-        os.unlink(tmp, dir_fd=d)
-
-    def _copy_into(self, fd: int, stream: IO[bytes]) -> None:
-        if type(stream) is io.BytesIO:  # bytes content: write it directly, no 1 MiB copy buffer
-            pos = stream.tell()
-            with stream.getbuffer() as whole, whole[pos:] as view:
-                _write_all(fd, view)
-            stream.seek(0, io.SEEK_END)
-            return
-        readinto = getattr(stream, "readinto", None)
-        if readinto is not None:
-            buf = bytearray(_CHUNK)
-            view = memoryview(buf)
-            while True:
-                n = readinto(view)
-                if not n:
-                    break
-                _write_all(fd, view[:n])
-        else:
-            while True:
-                chunk = stream.read(_CHUNK)
-                if not chunk:
-                    break
-                if isinstance(chunk, str):
-                    raise TypeError("write() needs a binary stream, got text")
-                _write_all(fd, chunk)
-
-    def _sync_dir(self, d: int) -> None:
-        fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=d)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    _exists_error = staticmethod(exists_error)
+    _publish = staticmethod(publish)
+    _copy_into = staticmethod(copy_into)
+    _sync_dir = staticmethod(sync_dir)
 
     def _maybe_sweep(self, d: int, parent: str) -> None:
         """Remove the folder's stale temp files, at most once per folder per interval."""
@@ -532,7 +497,7 @@ class LocalBackend(Backend):
         return self._write(key, stream, overwrite, metadata)
 
     def open_atomic(self, key: str, *, overwrite: bool, metadata: Mapping[str, str]) -> AtomicWriter:
-        return _LocalAtomicWriter(self, key, overwrite=overwrite, metadata=metadata)
+        return LocalAtomicWriter(self, key, overwrite=overwrite, metadata=metadata)
 
     # ------------------------------------------------------------------ delete
     def delete(self, key: str, *, missing_ok: bool = False) -> None:
@@ -684,179 +649,3 @@ class LocalBackend(Backend):
             return None
         except PermissionError:
             raise PermissionDenied("folder cannot be read", path=prefix) from None
-
-    def _link_info(self, key: str) -> FileInfo | None:
-        """FileInfo of the regular file a listed symlink leads to (beneath the root), else None."""
-        try:
-            st = self._stat(key)
-        except (OSError, SymlinkRefused):
-            return None
-        return self._file_info(key, st) if stat_mod.S_ISREG(st.st_mode) else None
-
-    def _files_in(self, key: str, entries: list[os.DirEntry[str]], match: re.Pattern[str] | None) -> Iterator[FileInfo]:
-        follow = self._follow_symlinks == "inside"
-        for entry in entries:
-            ekey = join(key, entry.name)
-            if match is not None and not match.fullmatch(ekey):
-                continue
-            try:
-                if entry.is_symlink():
-                    if follow:
-                        info = self._link_info(ekey)
-                        if info is not None:
-                            yield info
-                elif entry.is_file(follow_symlinks=False):
-                    yield self._file_info(ekey, entry.stat(follow_symlinks=False))
-            except FileNotFoundError:
-                continue
-
-    def iter_files(self, prefix: str, *, recursive: bool, max_depth: int | None = None) -> Iterator[FileInfo]:
-        """Yield the files below ``prefix`` depth-first (``scandir`` + ``fstatat`` per folder).
-
-        Raises:
-            PermissionDenied: A folder on the way cannot be read.
-        """
-        fd = self._list_fd(prefix)
-        if fd is None:
-            return
-        depth = (max_depth if recursive else 1) or None
-        for key, _level, _fd, entries in walk_tree(fd, prefix, max_depth=depth):
-            yield from self._files_in(key, entries, None)
-
-    def iter_folders(self, prefix: str) -> Iterator[str]:
-        """Yield the direct subfolders of ``prefix`` (symlinks to folders are not listed).
-
-        Raises:
-            PermissionDenied: ``prefix`` cannot be read.
-        """
-        fd = self._list_fd(prefix)
-        if fd is None:
-            return
-        try:
-            with os.scandir(fd) as it:
-                names = sorted(e.name for e in it if e.is_dir(follow_symlinks=False))
-        except PermissionError:
-            raise PermissionDenied("folder cannot be read", path=prefix) from None
-        finally:
-            os.close(fd)
-        for name in names:
-            yield join(prefix, name)
-
-    def glob(self, pattern: str) -> Iterator[FileInfo]:
-        """Native glob: walks from the pattern's literal folder, descending only into folders
-        the pattern can match (``**`` walks the whole subtree below it)."""
-        segments = [s for s in pattern.strip("/").split("/") if s not in ("", ".")]
-        if not segments:
-            return
-        regex = compile_glob(pattern)
-        literal: list[str] = []
-        for seg in segments[:-1]:
-            if any(ch in seg for ch in "*?["):
-                break
-            literal.append(seg)
-        base = "/".join(literal)
-        rest = segments[len(literal) :]
-        if len(rest) == 1 and not any(ch in rest[0] for ch in "*?["):
-            with contextlib.suppress(NotFound, InvalidPath):
-                yield self.stat(join(base, rest[0]))
-            return
-        fd = self._list_fd(base)
-        if fd is None:
-            return
-        if "**" in rest:
-            walk = walk_tree(fd, base)
-        else:
-            seg_res = [re.compile(_segment_regex(s), re.DOTALL) for s in rest]
-            walk = walk_tree(
-                fd,
-                base,
-                max_depth=len(rest),
-                descend=lambda level, name: seg_res[level - 1].fullmatch(name) is not None,
-            )
-        for key, _level, _fd, entries in walk:
-            yield from self._files_in(key, entries, regex)
-
-    # ------------------------------------------------------------------ garbage
-    def collect_garbage(self, prefix: str, *, older_than: float) -> int:
-        """Remove temp files of killed writers below folder ``prefix`` (recursively) whose
-        modification time is more than ``older_than`` seconds ago (``scandir`` + ``unlinkat``).
-
-        Returns:
-            How many temp files were removed (0 when ``prefix`` is missing).
-
-        Raises:
-            PermissionDenied: A folder below ``prefix`` cannot be read.
-        """
-        fd = self._list_fd(prefix)
-        if fd is None:
-            return 0
-        try:
-            return sweep_temps(fd, older_than, recursive=True, base_key=prefix)
-        finally:
-            os.close(fd)
-
-
-def _write_all(fd: int, data: Any) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
-
-
-class _LocalAtomicWriter(AtomicWriter):
-    """Streams into a temp file next to the target; commit = fsync? + rename / exclusive rename."""
-
-    def __init__(self, backend: LocalBackend, key: str, *, overwrite: bool, metadata: Mapping[str, str]) -> None:
-        self._b = backend
-        self._key = key
-        self._overwrite = overwrite
-        self._metadata = dict(metadata)
-        encode_key(key)
-        self._parent, _, self._name = key.rpartition("/")
-        self._d, self._owned = backend._parent(key, self._parent, create=True)
-        try:
-            self._tmp, self._fd = backend._temp(self._d, self._name)
-        except BaseException:
-            if self._owned:
-                os.close(self._d)
-            raise
-        self._done = False
-
-    def write(self, data: bytes) -> int:
-        _write_all(self._fd, data)
-        return len(data)
-
-    def commit(self) -> WriteResult:
-        try:
-            if self._b._fsync:
-                os.fsync(self._fd)
-            st = os.fstat(self._fd)
-            os.close(self._fd)
-            self._fd = -1
-            self._b._publish(self._d, self._tmp, self._name, self._key, self._overwrite)
-            self._tmp = ""
-            if self._b._fsync:
-                self._b._sync_dir(self._d)
-            self._b._maybe_sweep(self._d, self._parent)
-            return self._b._result(self._key, st, self._metadata)
-        except BaseException:
-            self.abort()
-            raise
-        finally:
-            self._finish()
-
-    def abort(self) -> None:
-        if self._fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            self._fd = -1
-        if not self._done and self._tmp:
-            with contextlib.suppress(OSError):
-                os.unlink(self._tmp, dir_fd=self._d)
-        self._finish()
-
-    def _finish(self) -> None:
-        if not self._done:
-            self._done = True
-            if self._owned:
-                os.close(self._d)

@@ -29,6 +29,7 @@ from remote_store.backends._local_sys import (
     RESOLVE_NO_SYMLINKS,
     openat2_available,
     openat2_opener,
+    openat2_opener_for,
 )
 from remote_store.errors import InvalidPath
 
@@ -93,6 +94,9 @@ class Resolver:
         self._root_names = tuple(dict.fromkeys(n.rstrip("/") for n in root_names))
         self._resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | (0 if follow else RESOLVE_NO_SYMLINKS)
         self._openat2 = openat2_opener(self._resolve) if self.uses_openat2 else None
+        #: ``opath(dir_fd, path) -> fd or -errno``: ``openat2(O_PATH)`` with this resolver's
+        #: rules (None without openat2); the caller hands a negative result to `stat`/`open`.
+        self.opath = openat2_opener_for(self._resolve, O_PATH | os.O_CLOEXEC) if self.uses_openat2 else None
 
     # ------------------------------------------------------------------ public
     def open(self, root_fd: int, key: str, kb: bytes, flags: int, *, create_dirs: bool = False) -> int:
@@ -134,7 +138,16 @@ class Resolver:
         Raises:
             The same as `open`.
         """
-        if not self.uses_openat2 and "/" in key:
+        opath = self.opath
+        if opath is not None:
+            fd = opath(root_fd, kb)
+            if fd >= 0:
+                try:
+                    return os.fstat(fd)
+                finally:
+                    os.close(fd)
+            # a refusal or an error: `open` below gives the precise answer
+        elif "/" in key:
             parent, _, name = key.rpartition("/")
             d = self.walk(root_fd, parent, DIR_PATH_FLAGS)
             try:

@@ -144,6 +144,19 @@ def openat2_opener(resolve: int) -> Callable[[int, bytes, int], int]:
     return opener
 
 
+def openat2_opener_for(resolve: int, flags: int) -> Callable[[int, bytes], int]:
+    """Return ``open(dir_fd, path) -> fd or -errno`` for one fixed ``flags`` and ``resolve``
+    (no per-call flag look-up: `LocalBackend`'s stat path)."""
+    call, nr, size, get_errno, fd_arg = _syscall, _NR, _HOW_SIZE, ctypes.get_errno, _fd_arg
+    ref = _how(flags, 0, resolve)
+
+    def opener(dir_fd: int, path: bytes) -> int:
+        fd: int = call(nr, fd_arg(dir_fd), path, ref, size)
+        return fd if fd >= 0 else -get_errno()
+
+    return opener
+
+
 def renameat2(src_dir_fd: int, src: str, dst_dir_fd: int, dst: str, flags: int) -> bool:
     """``renameat2`` with ``flags``; return False when the call or flag is unsupported here.
 

@@ -35,6 +35,20 @@ class MemoryBackend(Backend):
     configuration, not the content: a memory store in another process starts empty unless
     ``name`` is given, in which case stores with the same ``name`` in one process share files.
 
+    **Why this is not a `remote_store.kit.FlatKeyBackend`.** Memory is the in-process
+    stand-in for the hierarchical backends (local, SFTP), so it keeps real folders: a
+    folder outlives its last file and placement is always enforced. The flat-key base
+    models object stores, where a folder is only a shared key prefix and placement is an
+    option that costs extra requests; built on it, memory would either lose empty folders
+    or need marker objects per parent on every write. So memory implements the
+    hierarchical primitives itself, each a dict or set operation under the one lock (the
+    folder set *is* the placement state, the way the file system is for local), and takes
+    every shared mechanic from core instead of copying it: path normalisation, the
+    ``max_depth`` rules and depth filtering, the portable glob (`compile_glob`, memory
+    declares no native GLOB), `iter_children`, `folder_info`, the ``NotFound`` vs
+    `InvalidPath` probe of `Store` for stat/move/copy, and `read_stream_fully` for writes.
+    Listings and folder deletes are flat scans of the key set (no recursion at any depth).
+
     Args:
         name: Optional shared-namespace name; backends with equal names in one process
             see the same files. None (default) gives a private namespace.
@@ -148,16 +162,27 @@ class MemoryBackend(Backend):
         )
 
     def delete(self, key: str, *, missing_ok: bool = False) -> None:
+        """Remove the file at ``key``; its folder stays, as on a local disk.
+
+        Raises:
+            NotFound: No file at ``key`` and ``missing_ok`` is False.
+            InvalidPath: ``key`` is a folder.
+        """
         with self._lock:
-            self._get(key)
-            del self._files[key]  # its folder stays, as on a local disk
+            if self._files.pop(key, None) is not None:
+                return
+            if self._folder_exists(key):
+                raise InvalidPath("is a folder", path=key)
+            if not missing_ok:
+                raise NotFound("file not found", path=key)
 
     def iter_files(self, prefix: str, *, recursive: bool, max_depth: int | None = None) -> Iterator[FileInfo]:
         p = prefix + "/" if prefix else ""
         with self._lock:
             items = [(k, b) for k, b in self._files.items() if k.startswith(p)]
+        levels = 1 if not recursive else max_depth  # a pruning hint; Store filters by depth anyway
         for key, blob in sorted(items):
-            if not recursive and "/" in key[len(p) :]:
+            if levels is not None and key.count("/", len(p)) >= levels:
                 continue
             yield self._info(key, blob)
 

@@ -5,7 +5,9 @@ Pieces, each usable on its own:
 - `FlatKeyBackend`: a `Backend` for flat key (object) stores; subclasses supply service
   primitives (``head_object``, ``get_object``, ``put_object``, ``list_objects``,
   ``delete_object`` …) and get placement checks (one ``hierarchical`` option), missing-file
-  mapping, glob prefix push-down, batched folder deletes and unaddressable-key reporting.
+  mapping, glob prefix push-down, batched folder deletes, unaddressable-key reporting with a
+  native escape hatch (``iter_native`` / ``read_native`` / ``delete_native``) and
+  ``collect_garbage`` of dangling multipart uploads (`PendingUpload`).
 - `MultipartWriter` over a `MultipartTarget`: one streaming multipart / staged-block writer
   with bounded memory that aborts on any error.
 - `PinnedRangeReader` / `open_pinned_reader` over a ``fetch(start, end, if_match)``: one
@@ -32,6 +34,7 @@ from remote_store._streams import RangeReader, SeekableReader, open_range_reader
 from remote_store.kit._flat import FlatKeyBackend, ListPage, ObjectTarget
 from remote_store.kit._forwarding import ForwardingBackend
 from remote_store.kit._keys import UnreachableKeys, UnreachableSnapshot, unreachable_reason
+from remote_store.kit._maintenance import PendingUpload
 from remote_store.kit._multipart import BufferReader, MultipartPolicy, MultipartTarget, MultipartWriter
 from remote_store.kit._options import (
     CONNECT_TIMEOUT,
@@ -74,6 +77,7 @@ __all__ = [
     "ObjectTarget",
     "Option",
     "OptionTable",
+    "PendingUpload",
     "PinnedRangeReader",
     "READ_TIMEOUT",
     "REQUIRED",

@@ -24,8 +24,9 @@ from remote_store.errors import (
     RemoteStoreError,
 )
 from remote_store.kit._keys import UnreachableKeys, unreachable_reason
+from remote_store.kit._maintenance import FlatMaintenance, PendingUpload
 from remote_store.kit._multipart import MultipartPolicy, MultipartWriter
-from remote_store.kit._ranged import FetchResult, open_pinned_reader
+from remote_store.kit._ranged import Fetch, FetchResult, PinnedRangeReader, open_pinned_reader
 
 __all__ = ["FlatKeyBackend", "ListPage", "ObjectTarget"]
 
@@ -46,7 +47,7 @@ class ListPage:
     prefixes: Sequence[str] = field(default_factory=tuple)
 
 
-class FlatKeyBackend(Backend):
+class FlatKeyBackend(FlatMaintenance, Backend):
     """Base class for flat key stores (S3, Azure Blob, GCS, R2 …): subclasses supply primitives.
 
     A subclass implements only the service calls, each on *native object keys* (bucket-level,
@@ -78,7 +79,9 @@ class FlatKeyBackend(Backend):
       duplicate; `delete_folder` removes what the listing showed *and* those keys, and logs
       how many of them it removed.
     - **Streams**: reads are `PinnedRangeReader` streams (pinned to the first ETag; a replaced
-      object raises `ContentChanged` once bytes were delivered); writes go through one
+      object raises `ContentChanged` once bytes were delivered; a seek sends one bounded
+      ranged GET; `open_read_seekable` starts with a ``head`` and fetches nothing until
+      read); writes go through one
       `MultipartWriter` (bounded memory, parts uploaded while the caller writes, aborted on
       any error).
 
@@ -87,7 +90,8 @@ class FlatKeyBackend(Backend):
             ``/``; ``""`` for the bucket root).
         hierarchical: Enforce placement (see above).
         multipart: Part size / threshold / concurrency for writes.
-        read_block_size: Read buffer of `open_read` streams in bytes.
+        read_block_size: Read buffer of `open_read` streams, and the read-ahead of each
+            ranged GET after a seek, in bytes.
     """
 
     #: Capabilities of the class without HIERARCHICAL (added per instance when ``hierarchical``).
@@ -127,6 +131,7 @@ class FlatKeyBackend(Backend):
         self._kit_lock = threading.Lock()
         self._check_pool: ThreadPoolExecutor | None = None
         self._check_pid = os.getpid()
+        self._abandoned: dict[str, str] = {}  # upload id -> native key, aborts that failed
 
     # ================================================================== primitives (subclass)
     @abc.abstractmethod
@@ -249,6 +254,11 @@ class FlatKeyBackend(Backend):
     def abort_multipart(self, name: str, upload_id: str) -> None:
         """Discard an upload and its parts (S3 ``AbortMultipartUpload``)."""
         raise NotImplementedError
+
+    def list_multipart_uploads(self, prefix: str) -> Iterator[PendingUpload]:
+        """Stream the uploads in progress whose native key starts with ``prefix``
+        (S3 ``ListMultipartUploads``). Default: none (services without listable uploads)."""
+        return iter(())
 
     # ================================================================== kit state
     @property
@@ -380,13 +390,38 @@ class FlatKeyBackend(Backend):
             InvalidPath: ``key`` is a folder.
             ContentChanged: (while reading) the object was replaced after bytes were delivered.
         """
-        first = self._get(key)
+        return self._pinned(key, self._get(key))
+
+    def open_read_seekable(self, key: str) -> IO[bytes]:
+        """One ``head``, then bounded ranged GETs as the caller reads (`PinnedRangeReader`):
+        a seek costs one GET of what is read plus ``read_block_size`` bytes of read-ahead,
+        never a download of the rest of the object.
+
+        Raises:
+            NotFound: No object at ``key``.
+            InvalidPath: ``key`` is a folder.
+            ContentChanged: (while reading) the object was replaced after bytes were delivered.
+        """
+        info = self._head(key)
+        if info is None:
+            raise self._missing(key)
+        # Unbuffered: a random-access caller's read(n) becomes one GET of exactly n bytes
+        # (at least read_block_size), not a buffer-sized GET plus a second one for the tail.
+        return PinnedRangeReader(  # type: ignore[return-value]
+            self._fetcher(key), FetchResult(None, info.size, info.etag), key=key, read_ahead=self._read_block_size
+        )
+
+    def _fetcher(self, key: str) -> Fetch:
         name = self.object_key(key)
 
         def fetch(start: int, end: int | None, etag: str | None) -> FetchResult:
             return self.get_object(name, start, end, if_match=etag)
 
-        return open_pinned_reader(fetch, first, key=key, block_size=self._read_block_size)
+        return fetch
+
+    def _pinned(self, key: str, first: FetchResult) -> IO[bytes]:
+        block = self._read_block_size
+        return open_pinned_reader(self._fetcher(key), first, key=key, block_size=block, read_ahead=block)
 
     def read_bytes(self, key: str) -> bytes:
         """One GET read to the end.
@@ -450,7 +485,12 @@ class FlatKeyBackend(Backend):
         policy = self._multipart
         if not self.MULTIPART:
             policy = MultipartPolicy(policy.part_size, 2**62, 1, 1)
-        return MultipartWriter(ObjectTarget(self, name, key, overwrite=overwrite, metadata=metadata), policy, key=key)
+        return MultipartWriter(
+            ObjectTarget(self, name, key, overwrite=overwrite, metadata=metadata),
+            policy,
+            key=key,
+            on_abandoned=lambda upload_id: self._abandon(name, upload_id),
+        )
 
     def write(self, key: str, stream: IO[bytes], *, overwrite: bool, metadata: Mapping[str, str]) -> WriteResult:
         """One put below the multipart threshold, else a streaming multipart upload; atomic either way.

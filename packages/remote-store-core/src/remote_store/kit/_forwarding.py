@@ -72,6 +72,22 @@ class ForwardingBackend(Backend):
         """``{"inner_type": ..., "inner_options": ...}``: rebuilds this wrapper around an equivalent inner backend."""
         return {"inner_type": type(self._inner), "inner_options": self._inner.options}
 
+    # store scope
+    def scoped(self, prefix: str) -> Backend:
+        """``self``: a `Store` over a wrapper keeps the lexical scope of its ``root_path``.
+
+        The inner backend's `Backend.scoped` view is not used, because a wrapper's own
+        state could not be shared with a copy made around that view. A middleware that
+        keeps no per-instance state may override this to return a wrapper around
+        ``self.inner.scoped(prefix)`` (and `unscoped` to return this wrapper).
+        """
+        return self
+
+    @property
+    def unscoped(self) -> Backend:
+        """``self`` (`scoped` returns no view)."""
+        return self
+
     # required
     def exists(self, key: str) -> bool:
         return self._inner.exists(key)

@@ -6,7 +6,7 @@ import io
 import logging
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
@@ -85,20 +85,32 @@ class MultipartWriter(AtomicWriter):
     Nothing is visible until `commit` completes the upload. Any error — a failed part, the
     caller's stream raising, `complete` refused — aborts the upload: the previous object (if
     any) stays intact and no parts are left behind. An abort that fails is retried; when
-    every attempt fails the upload id is logged at ERROR so it can be cleaned up (for S3, a
-    lifecycle rule ``AbortIncompleteMultipartUpload`` also removes it).
+    every attempt fails the upload id is logged at ERROR, kept in `abandoned_upload_id`
+    and passed to ``on_abandoned`` (`FlatKeyBackend` records it, and its
+    ``collect_garbage`` aborts it later; for S3 a lifecycle rule
+    ``AbortIncompleteMultipartUpload`` also removes it).
 
     Args:
         target: The service calls for this object.
         policy: Part size, threshold, concurrency, part limit.
         key: Key named in errors and log lines.
+        on_abandoned: Called with the upload id when every abort attempt failed.
 
     Raises:
         RemoteStoreError: The content needs more than ``policy.max_parts`` parts (raise the part size).
     """
 
-    def __init__(self, target: MultipartTarget, policy: MultipartPolicy, *, key: str) -> None:
+    def __init__(
+        self,
+        target: MultipartTarget,
+        policy: MultipartPolicy,
+        *,
+        key: str,
+        on_abandoned: Callable[[str], None] | None = None,
+    ) -> None:
         self._t = target
+        self._on_abandoned = on_abandoned
+        self._abandoned: str | None = None
         self._p = policy
         self._key = key
         self._part_size = policy.part_size
@@ -119,6 +131,11 @@ class MultipartWriter(AtomicWriter):
     def upload_id(self) -> str | None:
         """The multipart upload id once one was started, else None."""
         return self._upload_id
+
+    @property
+    def abandoned_upload_id(self) -> str | None:
+        """The upload id left behind because every abort failed, else None."""
+        return self._abandoned
 
     @property
     def size(self) -> int:
@@ -317,6 +334,12 @@ class MultipartWriter(AtomicWriter):
                         attempt,
                         type(exc).__name__,
                     )
+                    self._abandoned = upload_id
+                    if self._on_abandoned is not None:
+                        try:
+                            self._on_abandoned(upload_id)
+                        except Exception:
+                            log.exception("on_abandoned callback failed for upload %s", upload_id)
                     return
                 time.sleep(0.05 * attempt)
 
