@@ -144,6 +144,10 @@ class GCSBackend(FlatKeyBackend):
         """Object name prefix that is this backend's root (``""`` for the bucket root)."""
         return self._opts.prefix
 
+    def pin_token(self, info: FileInfo) -> str | None:
+        """Reads are pinned to the object *generation* (``info.version_id``), not its ETag."""
+        return info.version_id
+
     def native_path(self, key: str) -> str:
         """``gs://bucket/prefix/key`` for ``key``."""
         return f"gs://{self._opts.bucket}/{self.object_key(key)}"

@@ -408,8 +408,22 @@ class FlatKeyBackend(FlatMaintenance, Backend):
         # Unbuffered: a random-access caller's read(n) becomes one GET of exactly n bytes
         # (at least read_block_size), not a buffer-sized GET plus a second one for the tail.
         return PinnedRangeReader(  # type: ignore[return-value]
-            self._fetcher(key), FetchResult(None, info.size, info.etag), key=key, read_ahead=self._read_block_size
+            self._fetcher(key),
+            FetchResult(None, info.size, self.pin_token(info)),
+            key=key,
+            read_ahead=self._read_block_size,
         )
+
+    def pin_token(self, info: FileInfo) -> str | None:
+        """The version token ranged reads of a HEAD-opened object are pinned to: what the
+        service's ``get_object(..., if_match=...)`` accepts. Default: ``info.etag`` (S3,
+        Azure). A service that pins by another token overrides this (GCS: the generation,
+        ``info.version_id``).
+
+        Args:
+            info: What `head_object` returned for the object.
+        """
+        return info.etag
 
     def _fetcher(self, key: str) -> Fetch:
         name = self.object_key(key)
