@@ -23,8 +23,9 @@ staging file and leaves the old file intact. Placement is enforced
 here (a write onto a folder or below a file raises `InvalidPath`), one ``info`` per
 parent. GLOB is not declared: `remote_store.Store.glob` needs it, and ``fs.glob``
 semantics differ from the Store's; use `remote_store_ext.glob.glob_files`. No user
-metadata. ``overwrite=False`` is a check then a write, not an atomic create: two writers
-racing on one new key may both succeed (the last commit wins).
+metadata. ``overwrite=False`` checks and publishes under a lock held by this backend object,
+so threads sharing it see exactly one winner; fsspec has no conditional create, so two
+*processes* racing on one new key may both succeed (the last commit wins).
 
 Needs ``pip install "remote-store-ext[fsspec]"``.
 """
@@ -152,6 +153,8 @@ class FsspecBackend(Backend):
         self._fs_obj: Any = None
         self._root = ""
         self._lock = threading.Lock()
+        #: Serialises the final "still absent?" check and the publish of exclusive creates.
+        self._create_lock = threading.Lock()
 
     # ------------------------------------------------------------------ identity
     @property
@@ -292,9 +295,13 @@ class FsspecBackend(Backend):
             with fs.open(tmp, "wb") as f:
                 shutil.copyfileobj(stream, f, 1024 * 1024)
                 size = int(f.tell())
-            if not overwrite and self.exists(key):
-                raise AlreadyExists("file exists", path=key, backend=self.TYPE)
-            self._rename(tmp, path)
+            if overwrite:
+                self._rename(tmp, path)
+            else:
+                with self._create_lock:
+                    if self.exists(key):
+                        raise AlreadyExists("file exists", path=key, backend=self.TYPE)
+                    self._rename(tmp, path)
         except BaseException:
             with contextlib.suppress(Exception):
                 if fs.exists(tmp):
@@ -412,7 +419,7 @@ class FsspecBackend(Backend):
         if not overwrite and self.exists(dst):
             raise AlreadyExists("destination exists", path=dst, backend=self.TYPE)
         with self.fs.open(self._path(src), "rb") as f:
-            self._publish(dst, f, True)
+            self._publish(dst, f, overwrite)
         if move:
             self.fs.rm_file(self._path(src))
 
