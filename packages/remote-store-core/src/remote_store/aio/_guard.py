@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+from remote_store._streams import error_cause
 from remote_store.aio._streams import AsyncReadStream
 from remote_store.errors import RemoteStoreError
 
@@ -16,10 +17,8 @@ async def guarded(translate: Translate, awaitable: Awaitable[T]) -> T:
     """Await ``awaitable``; re-raise any exception (cancellation excepted) as ``translate`` maps it."""
     try:
         return await awaitable
-    except RemoteStoreError as exc:
-        raise translate(exc) from exc.__cause__
     except Exception as exc:
-        raise translate(exc) from exc
+        raise translate(exc) from error_cause(exc)
 
 
 class GuardedAsyncStream(AsyncReadStream):
@@ -69,10 +68,8 @@ class GuardedAsyncStream(AsyncReadStream):
         """The current byte position (see `AsyncReadStream.tell`)."""
         try:
             return int(self._raw.tell())
-        except RemoteStoreError as exc:
-            raise self._translate(exc) from exc.__cause__
         except Exception as exc:
-            raise self._translate(exc) from exc
+            raise self._translate(exc) from error_cause(exc)
 
 
 async def guarded_iter(translate: Translate, it: AsyncIterator[T]) -> AsyncGenerator[T, None]:
@@ -83,10 +80,8 @@ async def guarded_iter(translate: Translate, it: AsyncIterator[T]) -> AsyncGener
                 item = await it.__anext__()
             except StopAsyncIteration:
                 return
-            except RemoteStoreError as exc:
-                raise translate(exc) from exc.__cause__
             except Exception as exc:
-                raise translate(exc) from exc
+                raise translate(exc) from error_cause(exc)
             yield item
     finally:
         aclose = getattr(it, "aclose", None)

@@ -8,6 +8,7 @@ from typing import TypeVar
 from remote_store import _path, _policy
 from remote_store._backend import Backend
 from remote_store._capabilities import Capability, CapabilitySet
+from remote_store._streams import error_cause
 from remote_store.aio._backend import AsyncBackend
 from remote_store.aio._guard import SourceIter, guarded, guarded_iter
 from remote_store.aio._streams import AsyncWritableContent
@@ -71,10 +72,8 @@ class AsyncStoreBase:
         translate = self._translator(path)
         try:
             it = factory()
-        except RemoteStoreError as exc:
-            raise translate(exc) from exc.__cause__
         except Exception as exc:
-            raise translate(exc) from exc
+            raise translate(exc) from error_cause(exc)
         return guarded_iter(translate, it)
 
     @staticmethod
