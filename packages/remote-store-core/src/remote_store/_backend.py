@@ -94,7 +94,41 @@ class SpooledAtomicWriter(AtomicWriter):
         self._spool.close()
 
 
-class Backend(abc.ABC):
+class BackendIdentity(abc.ABC):
+    """What `Backend` and `remote_store.aio.AsyncBackend` share: the synchronous identity
+    (`TYPE`, `CAPABILITIES`, `type_name`, `capabilities`, `options`) and pickling and
+    ``repr`` by `options`. Subclass `Backend` or `AsyncBackend`, not this class.
+    """
+
+    #: Registered type name (``"local"``, ``"s3"``); shown in errors and `ResolutionPlan`.
+    TYPE: ClassVar[str] = ""
+    #: Capabilities every instance of the class declares (override `capabilities` for per-instance sets).
+    CAPABILITIES: ClassVar[CapabilitySet] = CapabilitySet()
+
+    @property
+    def type_name(self) -> str:
+        """The backend's type name (`TYPE`, or the class name when unset)."""
+        return self.TYPE or type(self).__name__
+
+    @property
+    def capabilities(self) -> CapabilitySet:
+        """The capabilities of this instance (defaults to the class's `CAPABILITIES`)."""
+        return self.CAPABILITIES
+
+    @property
+    @abc.abstractmethod
+    def options(self) -> dict[str, Any]:
+        """Constructor keyword arguments that rebuild an equivalent backend (credentials as `Secret`)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_backend, (type(self), self.options))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in mask_secrets(self.options).items())
+        return f"{type(self).__name__}({shown})"
+
+
+class Backend(BackendIdentity):
     """Base class of every storage backend.
 
     **Keys.** Every ``key`` argument is a validated, normalised, ``/``-separated key
@@ -130,22 +164,8 @@ class Backend(abc.ABC):
     Everything else has a portable default built on those.
     """
 
-    #: Registered type name (``"local"``, ``"s3"``); shown in errors and `ResolutionPlan`.
-    TYPE: ClassVar[str] = ""
-    #: Capabilities every instance of the class declares (override `capabilities` for per-instance sets).
-    CAPABILITIES: ClassVar[CapabilitySet] = CapabilitySet()
-
     # ------------------------------------------------------------------ identity
-    @property
-    def type_name(self) -> str:
-        """The backend's type name (`TYPE`, or the class name when unset)."""
-        return self.TYPE or type(self).__name__
-
-    @property
-    def capabilities(self) -> CapabilitySet:
-        """The capabilities of this instance (defaults to the class's `CAPABILITIES`)."""
-        return self.CAPABILITIES
-
+    # `TYPE`, `CAPABILITIES`, `type_name`, `capabilities`, pickling and repr: `BackendIdentity`.
     @property
     @abc.abstractmethod
     def options(self) -> dict[str, Any]:
@@ -154,13 +174,6 @@ class Backend(abc.ABC):
         Used for pickling (``type(self)(**options)``) and, with secrets masked, for
         `Store.resolve`. Credentials must be `Secret` instances here.
         """
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_backend, (type(self), self.options))
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in mask_secrets(self.options).items())
-        return f"{type(self).__name__}({shown})"
 
     # ------------------------------------------------------------------ required
     @abc.abstractmethod
@@ -466,7 +479,7 @@ class Backend(abc.ABC):
         self.close()
 
 
-def _rebuild_backend(cls: type[Backend], options: dict[str, Any]) -> Backend:
+def _rebuild_backend(cls: type[BackendIdentity], options: dict[str, Any]) -> Any:
     return cls(**options)
 
 

@@ -19,13 +19,11 @@ import abc
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
-from typing import IO, Any, ClassVar
+from typing import IO, Any
 
 from remote_store import _path
-from remote_store._backend import SPOOL_MAX_MEMORY, compile_glob, glob_base
-from remote_store._capabilities import CapabilitySet
+from remote_store._backend import SPOOL_MAX_MEMORY, BackendIdentity, compile_glob, glob_base
 from remote_store._models import FileInfo, FolderEntry, FolderInfo, WriteResult
-from remote_store._secret import mask_secrets
 from remote_store.aio._streams import (
     CHUNK_SIZE,
     AsyncAtomicWriter,
@@ -104,7 +102,7 @@ class SpooledAsyncAtomicWriter(AsyncAtomicWriter):
             self._file = None
 
 
-class AsyncBackend(abc.ABC):
+class AsyncBackend(BackendIdentity):
     """Base class of every native async storage backend.
 
     **Keys, folders, errors, capabilities** follow `remote_store.Backend` exactly: keys
@@ -130,33 +128,9 @@ class AsyncBackend(abc.ABC):
     Everything else has a portable default built on those.
     """
 
-    #: Registered type name (``"memory"``, ``"azure"``); shown in errors.
-    TYPE: ClassVar[str] = ""
-    #: Capabilities every instance of the class declares (override `capabilities` for per-instance sets).
-    CAPABILITIES: ClassVar[CapabilitySet] = CapabilitySet()
-
     # ------------------------------------------------------------------ identity (sync)
-    @property
-    def type_name(self) -> str:
-        """The backend's type name (`TYPE`, or the class name when unset)."""
-        return self.TYPE or type(self).__name__
-
-    @property
-    def capabilities(self) -> CapabilitySet:
-        """The capabilities of this instance (defaults to the class's `CAPABILITIES`)."""
-        return self.CAPABILITIES
-
-    @property
-    @abc.abstractmethod
-    def options(self) -> dict[str, Any]:
-        """Constructor keyword arguments that rebuild an equivalent backend (credentials as `Secret`)."""
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_backend, (type(self), self.options))
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in mask_secrets(self.options).items())
-        return f"{type(self).__name__}({shown})"
+    # `TYPE`, `CAPABILITIES`, `type_name`, `capabilities`, `options` (abstract), pickling
+    # and repr come from `remote_store._backend.BackendIdentity`, shared with `Backend`.
 
     def translate_error(self, exc: Exception, key: str | None) -> RemoteStoreError | None:
         """Map a native exception to a `remote_store.errors` class, or return None (portable mapping).
@@ -396,6 +370,7 @@ class AsyncBackend(abc.ABC):
         await self.aclose()
 
 
+# Pickles now name `remote_store._backend._rebuild_backend`; this one stays so older pickles load.
 def _rebuild_backend(cls: type[AsyncBackend], options: dict[str, Any]) -> AsyncBackend:
     return cls(**options)
 

@@ -305,11 +305,7 @@ class AsyncStore(ListingOps):
     async def copy(self, src: str, dst: str, *, overwrite: bool = False) -> None:
         """Copy a file within this store (server-side where the backend can); onto itself is a no-op.
 
-        Raises:
-            CapabilityNotSupported: No COPY.
-            NotFound: ``src`` does not exist.
-            AlreadyExists: ``dst`` exists and ``overwrite`` is False.
-            InvalidPath: A path is malformed or the root, or ``src`` is a folder.
+        Raises as `move`, with COPY as the capability gate (see `Store.copy`).
         """
         await self._transfer(Capability.COPY, self._backend.copy, src, dst, overwrite)
 

@@ -48,10 +48,7 @@ class ListingOps(AsyncStoreBase):
     ) -> AsyncIterator[str]:
         """Async-iterate store-relative subfolder paths of ``path``, lazily and depth-first (as `Store.list_folders`).
 
-        Raises:
-            CapabilityNotSupported: No LIST.
-            InvalidPath: ``path`` is malformed, or ``max_depth`` is negative.
-            TypeError: ``max_depth`` is not an int.
+        Raises as `list_files`.
         """
         prefix, recursive, limit = _policy.listing(self._backend, self._root, path, recursive, max_depth)
         return self._list_folders(path, prefix, recursive, limit, pattern)
