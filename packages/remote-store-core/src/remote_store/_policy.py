@@ -46,6 +46,38 @@ class NamingBackend(PolicyBackend, Protocol):
     def native_path(self, key: str) -> str: ...
 
 
+class PolicyStore:
+    """The plumbing `Store` and `remote_store.aio.AsyncStore` share over ``_backend`` and ``_root``.
+
+    Subclasses define the slots (``__slots__ = ("_backend", "_root")``) and narrow ``_backend``.
+    """
+
+    __slots__ = ()
+
+    _backend: PolicyBackend
+    _root: str
+
+    @property
+    def root_path(self) -> str:
+        """The store's root folder inside the backend (normalised, ``""`` for the backend root)."""
+        return self._root
+
+    @property
+    def capabilities(self) -> CapabilitySet:
+        """The backend's declared capabilities."""
+        return self._backend.capabilities
+
+    def supports(self, capability: Capability) -> bool:
+        """Whether the backend declares ``capability``."""
+        return capability in self._backend.capabilities
+
+    def _key(self, path: str, *, allow_root: bool = False) -> str:
+        return folder_key(self._root, path) if allow_root else file_key(self._root, path)
+
+    def _require(self, cap: Capability, path: str | None = None) -> None:
+        require(self._backend, cap, path)
+
+
 def file_key(root: str, path: str) -> str:
     """Backend key of file ``path`` (the root is refused).
 

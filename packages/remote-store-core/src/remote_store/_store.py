@@ -10,7 +10,7 @@ from typing import IO, Any, NoReturn, TypeVar
 
 from remote_store import _path, _policy
 from remote_store._backend import AtomicWriter, Backend
-from remote_store._capabilities import Capability, CapabilitySet
+from remote_store._capabilities import Capability
 from remote_store._content import SourceReader, WritableContent, source_stream
 from remote_store._models import FileInfo, FolderEntry, FolderInfo, ResolutionPlan, WriteResult
 from remote_store._streams import GuardedStream, error_cause, guard_iter
@@ -55,7 +55,7 @@ class AtomicWriteHandle(io.RawIOBase):
         return len(chunk)
 
 
-class Store:
+class Store(_policy.PolicyStore):
     """A folder of files on some backend; every path is relative to ``root_path``.
 
     Args:
@@ -73,6 +73,8 @@ class Store:
 
     __slots__ = ("_backend", "_root")
 
+    _backend: Backend
+
     def __init__(self, backend: Backend, root_path: str = "") -> None:
         if not isinstance(backend, Backend):
             raise TypeError(f"Store needs a remote_store.Backend, got {type(backend).__name__}")
@@ -86,24 +88,8 @@ class Store:
         """The underlying backend (shared with child stores)."""
         return self._backend.unscoped
 
-    @property
-    def root_path(self) -> str:
-        """The store's root folder inside the backend (normalised, ``""`` for the backend root)."""
-        return self._root
-
-    @property
-    def capabilities(self) -> CapabilitySet:
-        """The backend's declared capabilities."""
-        return self._backend.capabilities
-
-    def _key(self, path: str, *, allow_root: bool = False) -> str:
-        return _policy.folder_key(self._root, path) if allow_root else _policy.file_key(self._root, path)
-
     def _rel(self, key: str) -> str:
         return _policy.rel(self._root, key)
-
-    def _require(self, cap: Capability, path: str | None = None) -> None:
-        _policy.require(self._backend, cap, path)
 
     def _translate(self, exc: Exception, path: str | None) -> RemoteStoreError:
         return _policy.translate(self._backend, self._root, exc, path)
@@ -222,10 +208,6 @@ class Store:
         key = self._call(native, self._backend.to_key, native)
         key = _path.normalize_path(key)
         return self._rel(key)
-
-    def supports(self, capability: Capability) -> bool:
-        """Whether the backend declares ``capability``."""
-        return capability in self._backend.capabilities
 
     # ------------------------------------------------------------------ READ
     def read(self, path: str) -> IO[bytes]:

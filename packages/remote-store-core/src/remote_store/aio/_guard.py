@@ -21,18 +21,28 @@ async def guarded(translate: Translate, awaitable: Awaitable[T]) -> T:
         raise translate(exc) from error_cause(exc)
 
 
-class GuardedAsyncStream(AsyncReadStream):
-    """Wraps a backend `AsyncReadStream`; errors raised while reading arrive as `remote_store.errors`."""
+class ClosingAsyncStream(AsyncReadStream):
+    """An `AsyncReadStream` wrapper that tracks `aclose` (``_closed``) and refuses reads after it."""
 
-    def __init__(self, raw: AsyncReadStream, translate: Translate) -> None:
-        self._raw = raw
-        self._translate = translate
-        self._closed = False
+    _closed: bool = False
 
     @property
     def closed(self) -> bool:
         """Whether `aclose` has run."""
         return self._closed
+
+    def _check_open(self) -> None:
+        """Raises `RemoteStoreError` once the stream is closed."""
+        if self._closed:
+            raise RemoteStoreError("I/O on a closed stream")
+
+
+class GuardedAsyncStream(ClosingAsyncStream):
+    """Wraps a backend `AsyncReadStream`; errors raised while reading arrive as `remote_store.errors`."""
+
+    def __init__(self, raw: AsyncReadStream, translate: Translate) -> None:
+        self._raw = raw
+        self._translate = translate
 
     async def read(self, n: int = -1) -> bytes:
         """Read up to ``n`` bytes (all when negative); ``b""`` at the end.
@@ -40,8 +50,7 @@ class GuardedAsyncStream(AsyncReadStream):
         Raises:
             RemoteStoreError: The stream is closed, or the backend failed (typed subclass).
         """
-        if self._closed:
-            raise RemoteStoreError("I/O on a closed stream")
+        self._check_open()
         data = await guarded(self._translate, self._raw.read(-1 if n is None else n))
         return bytes(data)
 

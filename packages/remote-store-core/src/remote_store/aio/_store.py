@@ -111,10 +111,6 @@ class AsyncStore(ListingOps):
             raise translate(exc) from error_cause(exc)
         return _policy.rel(self._root, _path.normalize_path(key))
 
-    def supports(self, capability: Capability) -> bool:
-        """Whether the backend declares ``capability``."""
-        return capability in self._backend.capabilities
-
     # ------------------------------------------------------------------ READ
     def read(self, path: str) -> ReadOpener:
         """Open ``path`` for reading: ``async with store.read(p) as f`` or ``f = await store.read(p)``.
