@@ -12,7 +12,6 @@ synchronous) and the store's normalised root, and do no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from remote_store import _path
@@ -413,28 +412,6 @@ def head_result(fi: FileInfo) -> WriteResult:
         last_modified=fi.modified_at,
         metadata=fi.metadata,
     )
-
-
-class FolderTally:
-    """Sums the files of a depth-limited ``get_folder_info`` as they are listed."""
-
-    __slots__ = ("count", "newest", "total")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.total = 0
-        self.newest: datetime | None = None
-
-    def add(self, fi: FileInfo) -> None:
-        """Count ``fi``: one more file, its size, and its time if it is the newest."""
-        self.count += 1
-        self.total += fi.size
-        if fi.modified_at is not None and (self.newest is None or fi.modified_at > self.newest):
-            self.newest = fi.modified_at
-
-    def result(self, key: str) -> FolderInfo:
-        """The backend-keyed `FolderInfo` of folder ``key``."""
-        return FolderInfo(path=key, file_count=self.count, total_size=self.total, modified_at=self.newest)
 
 
 def folder_missing(backend: PolicyBackend, path: str) -> NotFound:

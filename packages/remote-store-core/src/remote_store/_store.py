@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import IO, Any, NoReturn, TypeVar
 
 from remote_store import _path, _policy
-from remote_store._backend import AtomicWriter, Backend
+from remote_store._backend import AtomicWriter, Backend, FolderTally
 from remote_store._capabilities import Capability
 from remote_store._content import SourceReader, WritableContent, source_stream
 from remote_store._models import FileInfo, FolderEntry, FolderInfo, ResolutionPlan, WriteResult
@@ -631,7 +631,7 @@ class Store(_policy.PolicyStore):
         return _policy.folder_result(self._root, info)
 
     def _depth_info(self, path: str, key: str, levels: int) -> FolderInfo:
-        tally = _policy.FolderTally()
+        tally = FolderTally()
         for info in self._list_files(path, key, True, levels, None):
             tally.add(info)
         if tally.count == 0 and not self._call(path, self._backend.is_folder, key):

@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from remote_store import _path
-from remote_store._backend import SPOOL_MAX_MEMORY, BackendIdentity, compile_glob, glob_base
+from remote_store._backend import SPOOL_MAX_MEMORY, BackendIdentity, FolderTally, compile_glob, glob_base
 from remote_store._models import FileInfo, FolderEntry, FolderInfo, WriteResult
 from remote_store.aio._streams import (
     CHUNK_SIZE,
@@ -129,8 +129,8 @@ class AsyncBackend(BackendIdentity):
     """
 
     # ------------------------------------------------------------------ identity (sync)
-    # `TYPE`, `CAPABILITIES`, `type_name`, `capabilities`, `options` (abstract), pickling
-    # and repr come from `remote_store._backend.BackendIdentity`, shared with `Backend`.
+    # `TYPE`, `CAPABILITIES`, `type_name`, `capabilities`, `options` (abstract), the default
+    # `native_path` / `to_key`, pickling and repr come from `remote_store._backend.BackendIdentity`, shared with `Backend`.
 
     def translate_error(self, exc: Exception, key: str | None) -> RemoteStoreError | None:
         """Map a native exception to a `remote_store.errors` class, or return None (portable mapping).
@@ -332,26 +332,10 @@ class AsyncBackend(BackendIdentity):
         """
         if not await self.is_folder(key):
             raise NotFound("folder not found", path=key)
-        count = total = 0
-        newest = None
+        tally = FolderTally()
         async for info in self.iter_files(key, recursive=True):
-            count += 1
-            total += info.size
-            if info.modified_at is not None and (newest is None or info.modified_at > newest):
-                newest = info.modified_at
-        return FolderInfo(path=key, file_count=count, total_size=total, modified_at=newest)
-
-    def native_path(self, key: str) -> str:
-        """What the service calls ``key``. Default: ``key``."""
-        return key
-
-    def to_key(self, native: str) -> str:
-        """Inverse of `native_path`.
-
-        Raises:
-            InvalidPath: ``native`` is outside this backend's root.
-        """
-        return native
+            tally.add(info)
+        return tally.result(key)
 
     async def collect_garbage(self, prefix: str, *, older_than: float) -> int:
         """Remove this backend's own leftovers below ``prefix`` older than ``older_than`` seconds.

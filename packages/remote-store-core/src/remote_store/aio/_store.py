@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Any, NoReturn, TypeVar
 
 from remote_store import _path, _policy
+from remote_store._backend import FolderTally
 from remote_store._capabilities import Capability
 from remote_store._models import FileInfo, FolderInfo, ResolutionPlan, WriteResult
 from remote_store._streams import error_cause
@@ -367,7 +368,7 @@ class AsyncStore(ListingOps):
         return _policy.folder_result(self._root, fi)
 
     async def _depth_info(self, path: str, key: str, limit: int) -> FolderInfo:
-        tally = _policy.FolderTally()
+        tally = FolderTally()
         async for fi in self._list_files(path, key, True, limit, None):
             tally.add(fi)
         if tally.count == 0 and not await self._call(path, self._backend.is_folder(key)):
