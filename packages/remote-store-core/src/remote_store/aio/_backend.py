@@ -173,12 +173,7 @@ class AsyncBackend(BackendIdentity):
             overwrite: When False, raise `AlreadyExists` if a file exists at ``key``.
             metadata: User metadata (empty unless USER_METADATA is declared).
 
-        Returns:
-            A `WriteResult` whose ``path`` is ``key`` and ``size`` the bytes stored.
-
-        Raises:
-            AlreadyExists: ``overwrite`` is False and a file exists at ``key``.
-            InvalidPath: ``key`` is a folder, or a parent of ``key`` is a file.
+        Returns and raises as `remote_store.Backend.write`.
         """
 
     @abc.abstractmethod

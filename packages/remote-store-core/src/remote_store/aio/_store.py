@@ -88,11 +88,7 @@ class AsyncStore(ListingOps):
         return AsyncStore(self._backend, _policy.child_root(self._root, subpath))
 
     def unwrap(self, type_hint: type[B]) -> B:
-        """Return the backend if it is an instance of ``type_hint``.
-
-        Raises:
-            CapabilityNotSupported: The backend is of another type.
-        """
+        """Return the backend if it is an instance of ``type_hint``, else raise `CapabilityNotSupported` (as `Store.unwrap`)."""
         return _policy.unwrap(self._backend, type_hint, self._backend.type_name)
 
     def resolve(self, path: str) -> ResolutionPlan:
@@ -245,13 +241,7 @@ class AsyncStore(ListingOps):
 
     # ------------------------------------------------------------------ DELETE
     async def delete(self, path: str, *, missing_ok: bool = False) -> None:
-        """Delete the file at ``path``.
-
-        Raises:
-            CapabilityNotSupported: No DELETE.
-            NotFound: No such file and ``missing_ok`` is False.
-            InvalidPath: ``path`` is malformed, the root, or a folder.
-        """
+        """Delete the file at ``path``. Raises as `Store.delete` (`NotFound` only when not ``missing_ok``)."""
         self._require(Capability.DELETE, path)
         key = self._key(path)
         try:
@@ -263,11 +253,8 @@ class AsyncStore(ListingOps):
     async def delete_folder(self, path: str, *, recursive: bool = False, missing_ok: bool = False) -> None:
         """Delete the folder at ``path`` (with everything below it when ``recursive``).
 
-        Raises:
-            CapabilityNotSupported: No DELETE.
-            InvalidPath: ``path`` is the store root or a file.
-            DirectoryNotEmpty: It holds entries and ``recursive`` is False.
-            NotFound: No such folder and ``missing_ok`` is False.
+        Raises as `Store.delete_folder`: `DirectoryNotEmpty` without ``recursive``, `InvalidPath`
+        for the store root or a file, `NotFound` only when not ``missing_ok``.
         """
         key = _policy.delete_folder_key(self._backend, self._root, path)
         try:
@@ -327,10 +314,7 @@ class AsyncStore(ListingOps):
     async def get_file_info(self, path: str) -> FileInfo:
         """Return the file's `FileInfo` (one backend ``stat``; one ``is_folder`` probe only on `NotFound`).
 
-        Raises:
-            CapabilityNotSupported: No METADATA.
-            NotFound: No such file.
-            InvalidPath: ``path`` is malformed, the root, or a folder.
+        Raises as `Store.get_file_info` (`NotFound` for no such file, `InvalidPath` for a folder).
         """
         self._require(Capability.METADATA, path)
         key = self._key(path)
@@ -341,13 +325,9 @@ class AsyncStore(ListingOps):
         return _policy.info(self._root, fi)
 
     async def get_folder_info(self, path: str = "", *, max_depth: int | None = None) -> FolderInfo:
-        """Return file count, total bytes and newest modification time below folder ``path`` (as `Store`).
+        """Return file count, total bytes and newest modification time below folder ``path``.
 
-        Raises:
-            CapabilityNotSupported: No METADATA (or, with ``max_depth``, no LIST).
-            NotFound: No such folder.
-            InvalidPath: ``path`` is malformed or a file; ``max_depth`` is negative.
-            TypeError: ``max_depth`` is not an int.
+        Arguments, result and errors as `Store.get_folder_info`.
         """
         self._require(Capability.METADATA, path)
         limit = _policy.levels(max_depth, path)
@@ -377,14 +357,9 @@ class AsyncStore(ListingOps):
 
     # ------------------------------------------------------------------ maintenance
     async def collect_garbage(self, path: str = "", *, older_than: float = 3600.0) -> int:
-        """Remove leftovers of killed atomic writers below folder ``path`` (as `Store.collect_garbage`).
+        """Remove leftovers of killed atomic writers below folder ``path``; return how many.
 
-        Returns:
-            How many leftovers were removed.
-
-        Raises:
-            CapabilityNotSupported: No DELETE.
-            InvalidPath: ``path`` is malformed; ``older_than`` is negative or not a number.
+        Arguments and errors as `Store.collect_garbage`.
         """
         self._require(Capability.DELETE, path)
         seconds = _policy.older_than_seconds(older_than, path)
