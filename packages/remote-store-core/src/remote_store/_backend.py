@@ -21,6 +21,7 @@ import io
 import re
 import sys
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import IO, Any, ClassVar
 
@@ -94,7 +95,54 @@ class SpooledAtomicWriter(AtomicWriter):
         self._spool.close()
 
 
-class Backend(abc.ABC):
+class BackendIdentity(abc.ABC):
+    """What `Backend` and `remote_store.aio.AsyncBackend` share: the synchronous identity
+    (`TYPE`, `CAPABILITIES`, `type_name`, `capabilities`, `options`, the default
+    `native_path` / `to_key`) and pickling and
+    ``repr`` by `options`. Subclass `Backend` or `AsyncBackend`, not this class.
+    """
+
+    #: Registered type name (``"local"``, ``"s3"``); shown in errors and `ResolutionPlan`.
+    TYPE: ClassVar[str] = ""
+    #: Capabilities every instance of the class declares (override `capabilities` for per-instance sets).
+    CAPABILITIES: ClassVar[CapabilitySet] = CapabilitySet()
+
+    @property
+    def type_name(self) -> str:
+        """The backend's type name (`TYPE`, or the class name when unset)."""
+        return self.TYPE or type(self).__name__
+
+    @property
+    def capabilities(self) -> CapabilitySet:
+        """The capabilities of this instance (defaults to the class's `CAPABILITIES`)."""
+        return self.CAPABILITIES
+
+    @property
+    @abc.abstractmethod
+    def options(self) -> dict[str, Any]:
+        """Constructor keyword arguments that rebuild an equivalent backend (credentials as `Secret`)."""
+
+    def native_path(self, key: str) -> str:
+        """What the service calls ``key`` (a filesystem path, ``s3://bucket/key`` …). Default: ``key``."""
+        return key
+
+    def to_key(self, native: str) -> str:
+        """Inverse of `native_path`.
+
+        Raises:
+            InvalidPath: ``native`` is outside this backend's root.
+        """
+        return native
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_backend, (type(self), self.options))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in mask_secrets(self.options).items())
+        return f"{type(self).__name__}({shown})"
+
+
+class Backend(BackendIdentity):
     """Base class of every storage backend.
 
     **Keys.** Every ``key`` argument is a validated, normalised, ``/``-separated key
@@ -130,22 +178,8 @@ class Backend(abc.ABC):
     Everything else has a portable default built on those.
     """
 
-    #: Registered type name (``"local"``, ``"s3"``); shown in errors and `ResolutionPlan`.
-    TYPE: ClassVar[str] = ""
-    #: Capabilities every instance of the class declares (override `capabilities` for per-instance sets).
-    CAPABILITIES: ClassVar[CapabilitySet] = CapabilitySet()
-
     # ------------------------------------------------------------------ identity
-    @property
-    def type_name(self) -> str:
-        """The backend's type name (`TYPE`, or the class name when unset)."""
-        return self.TYPE or type(self).__name__
-
-    @property
-    def capabilities(self) -> CapabilitySet:
-        """The capabilities of this instance (defaults to the class's `CAPABILITIES`)."""
-        return self.CAPABILITIES
-
+    # `TYPE`, `CAPABILITIES`, `type_name`, `capabilities`, pickling and repr: `BackendIdentity`.
     @property
     @abc.abstractmethod
     def options(self) -> dict[str, Any]:
@@ -154,13 +188,6 @@ class Backend(abc.ABC):
         Used for pickling (``type(self)(**options)``) and, with secrets masked, for
         `Store.resolve`. Credentials must be `Secret` instances here.
         """
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_backend, (type(self), self.options))
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in mask_secrets(self.options).items())
-        return f"{type(self).__name__}({shown})"
 
     # ------------------------------------------------------------------ required
     @abc.abstractmethod
@@ -410,26 +437,10 @@ class Backend(abc.ABC):
         """
         if not self.is_folder(key):
             raise NotFound("folder not found", path=key)
-        count = total = 0
-        newest = None
+        tally = FolderTally()
         for info in self.iter_files(key, recursive=True):
-            count += 1
-            total += info.size
-            if info.modified_at is not None and (newest is None or info.modified_at > newest):
-                newest = info.modified_at
-        return FolderInfo(path=key, file_count=count, total_size=total, modified_at=newest)
-
-    def native_path(self, key: str) -> str:
-        """What the service calls ``key`` (a filesystem path, ``s3://bucket/key`` …). Default: ``key``."""
-        return key
-
-    def to_key(self, native: str) -> str:
-        """Inverse of `native_path`.
-
-        Raises:
-            InvalidPath: ``native`` is outside this backend's root.
-        """
-        return native
+            tally.add(info)
+        return tally.result(key)
 
     def collect_garbage(self, prefix: str, *, older_than: float) -> int:
         """Remove this backend's own leftovers (temp files of killed atomic writers) below ``prefix``.
@@ -466,7 +477,7 @@ class Backend(abc.ABC):
         self.close()
 
 
-def _rebuild_backend(cls: type[Backend], options: dict[str, Any]) -> Backend:
+def _rebuild_backend(cls: type[BackendIdentity], options: dict[str, Any]) -> Any:
     return cls(**options)
 
 
@@ -489,6 +500,28 @@ _ERRNO_MAP: dict[int, type[RemoteStoreError]] = {
     errno.EHOSTUNREACH: BackendUnavailable,
     errno.ENETUNREACH: BackendUnavailable,
 }
+
+
+class FolderTally:
+    """Sums the files of a depth-limited ````folder_info`` / ``get_folder_info```` as they are listed."""
+
+    __slots__ = ("count", "newest", "total")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = 0
+        self.newest: datetime | None = None
+
+    def add(self, fi: FileInfo) -> None:
+        """Count ``fi``: one more file, its size, and its time if it is the newest."""
+        self.count += 1
+        self.total += fi.size
+        if fi.modified_at is not None and (self.newest is None or fi.modified_at > self.newest):
+            self.newest = fi.modified_at
+
+    def result(self, key: str) -> FolderInfo:
+        """The backend-keyed `FolderInfo` of folder ``key``."""
+        return FolderInfo(path=key, file_count=self.count, total_size=self.total, modified_at=self.newest)
 
 
 def default_translate(exc: Exception, key: str | None, backend: str | None) -> RemoteStoreError:

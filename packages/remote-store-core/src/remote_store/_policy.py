@@ -12,13 +12,16 @@ synchronous) and the store's normalised root, and do no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from remote_store import _path
 from remote_store._backend import default_translate, match_name
 from remote_store._capabilities import Capability, CapabilitySet
-from remote_store._models import FileInfo, FolderEntry, FolderInfo, WriteResult
+from remote_store._models import FileInfo, FolderEntry, FolderInfo, ResolutionPlan, WriteResult
+from remote_store._secret import mask_secrets, mask_url
 from remote_store.errors import CapabilityNotSupported, InvalidPath, NotFound, RemoteStoreError
+
+B = TypeVar("B")
 
 
 class PolicyBackend(Protocol):
@@ -31,6 +34,47 @@ class PolicyBackend(Protocol):
     def capabilities(self) -> CapabilitySet: ...
 
     def translate_error(self, exc: Exception, key: str | None) -> RemoteStoreError | None: ...
+
+
+class NamingBackend(PolicyBackend, Protocol):
+    """`PolicyBackend` plus the synchronous naming surface (``native_path``, ``options``)."""
+
+    @property
+    def options(self) -> dict[str, Any]: ...
+
+    def native_path(self, key: str) -> str: ...
+
+
+class PolicyStore:
+    """The plumbing `Store` and `remote_store.aio.AsyncStore` share over ``_backend`` and ``_root``.
+
+    Subclasses define the slots (``__slots__ = ("_backend", "_root")``) and narrow ``_backend``.
+    """
+
+    __slots__ = ()
+
+    _backend: PolicyBackend
+    _root: str
+
+    @property
+    def root_path(self) -> str:
+        """The store's root folder inside the backend (normalised, ``""`` for the backend root)."""
+        return self._root
+
+    @property
+    def capabilities(self) -> CapabilitySet:
+        """The backend's declared capabilities."""
+        return self._backend.capabilities
+
+    def supports(self, capability: Capability) -> bool:
+        """Whether the backend declares ``capability``."""
+        return capability in self._backend.capabilities
+
+    def _key(self, path: str, *, allow_root: bool = False) -> str:
+        return folder_key(self._root, path) if allow_root else file_key(self._root, path)
+
+    def _require(self, cap: Capability, path: str | None = None) -> None:
+        require(self._backend, cap, path)
 
 
 def file_key(root: str, path: str) -> str:
@@ -277,3 +321,99 @@ def source_missing(backend: PolicyBackend, path: str) -> NotFound:
 def empty_folder_info() -> FolderInfo:
     """`get_folder_info` of an empty store root."""
     return FolderInfo(path="", file_count=0, total_size=0, modified_at=None)
+
+
+def resolution_plan(backend: NamingBackend, root: str, path: str) -> ResolutionPlan:
+    """`resolve` of ``path``: how it maps onto ``backend``, secrets masked. No I/O.
+
+    Raises:
+        InvalidPath: ``path`` is malformed.
+    """
+    key = folder_key(root, path)
+    return ResolutionPlan(
+        backend_type=backend.type_name,
+        store_root=root,
+        key=key,
+        native_path=mask_url(backend.native_path(key)),
+        options=mask_secrets(backend.options),
+    )
+
+
+def unwrap(backend: object, type_hint: type[B], type_name: str) -> B:
+    """``backend`` if it is an instance of ``type_hint`` (`unwrap`).
+
+    Raises:
+        CapabilityNotSupported: It is of another type.
+    """
+    if isinstance(backend, type_hint):
+        return backend
+    raise CapabilityNotSupported(f"backend is {type(backend).__name__}, not {type_hint.__name__}", backend=type_name)
+
+
+def probe_key(root: str, path: str) -> str | None:
+    """Backend key for the ``exists``/``is_file``/``is_folder`` probes; None for the store root.
+
+    Raises:
+        InvalidPath: ``path`` is malformed.
+    """
+    relative = _path.normalize_path(path)
+    return _path.join_key(root, relative) if relative else None
+
+
+def delete_folder_key(backend: PolicyBackend, root: str, path: str) -> str:
+    """Backend key for ``delete_folder`` (DELETE gated, the store root refused).
+
+    Raises:
+        CapabilityNotSupported: No DELETE.
+        InvalidPath: ``path`` is malformed or the store root.
+    """
+    require(backend, Capability.DELETE, path)
+    relative = _path.normalize_path(path)
+    if not relative:
+        raise root_delete_refused(backend, path)
+    return _path.join_key(root, relative)
+
+
+def listing(
+    backend: PolicyBackend, root: str, path: str, recursive: bool, max_depth: int | None
+) -> tuple[str, bool, int | None]:
+    """Checked arguments of ``list_files``/``list_folders``: ``(prefix, recursive, levels)``.
+
+    Raises:
+        CapabilityNotSupported: No LIST.
+        InvalidPath: ``path`` is malformed, or ``max_depth`` is negative.
+        TypeError: ``max_depth`` is not an int.
+    """
+    require(backend, Capability.LIST, path)
+    limit = levels(max_depth, path)
+    if limit is not None:
+        recursive = True
+    return folder_key(root, path), recursive, limit
+
+
+def children_prefix(backend: PolicyBackend, root: str, path: str) -> str:
+    """Backend prefix for ``iter_children`` (LIST gated).
+
+    Raises:
+        CapabilityNotSupported: No LIST.
+        InvalidPath: ``path`` is malformed.
+    """
+    require(backend, Capability.LIST, path)
+    return folder_key(root, path)
+
+
+def head_result(fi: FileInfo) -> WriteResult:
+    """``head``: the `WriteResult` view of a file's (store-relative) `FileInfo`."""
+    return WriteResult(
+        path=fi.path,
+        size=fi.size,
+        etag=fi.etag,
+        version_id=fi.version_id,
+        last_modified=fi.modified_at,
+        metadata=fi.metadata,
+    )
+
+
+def folder_missing(backend: PolicyBackend, path: str) -> NotFound:
+    """The error for a depth-limited ``get_folder_info`` of a missing folder."""
+    return NotFound("folder not found", path=path, backend=backend.type_name)

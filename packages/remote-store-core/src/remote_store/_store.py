@@ -9,15 +9,13 @@ from types import TracebackType
 from typing import IO, Any, NoReturn, TypeVar
 
 from remote_store import _path, _policy
-from remote_store._backend import AtomicWriter, Backend
-from remote_store._capabilities import Capability, CapabilitySet
+from remote_store._backend import AtomicWriter, Backend, FolderTally
+from remote_store._capabilities import Capability
 from remote_store._content import SourceReader, WritableContent, source_stream
 from remote_store._models import FileInfo, FolderEntry, FolderInfo, ResolutionPlan, WriteResult
-from remote_store._secret import mask_secrets, mask_url
-from remote_store._streams import GuardedStream, guard_iter
+from remote_store._streams import GuardedStream, error_cause, guard_iter
 from remote_store.errors import (
     AlreadyExists,
-    CapabilityNotSupported,
     NotFound,
     RemoteStoreError,
 )
@@ -57,7 +55,7 @@ class AtomicWriteHandle(io.RawIOBase):
         return len(chunk)
 
 
-class Store:
+class Store(_policy.PolicyStore):
     """A folder of files on some backend; every path is relative to ``root_path``.
 
     Args:
@@ -75,6 +73,8 @@ class Store:
 
     __slots__ = ("_backend", "_root")
 
+    _backend: Backend
+
     def __init__(self, backend: Backend, root_path: str = "") -> None:
         if not isinstance(backend, Backend):
             raise TypeError(f"Store needs a remote_store.Backend, got {type(backend).__name__}")
@@ -88,24 +88,8 @@ class Store:
         """The underlying backend (shared with child stores)."""
         return self._backend.unscoped
 
-    @property
-    def root_path(self) -> str:
-        """The store's root folder inside the backend (normalised, ``""`` for the backend root)."""
-        return self._root
-
-    @property
-    def capabilities(self) -> CapabilitySet:
-        """The backend's declared capabilities."""
-        return self._backend.capabilities
-
-    def _key(self, path: str, *, allow_root: bool = False) -> str:
-        return _policy.folder_key(self._root, path) if allow_root else _policy.file_key(self._root, path)
-
     def _rel(self, key: str) -> str:
         return _policy.rel(self._root, key)
-
-    def _require(self, cap: Capability, path: str | None = None) -> None:
-        _policy.require(self._backend, cap, path)
 
     def _translate(self, exc: Exception, path: str | None) -> RemoteStoreError:
         return _policy.translate(self._backend, self._root, exc, path)
@@ -113,10 +97,8 @@ class Store:
     def _call(self, path: str | None, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
             return fn(*args, **kwargs)
-        except RemoteStoreError as exc:
-            raise self._translate(exc, path) from exc.__cause__
         except Exception as exc:
-            raise self._translate(exc, path) from exc
+            raise self._translate(exc, path) from error_cause(exc)
 
     def _write_call(self, path: str, source: SourceReader | None, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """`_call` for writes: an error raised by the caller's own content stream is re-raised unchanged."""
@@ -151,17 +133,13 @@ class Store:
             InvalidPath: ``path`` is malformed.
             BackendUnavailable: The service cannot be reached.
         """
-        rel = _path.normalize_path(path)
-        if not rel:
-            return False
-        return bool(self._call(path, self._backend.exists, _path.join_key(self._root, rel)))
+        key = _policy.probe_key(self._root, path)
+        return key is not None and bool(self._call(path, self._backend.exists, key))
 
     def is_file(self, path: str) -> bool:
         """Whether ``path`` is a file (False for the store root ``""``). Raises as `exists`."""
-        rel = _path.normalize_path(path)
-        if not rel:
-            return False
-        return bool(self._call(path, self._backend.is_file, _path.join_key(self._root, rel)))
+        key = _policy.probe_key(self._root, path)
+        return key is not None and bool(self._call(path, self._backend.is_file, key))
 
     def is_folder(self, path: str) -> bool:
         """Whether ``path`` is a folder. Raises as `exists`.
@@ -169,10 +147,8 @@ class Store:
         The store root ``""`` always is one, also for a `child` store whose folder holds
         nothing yet (no I/O is done for it).
         """
-        rel = _path.normalize_path(path)
-        if not rel:
-            return True
-        return bool(self._call(path, self._backend.is_folder, _path.join_key(self._root, rel)))
+        key = _policy.probe_key(self._root, path)
+        return key is None or bool(self._call(path, self._backend.is_folder, key))
 
     def ping(self) -> None:
         """Check the backend is reachable.
@@ -202,11 +178,7 @@ class Store:
             CapabilityNotSupported: The backend is of another type.
         """
         backend = self._backend.unscoped
-        if isinstance(backend, type_hint):
-            return backend
-        raise CapabilityNotSupported(
-            f"backend is {type(backend).__name__}, not {type_hint.__name__}", backend=backend.type_name
-        )
+        return _policy.unwrap(backend, type_hint, backend.type_name)
 
     def resolve(self, path: str) -> ResolutionPlan:
         """Describe how ``path`` maps onto the backend; no I/O.
@@ -217,14 +189,7 @@ class Store:
         Raises:
             InvalidPath: ``path`` is malformed.
         """
-        key = self._key(path, allow_root=True)
-        return ResolutionPlan(
-            backend_type=self._backend.type_name,
-            store_root=self._root,
-            key=key,
-            native_path=mask_url(self._backend.native_path(key)),
-            options=mask_secrets(self._backend.options),
-        )
+        return _policy.resolution_plan(self._backend, self._root, path)
 
     def native_path(self, path: str) -> str:
         """The backend-native name of ``path`` (filesystem path, ``s3://bucket/key`` …). No I/O.
@@ -243,10 +208,6 @@ class Store:
         key = self._call(native, self._backend.to_key, native)
         key = _path.normalize_path(key)
         return self._rel(key)
-
-    def supports(self, capability: Capability) -> bool:
-        """Whether the backend declares ``capability``."""
-        return capability in self._backend.capabilities
 
     # ------------------------------------------------------------------ READ
     def read(self, path: str) -> IO[bytes]:
@@ -414,11 +375,7 @@ class Store:
             DirectoryNotEmpty: It holds entries and ``recursive`` is False.
             NotFound: No such folder and ``missing_ok`` is False.
         """
-        self._require(Capability.DELETE, path)
-        rel = _path.normalize_path(path)
-        if not rel:
-            raise _policy.root_delete_refused(self._backend, path)
-        key = _path.join_key(self._root, rel)
+        key = _policy.delete_folder_key(self._backend, self._root, path)
         try:
             self._call(path, self._backend.delete_folder, key, recursive=recursive)
         except NotFound:
@@ -454,11 +411,7 @@ class Store:
         Maps to the backend's listing call (S3 ``ListObjectsV2``, ``os.scandir`` …) with a
         depth hint, so a shallow listing need not walk the whole tree.
         """
-        self._require(Capability.LIST, path)
-        limit = self._levels(max_depth, path)
-        if limit is not None:
-            recursive = True
-        prefix = self._key(path, allow_root=True)
+        prefix, recursive, limit = _policy.listing(self._backend, self._root, path, recursive, max_depth)
         return self._list_files(path, prefix, recursive, limit, pattern)
 
     @staticmethod
@@ -499,11 +452,7 @@ class Store:
 
         One backend folder listing (S3 ``ListObjectsV2`` with ``Delimiter='/'`` …) per folder visited.
         """
-        self._require(Capability.LIST, path)
-        limit = self._levels(max_depth, path)
-        if limit is not None:
-            recursive = True
-        prefix = self._key(path, allow_root=True)
+        prefix, recursive, limit = _policy.listing(self._backend, self._root, path, recursive, max_depth)
         return self._list_folders(path, prefix, recursive, limit, pattern, 1)
 
     def _list_folders(
@@ -535,9 +484,7 @@ class Store:
             CapabilityNotSupported: No LIST.
             InvalidPath: ``path`` is malformed.
         """
-        self._require(Capability.LIST, path)
-        prefix = self._key(path, allow_root=True)
-        return self._children(path, prefix)
+        return self._children(path, _policy.children_prefix(self._backend, self._root, path))
 
     def _children(self, path: str, prefix: str) -> Iterator[FileInfo | FolderEntry]:
         for entry in self._iter(path, lambda: self._backend.iter_children(prefix)):
@@ -625,15 +572,7 @@ class Store:
             NotFound: No such file.
             InvalidPath: ``path`` is malformed, the root, or a folder.
         """
-        info = self.get_file_info(path)
-        return WriteResult(
-            path=info.path,
-            size=info.size,
-            etag=info.etag,
-            version_id=info.version_id,
-            last_modified=info.modified_at,
-            metadata=info.metadata,
-        )
+        return _policy.head_result(self.get_file_info(path))
 
     def get_file_info(self, path: str) -> FileInfo:
         """Return the file's `FileInfo` (size, modification time, etag, metadata).
@@ -692,16 +631,12 @@ class Store:
         return _policy.folder_result(self._root, info)
 
     def _depth_info(self, path: str, key: str, levels: int) -> FolderInfo:
-        count = total = 0
-        newest = None
+        tally = FolderTally()
         for info in self._list_files(path, key, True, levels, None):
-            count += 1
-            total += info.size
-            if info.modified_at is not None and (newest is None or info.modified_at > newest):
-                newest = info.modified_at
-        if count == 0 and not self._call(path, self._backend.is_folder, key):
-            raise NotFound("folder not found", path=path, backend=self._backend.type_name)
-        return FolderInfo(path=key, file_count=count, total_size=total, modified_at=newest)
+            tally.add(info)
+        if tally.count == 0 and not self._call(path, self._backend.is_folder, key):
+            raise _policy.folder_missing(self._backend, path)
+        return tally.result(key)
 
     # ------------------------------------------------------------------ maintenance
     def collect_garbage(self, path: str = "", *, older_than: float = 3600.0) -> int:

@@ -11,6 +11,16 @@ from remote_store.errors import ContentChanged, RemoteStoreError
 T = TypeVar("T")
 
 
+def error_cause(exc: BaseException) -> BaseException | None:
+    """The ``__cause__`` to give the translation of ``exc``.
+
+    A `RemoteStoreError` is already typed and keeps its own cause (``raise translate(exc)
+    from error_cause(exc)`` re-raises it with the path made store-relative); any other
+    exception becomes the cause of its translation.
+    """
+    return exc.__cause__ if isinstance(exc, RemoteStoreError) else exc
+
+
 class SeekableReader(io.RawIOBase):
     """Base for read-only streams of known size that keep their own position.
 
@@ -226,8 +236,6 @@ def guard_iter(it: Iterator[T], translate: Callable[[Exception], Exception]) -> 
             item = next(it)
         except StopIteration:
             return
-        except RemoteStoreError as exc:
-            raise translate(exc) from exc.__cause__
         except Exception as exc:
-            raise translate(exc) from exc
+            raise translate(exc) from error_cause(exc)
         yield item

@@ -19,13 +19,11 @@ import abc
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
-from typing import IO, Any, ClassVar
+from typing import IO, Any
 
 from remote_store import _path
-from remote_store._backend import SPOOL_MAX_MEMORY, compile_glob, glob_base
-from remote_store._capabilities import CapabilitySet
+from remote_store._backend import SPOOL_MAX_MEMORY, BackendIdentity, FolderTally, compile_glob, glob_base
 from remote_store._models import FileInfo, FolderEntry, FolderInfo, WriteResult
-from remote_store._secret import mask_secrets
 from remote_store.aio._streams import (
     CHUNK_SIZE,
     AsyncAtomicWriter,
@@ -104,7 +102,7 @@ class SpooledAsyncAtomicWriter(AsyncAtomicWriter):
             self._file = None
 
 
-class AsyncBackend(abc.ABC):
+class AsyncBackend(BackendIdentity):
     """Base class of every native async storage backend.
 
     **Keys, folders, errors, capabilities** follow `remote_store.Backend` exactly: keys
@@ -130,33 +128,9 @@ class AsyncBackend(abc.ABC):
     Everything else has a portable default built on those.
     """
 
-    #: Registered type name (``"memory"``, ``"azure"``); shown in errors.
-    TYPE: ClassVar[str] = ""
-    #: Capabilities every instance of the class declares (override `capabilities` for per-instance sets).
-    CAPABILITIES: ClassVar[CapabilitySet] = CapabilitySet()
-
     # ------------------------------------------------------------------ identity (sync)
-    @property
-    def type_name(self) -> str:
-        """The backend's type name (`TYPE`, or the class name when unset)."""
-        return self.TYPE or type(self).__name__
-
-    @property
-    def capabilities(self) -> CapabilitySet:
-        """The capabilities of this instance (defaults to the class's `CAPABILITIES`)."""
-        return self.CAPABILITIES
-
-    @property
-    @abc.abstractmethod
-    def options(self) -> dict[str, Any]:
-        """Constructor keyword arguments that rebuild an equivalent backend (credentials as `Secret`)."""
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_backend, (type(self), self.options))
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in mask_secrets(self.options).items())
-        return f"{type(self).__name__}({shown})"
+    # `TYPE`, `CAPABILITIES`, `type_name`, `capabilities`, `options` (abstract), the default
+    # `native_path` / `to_key`, pickling and repr come from `remote_store._backend.BackendIdentity`, shared with `Backend`.
 
     def translate_error(self, exc: Exception, key: str | None) -> RemoteStoreError | None:
         """Map a native exception to a `remote_store.errors` class, or return None (portable mapping).
@@ -199,12 +173,7 @@ class AsyncBackend(abc.ABC):
             overwrite: When False, raise `AlreadyExists` if a file exists at ``key``.
             metadata: User metadata (empty unless USER_METADATA is declared).
 
-        Returns:
-            A `WriteResult` whose ``path`` is ``key`` and ``size`` the bytes stored.
-
-        Raises:
-            AlreadyExists: ``overwrite`` is False and a file exists at ``key``.
-            InvalidPath: ``key`` is a folder, or a parent of ``key`` is a file.
+        Returns and raises as `remote_store.Backend.write`.
         """
 
     @abc.abstractmethod
@@ -358,26 +327,10 @@ class AsyncBackend(abc.ABC):
         """
         if not await self.is_folder(key):
             raise NotFound("folder not found", path=key)
-        count = total = 0
-        newest = None
+        tally = FolderTally()
         async for info in self.iter_files(key, recursive=True):
-            count += 1
-            total += info.size
-            if info.modified_at is not None and (newest is None or info.modified_at > newest):
-                newest = info.modified_at
-        return FolderInfo(path=key, file_count=count, total_size=total, modified_at=newest)
-
-    def native_path(self, key: str) -> str:
-        """What the service calls ``key``. Default: ``key``."""
-        return key
-
-    def to_key(self, native: str) -> str:
-        """Inverse of `native_path`.
-
-        Raises:
-            InvalidPath: ``native`` is outside this backend's root.
-        """
-        return native
+            tally.add(info)
+        return tally.result(key)
 
     async def collect_garbage(self, prefix: str, *, older_than: float) -> int:
         """Remove this backend's own leftovers below ``prefix`` older than ``older_than`` seconds.
@@ -396,6 +349,7 @@ class AsyncBackend(abc.ABC):
         await self.aclose()
 
 
+# Pickles now name `remote_store._backend._rebuild_backend`; this one stays so older pickles load.
 def _rebuild_backend(cls: type[AsyncBackend], options: dict[str, Any]) -> AsyncBackend:
     return cls(**options)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+from remote_store._streams import error_cause
 from remote_store.aio._streams import AsyncReadStream
 from remote_store.errors import RemoteStoreError
 
@@ -16,24 +17,32 @@ async def guarded(translate: Translate, awaitable: Awaitable[T]) -> T:
     """Await ``awaitable``; re-raise any exception (cancellation excepted) as ``translate`` maps it."""
     try:
         return await awaitable
-    except RemoteStoreError as exc:
-        raise translate(exc) from exc.__cause__
     except Exception as exc:
-        raise translate(exc) from exc
+        raise translate(exc) from error_cause(exc)
 
 
-class GuardedAsyncStream(AsyncReadStream):
-    """Wraps a backend `AsyncReadStream`; errors raised while reading arrive as `remote_store.errors`."""
+class ClosingAsyncStream(AsyncReadStream):
+    """An `AsyncReadStream` wrapper that tracks `aclose` (``_closed``) and refuses reads after it."""
 
-    def __init__(self, raw: AsyncReadStream, translate: Translate) -> None:
-        self._raw = raw
-        self._translate = translate
-        self._closed = False
+    _closed: bool = False
 
     @property
     def closed(self) -> bool:
         """Whether `aclose` has run."""
         return self._closed
+
+    def _check_open(self) -> None:
+        """Raises `RemoteStoreError` once the stream is closed."""
+        if self._closed:
+            raise RemoteStoreError("I/O on a closed stream")
+
+
+class GuardedAsyncStream(ClosingAsyncStream):
+    """Wraps a backend `AsyncReadStream`; errors raised while reading arrive as `remote_store.errors`."""
+
+    def __init__(self, raw: AsyncReadStream, translate: Translate) -> None:
+        self._raw = raw
+        self._translate = translate
 
     async def read(self, n: int = -1) -> bytes:
         """Read up to ``n`` bytes (all when negative); ``b""`` at the end.
@@ -41,8 +50,7 @@ class GuardedAsyncStream(AsyncReadStream):
         Raises:
             RemoteStoreError: The stream is closed, or the backend failed (typed subclass).
         """
-        if self._closed:
-            raise RemoteStoreError("I/O on a closed stream")
+        self._check_open()
         data = await guarded(self._translate, self._raw.read(-1 if n is None else n))
         return bytes(data)
 
@@ -69,10 +77,8 @@ class GuardedAsyncStream(AsyncReadStream):
         """The current byte position (see `AsyncReadStream.tell`)."""
         try:
             return int(self._raw.tell())
-        except RemoteStoreError as exc:
-            raise self._translate(exc) from exc.__cause__
         except Exception as exc:
-            raise self._translate(exc) from exc
+            raise self._translate(exc) from error_cause(exc)
 
 
 async def guarded_iter(translate: Translate, it: AsyncIterator[T]) -> AsyncGenerator[T, None]:
@@ -83,10 +89,8 @@ async def guarded_iter(translate: Translate, it: AsyncIterator[T]) -> AsyncGener
                 item = await it.__anext__()
             except StopAsyncIteration:
                 return
-            except RemoteStoreError as exc:
-                raise translate(exc) from exc.__cause__
             except Exception as exc:
-                raise translate(exc) from exc
+                raise translate(exc) from error_cause(exc)
             yield item
     finally:
         aclose = getattr(it, "aclose", None)

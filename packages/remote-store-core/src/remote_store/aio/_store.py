@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, NoReturn, TypeVar
 
 from remote_store import _path, _policy
+from remote_store._backend import FolderTally
 from remote_store._capabilities import Capability
 from remote_store._models import FileInfo, FolderInfo, ResolutionPlan, WriteResult
-from remote_store._secret import mask_secrets, mask_url
+from remote_store._streams import error_cause
 from remote_store.aio._guard import GuardedAsyncStream
 from remote_store.aio._handles import AsyncAtomicWriteHandle, ReadOpener
 from remote_store.aio._store_list import ListingOps
 from remote_store.aio._streams import AsyncReadStream, AsyncWritableContent
-from remote_store.errors import CapabilityNotSupported, NotFound, RemoteStoreError
+from remote_store.errors import NotFound
 
 B = TypeVar("B")
 
@@ -53,24 +54,18 @@ class AsyncStore(ListingOps):
             InvalidPath: ``path`` is malformed.
             BackendUnavailable: The service cannot be reached.
         """
-        rel = _path.normalize_path(path)
-        if not rel:
-            return False
-        return bool(await self._call(path, self._backend.exists(_path.join_key(self._root, rel))))
+        key = _policy.probe_key(self._root, path)
+        return key is not None and bool(await self._call(path, self._backend.exists(key)))
 
     async def is_file(self, path: str) -> bool:
         """Whether ``path`` is a file (False for the store root). Raises as `exists`."""
-        rel = _path.normalize_path(path)
-        if not rel:
-            return False
-        return bool(await self._call(path, self._backend.is_file(_path.join_key(self._root, rel))))
+        key = _policy.probe_key(self._root, path)
+        return key is not None and bool(await self._call(path, self._backend.is_file(key)))
 
     async def is_folder(self, path: str) -> bool:
         """Whether ``path`` is a folder; the store root ``""`` always is (no I/O). Raises as `exists`."""
-        rel = _path.normalize_path(path)
-        if not rel:
-            return True
-        return bool(await self._call(path, self._backend.is_folder(_path.join_key(self._root, rel))))
+        key = _policy.probe_key(self._root, path)
+        return key is None or bool(await self._call(path, self._backend.is_folder(key)))
 
     async def ping(self) -> None:
         """Check the backend is reachable.
@@ -93,58 +88,25 @@ class AsyncStore(ListingOps):
         return AsyncStore(self._backend, _policy.child_root(self._root, subpath))
 
     def unwrap(self, type_hint: type[B]) -> B:
-        """Return the backend if it is an instance of ``type_hint``.
-
-        Raises:
-            CapabilityNotSupported: The backend is of another type.
-        """
-        if isinstance(self._backend, type_hint):
-            return self._backend
-        raise CapabilityNotSupported(
-            f"backend is {type(self._backend).__name__}, not {type_hint.__name__}", backend=self._backend.type_name
-        )
+        """Return the backend if it is an instance of ``type_hint``, else raise `CapabilityNotSupported` (as `Store.unwrap`)."""
+        return _policy.unwrap(self._backend, type_hint, self._backend.type_name)
 
     def resolve(self, path: str) -> ResolutionPlan:
-        """Describe how ``path`` maps onto the backend (secrets masked); no I/O.
-
-        Raises:
-            InvalidPath: ``path`` is malformed.
-        """
-        key = self._key(path, allow_root=True)
-        return ResolutionPlan(
-            backend_type=self._backend.type_name,
-            store_root=self._root,
-            key=key,
-            native_path=mask_url(self._backend.native_path(key)),
-            options=mask_secrets(self._backend.options),
-        )
+        """Describe how ``path`` maps onto the backend (secrets masked); no I/O. As `Store.resolve`."""
+        return _policy.resolution_plan(self._backend, self._root, path)
 
     def native_path(self, path: str) -> str:
-        """The backend-native name of ``path``. No I/O.
-
-        Raises:
-            InvalidPath: ``path`` is malformed.
-        """
+        """The backend-native name of ``path``. No I/O. As `Store.native_path`."""
         return self._backend.native_path(self._key(path, allow_root=True))
 
     def to_key(self, native: str) -> str:
-        """Turn a backend-native path back into a store-relative path. No I/O.
-
-        Raises:
-            InvalidPath: ``native`` lies outside this store's root.
-        """
+        """Turn a backend-native path back into a store-relative path. No I/O. As `Store.to_key`."""
         translate = self._translator(native)
         try:
             key = self._backend.to_key(native)
-        except RemoteStoreError as exc:
-            raise translate(exc) from exc.__cause__
         except Exception as exc:
-            raise translate(exc) from exc
+            raise translate(exc) from error_cause(exc)
         return _policy.rel(self._root, _path.normalize_path(key))
-
-    def supports(self, capability: Capability) -> bool:
-        """Whether the backend declares ``capability``."""
-        return capability in self._backend.capabilities
 
     # ------------------------------------------------------------------ READ
     def read(self, path: str) -> ReadOpener:
@@ -157,14 +119,7 @@ class AsyncStore(ListingOps):
             NotFound: No such file (when awaited).
             InvalidPath: ``path`` is malformed or (when awaited) a folder.
         """
-        self._require(Capability.READ, path)
-        key = self._key(path)
-
-        async def opener() -> AsyncReadStream:
-            raw = await self._call(path, self._backend.open_read(key))
-            return GuardedAsyncStream(raw, self._translator(path))
-
-        return ReadOpener(opener)
+        return self._opener(path, self._backend.open_read)
 
     async def read_bytes(self, path: str) -> bytes:
         """Return the whole file as bytes. Raises as `read`."""
@@ -185,11 +140,14 @@ class AsyncStore(ListingOps):
 
         Raises as `read`.
         """
+        return self._opener(path, self._backend.open_read_seekable)
+
+    def _opener(self, path: str, open_raw: Callable[[str], Awaitable[AsyncReadStream]]) -> ReadOpener:
         self._require(Capability.READ, path)
         key = self._key(path)
 
         async def opener() -> AsyncReadStream:
-            raw = await self._call(path, self._backend.open_read_seekable(key))
+            raw = await self._call(path, open_raw(key))
             return GuardedAsyncStream(raw, self._translator(path))
 
         return ReadOpener(opener)
@@ -213,14 +171,7 @@ class AsyncStore(ListingOps):
             InvalidPath: ``path`` is malformed, the root, a folder, or below a file.
             TypeError: ``content`` is a str or not bytes / async iterable of bytes.
         """
-        self._require(Capability.WRITE, path)
-        key = self._key(path)
-        meta = _policy.check_metadata(self._backend, metadata, path)
-        data, source = self._content(content)
-        result = await self._write_call(
-            path, source, self._backend.write(key, data, overwrite=overwrite, metadata=meta)
-        )
-        return _policy.result(self._root, result, meta)
+        return await self._write_with(Capability.WRITE, self._backend.write, path, content, overwrite, metadata)
 
     async def write_text(
         self,
@@ -250,13 +201,24 @@ class AsyncStore(ListingOps):
             CapabilityNotSupported: No ATOMIC_WRITE (or metadata without USER_METADATA).
             Otherwise as `write`.
         """
-        self._require(Capability.ATOMIC_WRITE, path)
+        return await self._write_with(
+            Capability.ATOMIC_WRITE, self._backend.write_atomic, path, content, overwrite, metadata
+        )
+
+    async def _write_with(
+        self,
+        cap: Capability,
+        op: Callable[..., Awaitable[WriteResult]],
+        path: str,
+        content: object,
+        overwrite: bool,
+        metadata: Mapping[str, str] | None,
+    ) -> WriteResult:
+        self._require(cap, path)
         key = self._key(path)
         meta = _policy.check_metadata(self._backend, metadata, path)
         data, source = self._content(content)
-        result = await self._write_call(
-            path, source, self._backend.write_atomic(key, data, overwrite=overwrite, metadata=meta)
-        )
+        result = await self._write_call(path, source, op(key, data, overwrite=overwrite, metadata=meta))
         return _policy.result(self._root, result, meta)
 
     def open_atomic(
@@ -279,13 +241,7 @@ class AsyncStore(ListingOps):
 
     # ------------------------------------------------------------------ DELETE
     async def delete(self, path: str, *, missing_ok: bool = False) -> None:
-        """Delete the file at ``path``.
-
-        Raises:
-            CapabilityNotSupported: No DELETE.
-            NotFound: No such file and ``missing_ok`` is False.
-            InvalidPath: ``path`` is malformed, the root, or a folder.
-        """
+        """Delete the file at ``path``. Raises as `Store.delete` (`NotFound` only when not ``missing_ok``)."""
         self._require(Capability.DELETE, path)
         key = self._key(path)
         try:
@@ -297,17 +253,10 @@ class AsyncStore(ListingOps):
     async def delete_folder(self, path: str, *, recursive: bool = False, missing_ok: bool = False) -> None:
         """Delete the folder at ``path`` (with everything below it when ``recursive``).
 
-        Raises:
-            CapabilityNotSupported: No DELETE.
-            InvalidPath: ``path`` is the store root or a file.
-            DirectoryNotEmpty: It holds entries and ``recursive`` is False.
-            NotFound: No such folder and ``missing_ok`` is False.
+        Raises as `Store.delete_folder`: `DirectoryNotEmpty` without ``recursive``, `InvalidPath`
+        for the store root or a file, `NotFound` only when not ``missing_ok``.
         """
-        self._require(Capability.DELETE, path)
-        rel = _path.normalize_path(path)
-        if not rel:
-            raise _policy.root_delete_refused(self._backend, path)
-        key = _path.join_key(self._root, rel)
+        key = _policy.delete_folder_key(self._backend, self._root, path)
         try:
             await self._call(path, self._backend.delete_folder(key, recursive=recursive))
         except NotFound:
@@ -335,55 +284,37 @@ class AsyncStore(ListingOps):
             AlreadyExists: ``dst`` exists and ``overwrite`` is False.
             InvalidPath: A path is malformed or the root, or ``src`` is a folder.
         """
-        self._require(Capability.MOVE, src)
-        s, d = self._key(src), self._key(dst)
-        if s == d:
-            await self._same_file(src, s)
-            return
-        try:
-            await self._call(src, self._backend.move(s, d, overwrite=overwrite))
-        except NotFound as exc:
-            await self._not_a_file(exc, src, s)
+        await self._transfer(Capability.MOVE, self._backend.move, src, dst, overwrite)
 
     async def copy(self, src: str, dst: str, *, overwrite: bool = False) -> None:
         """Copy a file within this store (server-side where the backend can); onto itself is a no-op.
 
-        Raises:
-            CapabilityNotSupported: No COPY.
-            NotFound: ``src`` does not exist.
-            AlreadyExists: ``dst`` exists and ``overwrite`` is False.
-            InvalidPath: A path is malformed or the root, or ``src`` is a folder.
+        Raises as `move`, with COPY as the capability gate (see `Store.copy`).
         """
-        self._require(Capability.COPY, src)
+        await self._transfer(Capability.COPY, self._backend.copy, src, dst, overwrite)
+
+    async def _transfer(
+        self, cap: Capability, op: Callable[..., Awaitable[None]], src: str, dst: str, overwrite: bool
+    ) -> None:
+        self._require(cap, src)
         s, d = self._key(src), self._key(dst)
         if s == d:
             await self._same_file(src, s)
             return
         try:
-            await self._call(src, self._backend.copy(s, d, overwrite=overwrite))
+            await self._call(src, op(s, d, overwrite=overwrite))
         except NotFound as exc:
             await self._not_a_file(exc, src, s)
 
     # ------------------------------------------------------------------ METADATA
     async def head(self, path: str) -> WriteResult:
         """Return the file's metadata as a `WriteResult` without reading content. Raises as `get_file_info`."""
-        fi = await self.get_file_info(path)
-        return WriteResult(
-            path=fi.path,
-            size=fi.size,
-            etag=fi.etag,
-            version_id=fi.version_id,
-            last_modified=fi.modified_at,
-            metadata=fi.metadata,
-        )
+        return _policy.head_result(await self.get_file_info(path))
 
     async def get_file_info(self, path: str) -> FileInfo:
         """Return the file's `FileInfo` (one backend ``stat``; one ``is_folder`` probe only on `NotFound`).
 
-        Raises:
-            CapabilityNotSupported: No METADATA.
-            NotFound: No such file.
-            InvalidPath: ``path`` is malformed, the root, or a folder.
+        Raises as `Store.get_file_info` (`NotFound` for no such file, `InvalidPath` for a folder).
         """
         self._require(Capability.METADATA, path)
         key = self._key(path)
@@ -394,13 +325,9 @@ class AsyncStore(ListingOps):
         return _policy.info(self._root, fi)
 
     async def get_folder_info(self, path: str = "", *, max_depth: int | None = None) -> FolderInfo:
-        """Return file count, total bytes and newest modification time below folder ``path`` (as `Store`).
+        """Return file count, total bytes and newest modification time below folder ``path``.
 
-        Raises:
-            CapabilityNotSupported: No METADATA (or, with ``max_depth``, no LIST).
-            NotFound: No such folder.
-            InvalidPath: ``path`` is malformed or a file; ``max_depth`` is negative.
-            TypeError: ``max_depth`` is not an int.
+        Arguments, result and errors as `Store.get_folder_info`.
         """
         self._require(Capability.METADATA, path)
         limit = _policy.levels(max_depth, path)
@@ -421,27 +348,18 @@ class AsyncStore(ListingOps):
         return _policy.folder_result(self._root, fi)
 
     async def _depth_info(self, path: str, key: str, limit: int) -> FolderInfo:
-        count = total = 0
-        newest = None
+        tally = FolderTally()
         async for fi in self._list_files(path, key, True, limit, None):
-            count += 1
-            total += fi.size
-            if fi.modified_at is not None and (newest is None or fi.modified_at > newest):
-                newest = fi.modified_at
-        if count == 0 and not await self._call(path, self._backend.is_folder(key)):
-            raise NotFound("folder not found", path=path, backend=self._backend.type_name)
-        return FolderInfo(path=key, file_count=count, total_size=total, modified_at=newest)
+            tally.add(fi)
+        if tally.count == 0 and not await self._call(path, self._backend.is_folder(key)):
+            raise _policy.folder_missing(self._backend, path)
+        return tally.result(key)
 
     # ------------------------------------------------------------------ maintenance
     async def collect_garbage(self, path: str = "", *, older_than: float = 3600.0) -> int:
-        """Remove leftovers of killed atomic writers below folder ``path`` (as `Store.collect_garbage`).
+        """Remove leftovers of killed atomic writers below folder ``path``; return how many.
 
-        Returns:
-            How many leftovers were removed.
-
-        Raises:
-            CapabilityNotSupported: No DELETE.
-            InvalidPath: ``path`` is malformed; ``older_than`` is negative or not a number.
+        Arguments and errors as `Store.collect_garbage`.
         """
         self._require(Capability.DELETE, path)
         seconds = _policy.older_than_seconds(older_than, path)

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from remote_store import _path, _policy
 from remote_store._backend import Backend
-from remote_store._capabilities import Capability, CapabilitySet
+from remote_store._streams import error_cause
 from remote_store.aio._backend import AsyncBackend
 from remote_store.aio._guard import SourceIter, guarded, guarded_iter
 from remote_store.aio._streams import AsyncWritableContent
@@ -16,10 +16,12 @@ from remote_store.errors import RemoteStoreError
 T = TypeVar("T")
 
 
-class AsyncStoreBase:
+class AsyncStoreBase(_policy.PolicyStore):
     """The state and plumbing `AsyncStore` is built on; see `AsyncStore` for the API."""
 
     __slots__ = ("_backend", "_root")
+
+    _backend: AsyncBackend
 
     def __init__(self, backend: AsyncBackend | Backend, root_path: str = "") -> None:
         if isinstance(backend, Backend):
@@ -28,7 +30,7 @@ class AsyncStoreBase:
             backend = SyncBackendAdapter(backend)
         if not isinstance(backend, AsyncBackend):
             raise TypeError(f"AsyncStore needs a remote_store.aio.AsyncBackend, got {type(backend).__name__}")
-        self._backend: AsyncBackend = backend
+        self._backend = backend
         self._root = _path.normalize_path(root_path)
 
     # ------------------------------------------------------------------ plumbing
@@ -36,22 +38,6 @@ class AsyncStoreBase:
     def backend(self) -> AsyncBackend:
         """The underlying async backend (shared with child stores)."""
         return self._backend
-
-    @property
-    def root_path(self) -> str:
-        """The store's root folder inside the backend (normalised; ``""`` for the backend root)."""
-        return self._root
-
-    @property
-    def capabilities(self) -> CapabilitySet:
-        """The backend's declared capabilities."""
-        return self._backend.capabilities
-
-    def _key(self, path: str, *, allow_root: bool = False) -> str:
-        return _policy.folder_key(self._root, path) if allow_root else _policy.file_key(self._root, path)
-
-    def _require(self, cap: Capability, path: str | None = None) -> None:
-        _policy.require(self._backend, cap, path)
 
     def _translator(self, path: str | None) -> Callable[[Exception], RemoteStoreError]:
         return lambda exc: _policy.translate(self._backend, self._root, exc, path)
@@ -71,10 +57,8 @@ class AsyncStoreBase:
         translate = self._translator(path)
         try:
             it = factory()
-        except RemoteStoreError as exc:
-            raise translate(exc) from exc.__cause__
         except Exception as exc:
-            raise translate(exc) from exc
+            raise translate(exc) from error_cause(exc)
         return guarded_iter(translate, it)
 
     @staticmethod

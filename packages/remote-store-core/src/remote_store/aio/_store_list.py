@@ -28,11 +28,7 @@ class ListingOps(AsyncStoreBase):
             InvalidPath: ``path`` is malformed, or ``max_depth`` is negative.
             TypeError: ``max_depth`` is not an int.
         """
-        self._require(Capability.LIST, path)
-        limit = _policy.levels(max_depth, path)
-        if limit is not None:
-            recursive = True
-        prefix = self._key(path, allow_root=True)
+        prefix, recursive, limit = _policy.listing(self._backend, self._root, path, recursive, max_depth)
         return self._list_files(path, prefix, recursive, limit, pattern)
 
     async def _list_files(
@@ -52,16 +48,9 @@ class ListingOps(AsyncStoreBase):
     ) -> AsyncIterator[str]:
         """Async-iterate store-relative subfolder paths of ``path``, lazily and depth-first (as `Store.list_folders`).
 
-        Raises:
-            CapabilityNotSupported: No LIST.
-            InvalidPath: ``path`` is malformed, or ``max_depth`` is negative.
-            TypeError: ``max_depth`` is not an int.
+        Raises as `list_files`.
         """
-        self._require(Capability.LIST, path)
-        limit = _policy.levels(max_depth, path)
-        if limit is not None:
-            recursive = True
-        prefix = self._key(path, allow_root=True)
+        prefix, recursive, limit = _policy.listing(self._backend, self._root, path, recursive, max_depth)
         return self._list_folders(path, prefix, recursive, limit, pattern)
 
     async def _list_folders(
@@ -99,15 +88,8 @@ class ListingOps(AsyncStoreBase):
                     await it.aclose()
 
     def iter_children(self, path: str = "") -> AsyncIterator[FileInfo | FolderEntry]:
-        """Async-iterate the direct children of ``path``: `FolderEntry` for folders, `FileInfo` for files.
-
-        Raises:
-            CapabilityNotSupported: No LIST.
-            InvalidPath: ``path`` is malformed.
-        """
-        self._require(Capability.LIST, path)
-        prefix = self._key(path, allow_root=True)
-        return self._children(path, prefix)
+        """Async-iterate the direct children of ``path`` (as `Store.iter_children`); raises as `list_files`."""
+        return self._children(path, _policy.children_prefix(self._backend, self._root, path))
 
     async def _children(self, path: str, prefix: str) -> AsyncIterator[FileInfo | FolderEntry]:
         it = self._iter(path, lambda: self._backend.iter_children(prefix))

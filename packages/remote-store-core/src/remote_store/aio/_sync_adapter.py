@@ -16,6 +16,7 @@ from remote_store._capabilities import CapabilitySet
 from remote_store._models import FileInfo, FolderEntry, FolderInfo, WriteResult
 from remote_store.aio._backend import AsyncBackend
 from remote_store.aio._describe import describe, rebuild
+from remote_store.aio._guard import ClosingAsyncStream
 from remote_store.aio._streams import AsyncAtomicWriter, AsyncReadStream, AsyncWritableContent
 from remote_store.errors import InvalidPath, RemoteStoreError
 
@@ -112,19 +113,13 @@ class _ContentReader(io.RawIOBase):
             await aclose()
 
 
-class _SyncReadStream(AsyncReadStream):
+class _SyncReadStream(ClosingAsyncStream):
     """An `AsyncReadStream` over a sync stream; each read runs in the adapter's pool."""
 
     def __init__(self, adapter: SyncBackendAdapter, raw: IO[bytes], seekable: bool) -> None:
         self._adapter = adapter
         self._raw = raw
         self._seekable = seekable
-        self._closed = False
-
-    @property
-    def closed(self) -> bool:
-        """Whether `aclose` has run."""
-        return self._closed
 
     async def read(self, n: int = -1) -> bytes:
         """Read up to ``n`` bytes in a worker thread (all remaining when negative).
@@ -132,8 +127,7 @@ class _SyncReadStream(AsyncReadStream):
         Raises:
             RemoteStoreError: The stream is closed.
         """
-        if self._closed:
-            raise RemoteStoreError("I/O on a closed stream")
+        self._check_open()
         data = await self._adapter._run(self._raw.read, -1 if n is None else n, _held=True)
         return b"" if data is None else bytes(data)
 
