@@ -19,13 +19,17 @@ class NoCodec(CodecError, TypeError):
     extension cannot encode the value (``ds["x.csv"] = {"a": 1}``). Also a ``TypeError``."""
 
 
-class PickleNotAllowed(CodecError):
+class PickleNotAllowed(NoCodec):
     """Pickle was needed but not enabled: unpickling runs arbitrary code, so a ``.pkl`` file is
-    read or written only by a ``DataStore(store, allow_pickle=True)``."""
+    read or written only by a ``DataStore(store, allow_pickle=True)``. A `NoCodec` (no safe
+    codec stores the value), hence also a ``TypeError``."""
 
 
-class AmbiguousKey(InvalidPath, KeyError):
+class AmbiguousKey(InvalidPath):
     """A bare key names more than one file (``sales.csv`` and ``sales.parquet``).
+
+    Deliberately not a ``KeyError``: ``ds.get(key)`` and ``ds.pop(key, None)`` must not
+    mistake an ambiguous key for a missing one.
 
     Attributes:
         candidates: The store-relative paths of the matching files, sorted; read one of them
