@@ -198,8 +198,45 @@ def test_bad_keys_raise_invalid_path(key: Any) -> None:
     ds = DataStore(Store(MemoryBackend()))
     with pytest.raises(InvalidPath):
         ds[key] = 1
-    with pytest.raises(InvalidPath):
-        ds[key]
+    if isinstance(key, str) and key.endswith("/"):
+        with pytest.raises(KeyNotFound):  # a folder key reads a dataset: there is none
+            ds[key]
+    else:
+        with pytest.raises(InvalidPath):
+            ds[key]
+
+
+def test_folder_of_parts_reads_as_one_dataset(store: Store) -> None:
+    import pyarrow.dataset as pads
+
+    ds = DataStore(store)
+    ds["sales/year=2024/a.parquet"] = pl.DataFrame({"amount": [1, 2]})
+    ds["sales/year=2025/b.parquet"] = pl.DataFrame({"amount": [3]})
+    ds["sales/notes.txt"] = "ignored: not a part"
+    data = ds["sales/"]
+    assert isinstance(data, pads.Dataset)
+    table = data.to_table().sort_by("amount")
+    assert table.column("amount").to_pylist() == [1, 2, 3]
+    assert table.column("year").to_pylist() == [2024, 2024, 2025]
+    lazy = ds.dataset("sales", kind="polars")
+    assert isinstance(lazy, pl.LazyFrame)
+    assert lazy.select(pl.col("amount").sum()).collect().item() == 6
+    assert isinstance(DataStore(store, dataset="polars")["sales/"], pl.LazyFrame)
+
+
+def test_csv_parts_and_mixed_folders() -> None:
+    store = Store(MemoryBackend())
+    ds = DataStore(store)
+    ds["logs/a.csv"] = pd.DataFrame({"n": [1]})
+    ds["logs/b.csv"] = pd.DataFrame({"n": [2]})
+    assert sorted(ds["logs/"].to_table().column("n").to_pylist()) == [1, 2]
+    ds["logs/c.parquet"] = pd.DataFrame({"n": [3]})
+    with pytest.raises(InvalidPath, match="mixes"):
+        ds["logs/"]
+    with pytest.raises(ConfigError):
+        ds.dataset("logs", kind="dask")
+    with pytest.raises(ConfigError):
+        DataStore(store, dataset="dask")
 
 
 def test_key_cannot_escape_the_store_root() -> None:

@@ -29,12 +29,19 @@ from posixpath import splitext
 from typing import Any
 
 from remote_store import Capability, Store
-from remote_store.errors import InvalidPath
+from remote_store.errors import ConfigError, InvalidPath
 from remote_store_ext._codecerrors import AmbiguousKey, CodecError, KeyNotFound, NoCodec, PickleNotAllowed
-from remote_store_ext._codecs import ENTRY_POINT_GROUP, Codec, CodecRegistry, default_registry, register_codec
+from remote_store_ext._codecs import ENTRY_POINT_GROUP, Codec, CodecRegistry, default_registry, register_codec, require
 from remote_store_ext._frame_codecs import FRAMES
 
+#: What a folder key can be read as (`DataStore.dataset`).
+DATASETS = ("arrow", "polars")
+#: File extensions of the parts a folder dataset is made of, with their PyArrow format name.
+DATASET_FORMATS = {".parquet": "parquet", ".csv": "csv"}
+
 __all__ = [
+    "DATASETS",
+    "DATASET_FORMATS",
     "ENTRY_POINT_GROUP",
     "FRAMES",
     "AmbiguousKey",
@@ -189,9 +196,11 @@ class DataStore(MutableMapping[str, Any]):
         codecs: The codec registry (default `default_registry`: built-ins + entry points).
         frame: Library to return Parquet/CSV data as: ``"pandas"``, ``"polars"``,
             ``"arrow"``; None = as recorded in the Parquet file, pandas for CSV.
+        dataset: What ``ds["folder/"]`` (a key ending in ``/``) returns, see `dataset`:
+            ``"arrow"`` (a ``pyarrow.dataset.Dataset``) or ``"polars"`` (a ``polars.LazyFrame``).
 
     Raises:
-        ConfigError: ``frame`` is not one of `FRAMES`.
+        ConfigError: ``frame`` is not one of `FRAMES`, or ``dataset`` not one of `DATASETS`.
 
     Errors of the mapping operations: ``KeyError`` for a missing key is `KeyNotFound` (also a
     `NotFound`); an ambiguous bare key raises `AmbiguousKey` (an `InvalidPath`, not a
@@ -206,11 +215,13 @@ class DataStore(MutableMapping[str, Any]):
         allow_pickle: bool = False,
         codecs: CodecRegistry | None = None,
         frame: str | None = None,
+        dataset: str = "arrow",
     ) -> None:
         if frame is not None and frame not in FRAMES:
-            from remote_store.errors import ConfigError
-
             raise ConfigError(f"frame must be one of {', '.join(FRAMES)}, got {frame!r}")
+        if dataset not in DATASETS:
+            raise ConfigError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
+        self._dataset = dataset
         self._store = store
         self._allow_pickle = allow_pickle
         self._codecs = codecs
@@ -278,9 +289,59 @@ class DataStore(MutableMapping[str, Any]):
             )
         return found[0]
 
+    # ------------------------------------------------------------------ datasets
+    def dataset(self, folder: str, *, kind: str | None = None) -> Any:
+        """The Parquet or CSV parts below ``folder`` (recursively) as one lazy dataset.
+
+        Hive-style ``key=value`` folders become partition columns. Files are read through
+        `remote_store_ext.arrow.pyarrow_fs` (ranged reads where the store can), only when
+        the dataset is scanned. ``ds["folder/"]`` is ``ds.dataset("folder")``.
+
+        Args:
+            folder: Store-relative folder (``""`` = the root).
+            kind: ``"arrow"`` → ``pyarrow.dataset.Dataset``; ``"polars"`` →
+                ``polars.LazyFrame`` (``polars.scan_pyarrow_dataset``); None = the
+                DataStore's ``dataset`` option.
+
+        Raises:
+            KeyNotFound: No ``.parquet`` or ``.csv`` file is below ``folder``.
+            InvalidPath: The folder mixes Parquet and CSV parts (the message names both).
+            ConfigError: ``kind`` is not one of `DATASETS`.
+            CodecError: PyArrow (or Polars) is not installed.
+        """
+        kind = kind or self._dataset
+        if kind not in DATASETS:
+            raise ConfigError(f"dataset kind must be one of {', '.join(DATASETS)}, got {kind!r}")
+        base = folder.strip("/")
+        parts = sorted(
+            info.path for info in self._store.list_files(base, recursive=True) if _suffix(info.path) in DATASET_FORMATS
+        )
+        if not parts:
+            raise KeyNotFound(f"no Parquet or CSV files below {base!r}", path=base or "/")
+        formats = {DATASET_FORMATS[_suffix(p)] for p in parts}
+        if len(formats) > 1:
+            raise InvalidPath(f"folder {base!r} mixes Parquet and CSV parts; read them separately", path=base)
+        pads = require("pyarrow.dataset", "arrow", "dataset")
+        from remote_store_ext.arrow import pyarrow_fs
+
+        data = pads.dataset(
+            parts,
+            filesystem=pyarrow_fs(self._store),
+            format=formats.pop(),
+            partitioning="hive",
+            partition_base_dir=base,
+        )
+        if kind == "polars":
+            pl = require("polars", "polars", "dataset")
+            return pl.scan_pyarrow_dataset(data)
+        return data
+
     # ------------------------------------------------------------------ mapping
     def __getitem__(self, key: str) -> Any:
-        """Load and decode the file ``key`` names. Raises as `resolve` and `load_value`."""
+        """Load and decode the file ``key`` names; a key ending in ``/`` reads the folder as
+        one dataset (`dataset`). Raises as `resolve`, `load_value` and `dataset`."""
+        if isinstance(key, str) and key.endswith("/"):
+            return self.dataset(key)
         return self.load(key)
 
     def load(self, key: str, **options: Any) -> Any:

@@ -325,7 +325,7 @@ class StorePath:
 
         ``*`` matches within a segment, ``?`` one character, ``[abc]`` a class, ``**`` any
         number of folders; a pattern ending in ``**`` yields folders only (this one included),
-        as pathlib does. One recursive file listing plus one folder listing (LIST).
+        as pathlib does on Python 3.11 and 3.12. One recursive file listing plus one folder listing (LIST).
 
         Raises:
             InvalidPath: ``pattern`` is empty, absolute, or has ``..`` / a malformed class.
