@@ -188,3 +188,29 @@ def test_codec_instance_as_entry_point(tmp_path: Path, monkeypatch: pytest.Monke
     ds = DataStore(store, codecs=registry)
     ds["x.up"] = "hello"
     assert store.read_bytes("x.up") == b"HELLO" and ds["x"] == "hello"
+
+
+def test_concurrent_registration_loses_nothing() -> None:
+    import threading
+
+    registry = CodecRegistry()
+
+    def make(i: int) -> Codec:
+        cls = type(f"C{i}", (PointCodec,), {"name": f"c{i}", "extensions": (f".c{i}",)})
+        return cls()  # type: ignore[no-any-return]
+
+    codecs = [make(i) for i in range(64)]
+    barrier = threading.Barrier(8)
+
+    def work(chunk: list[Codec]) -> None:
+        barrier.wait()
+        for codec in chunk:
+            registry.register(codec)
+            assert registry.for_extension(codec.extensions[0]) is codec
+
+    threads = [threading.Thread(target=work, args=(codecs[i::8],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(c.name for c in registry.codecs()) == sorted(c.name for c in codecs)

@@ -379,3 +379,23 @@ def test_alias_module_is_the_same() -> None:
 
     assert alias is real
     assert sorted(real.__all__) == sorted(n for n in real.__all__ if hasattr(real, n))
+
+
+def test_read_cache_serves_repeats_and_revalidates_by_etag(store: Store) -> None:
+    import time
+
+    from remote_store_ext.cache import CachedStore, MemoryCache
+
+    ds = DataStore(store, cache=MemoryCache(), cache_ttl=0.05)
+    assert isinstance(ds.store, CachedStore)
+    ds["cfg"] = {"v": 1}
+    assert ds["cfg"] == {"v": 1}
+    assert ds["cfg"] == {"v": 1}
+    stats = ds.store.stats  # type: ignore[attr-defined]
+    assert stats.hits >= 1
+    store.write("cfg.json", b'{"v": 2, "pad": "changes the size"}', overwrite=True)  # another client
+    time.sleep(0.1)
+    assert ds["cfg"] == {"v": 2, "pad": "changes the size"}  # stale entry revalidated, refetched
+    ds["cfg"] = {"v": 3}  # a write through the DataStore invalidates at once
+    assert ds["cfg"] == {"v": 3}
+    assert DataStore(store, cache=True)["cfg"] == {"v": 3}

@@ -210,3 +210,24 @@ def test_from_config_name_and_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert sorted(c.name for c in u.parent.iterdir()) == ["x.csv", "y.txt"]
     with pytest.raises(KeyError):
         StorePath("no-such-store:x")
+
+
+def test_open_write_without_atomic_write_spools_and_aborts() -> None:
+    from remote_store import Capability, CapabilitySet
+
+    class NoAtomic(MemoryBackend):
+        @property
+        def capabilities(self) -> CapabilitySet:
+            return super().capabilities - {Capability.ATOMIC_WRITE}
+
+    store = Store(NoAtomic())
+    p = StorePath(store, "f.txt")
+    with p.open("w") as f:
+        f.write("one")
+        assert not p.exists()  # published only on close
+    assert p.read_text() == "one"
+    with pytest.raises(RuntimeError), p.open("wb") as b:
+        b.write(b"two")
+        raise RuntimeError("boom")
+    assert p.read_text() == "one"
+    assert p.write_text("three") == 5 and p.read_text() == "three"

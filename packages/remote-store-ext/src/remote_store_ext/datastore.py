@@ -26,13 +26,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
 from posixpath import splitext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from remote_store import Capability, Store
 from remote_store.errors import ConfigError, InvalidPath
 from remote_store_ext._codecerrors import AmbiguousKey, CodecError, KeyNotFound, NoCodec, PickleNotAllowed
 from remote_store_ext._codecs import ENTRY_POINT_GROUP, Codec, CodecRegistry, default_registry, register_codec, require
 from remote_store_ext._frame_codecs import FRAMES
+
+if TYPE_CHECKING:
+    from remote_store_ext.cache import CacheBackend
 
 #: What a folder key can be read as (`DataStore.dataset`).
 DATASETS = ("arrow", "polars")
@@ -198,6 +201,12 @@ class DataStore(MutableMapping[str, Any]):
             ``"arrow"``; None = as recorded in the Parquet file, pandas for CSV.
         dataset: What ``ds["folder/"]`` (a key ending in ``/``) returns, see `dataset`:
             ``"arrow"`` (a ``pyarrow.dataset.Dataset``) or ``"polars"`` (a ``polars.LazyFrame``).
+        cache: Serve repeated reads from a local cache (`remote_store_ext.cache.CachedStore`):
+            True for a new ``MemoryCache``, or a ``CacheBackend`` (``DiskCache(...)``).
+            Writes and deletes through this DataStore invalidate their entries.
+        cache_ttl: Seconds after which a cached file is revalidated by ETag and size (one
+            metadata call; a changed file is fetched again); 0 = never revalidate, as in
+            `remote_store_ext.cache.cache`.
 
     Raises:
         ConfigError: ``frame`` is not one of `FRAMES`, or ``dataset`` not one of `DATASETS`.
@@ -216,12 +225,18 @@ class DataStore(MutableMapping[str, Any]):
         codecs: CodecRegistry | None = None,
         frame: str | None = None,
         dataset: str = "arrow",
+        cache: bool | CacheBackend = False,
+        cache_ttl: float = 0.0,
     ) -> None:
         if frame is not None and frame not in FRAMES:
             raise ConfigError(f"frame must be one of {', '.join(FRAMES)}, got {frame!r}")
         if dataset not in DATASETS:
             raise ConfigError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
         self._dataset = dataset
+        if cache is not False:
+            from remote_store_ext.cache import CachedStore, MemoryCache
+
+            store = CachedStore(store, MemoryCache() if cache is True else cache, ttl=cache_ttl)
         self._store = store
         self._allow_pickle = allow_pickle
         self._codecs = codecs
@@ -229,7 +244,7 @@ class DataStore(MutableMapping[str, Any]):
 
     @property
     def store(self) -> Store:
-        """The underlying store."""
+        """The store read and written (the `CachedStore` wrapping the given one when ``cache`` is on)."""
         return self._store
 
     @property
