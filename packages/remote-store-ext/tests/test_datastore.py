@@ -375,10 +375,35 @@ def test_pickle_is_only_a_fallback_when_enabled() -> None:
 
 def test_alias_module_is_the_same() -> None:
     import remote_store.ext.datastore as alias
+    import remote_store.ext.path as path_alias
     import remote_store_ext.datastore as real
+    import remote_store_ext.path as path_real
 
-    assert alias is real
-    assert sorted(real.__all__) == sorted(n for n in real.__all__ if hasattr(real, n))
+    assert alias is real and path_alias is path_real
+    assert (
+        real.__all__
+        == sorted(real.__all__)
+        == [
+            "AmbiguousKey",
+            "Codec",
+            "CodecError",
+            "CodecRegistry",
+            "DATASETS",
+            "DATASET_FORMATS",
+            "DataStore",
+            "ENTRY_POINT_GROUP",
+            "FRAMES",
+            "KeyNotFound",
+            "NoCodec",
+            "PickleNotAllowed",
+            "default_registry",
+            "load_value",
+            "register_codec",
+            "save_value",
+        ]
+    )
+    assert all(getattr(real, n).__doc__ for n in real.__all__ if callable(getattr(real, n)))
+    assert path_real.__all__ == ["StorePath", "StoreStat"]
 
 
 def test_read_cache_serves_repeats_and_revalidates_by_etag(store: Store) -> None:

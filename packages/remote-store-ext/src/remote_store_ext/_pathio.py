@@ -1,14 +1,17 @@
-"""File objects for `StorePath.open`: a write handle that publishes on close and aborts on error."""
+"""Helpers of `remote_store_ext.path`: path joining, ``"name:path"`` / URL parsing, and the file
+objects of `StorePath.open` (a write handle that publishes on close and aborts on error)."""
 
 from __future__ import annotations
 
 import io
 import tempfile
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
 
 from remote_store import AtomicWriteHandle, Capability, Store
+from remote_store.errors import InvalidPath
 
 #: Bytes a non-atomic write keeps in memory before spooling to a temporary file.
 SPOOL_BYTES = 8 * 1024 * 1024
@@ -110,3 +113,56 @@ class TextWriter(io.TextIOWrapper):
                 pass
             return
         self.close()
+
+
+def join_parts(*parts: str) -> str:
+    """Join path segments with ``/``, dropping empty and ``.`` segments; a segment starting with ``/``
+    restarts at the root.
+
+    Raises:
+        InvalidPath: A segment is ``..``, holds NUL, or is not a str.
+    """
+    out: list[str] = []
+    for part in parts:
+        if not isinstance(part, str):
+            raise InvalidPath(f"path segments are str, got {type(part).__name__}", path=repr(part))
+        if part.startswith("/"):
+            out = []  # like pathlib: an absolute segment restarts at the root
+        for seg in part.split("/"):
+            if seg in ("", "."):
+                continue
+            if seg == ".." or "\x00" in seg:
+                raise InvalidPath("StorePath segments may not be '..' or contain NUL", path=part)
+            out.append(seg)
+    return "/".join(out)
+
+
+def open_spec(spec: str) -> tuple[Store, str, str]:
+    """``"name:path"`` or a URL → (store, store-relative path, label for ``str()``).
+
+    Raises:
+        InvalidPath: No store name before ``:``. ConfigKeyError / ConfigError: as `remote_store.open_store`.
+    """
+    from remote_store import open_store
+
+    if "://" in spec:
+        scheme, _, rest = spec.partition("://")
+        netloc, slash, tail = rest.partition("/")
+        if not tail or tail.endswith("/"):
+            base, name = tail.rstrip("/"), ""
+        else:
+            base, _, name = tail.rpartition("/")
+        url = f"{scheme}://{netloc}{slash}{base}"
+        return open_store(url), name, url.rstrip("/")
+    name, _, path = spec.partition(":")
+    if not name:
+        raise InvalidPath("StorePath spec needs a store name before ':'", path=spec)
+    return open_store(name), path, name + ":"
+
+
+def prefix_ends(rel: str) -> Iterator[int]:
+    """End offsets of each leading run of segments of ``rel`` (``"a/b"`` → 1, 3)."""
+    for i, ch in enumerate(rel):
+        if ch == "/":
+            yield i
+    yield len(rel)

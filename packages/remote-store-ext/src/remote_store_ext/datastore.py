@@ -43,22 +43,22 @@ DATASETS = ("arrow", "polars")
 DATASET_FORMATS = {".parquet": "parquet", ".csv": "csv"}
 
 __all__ = [
-    "DATASETS",
-    "DATASET_FORMATS",
-    "ENTRY_POINT_GROUP",
-    "FRAMES",
     "AmbiguousKey",
     "Codec",
     "CodecError",
     "CodecRegistry",
+    "DATASETS",
+    "DATASET_FORMATS",
     "DataStore",
+    "ENTRY_POINT_GROUP",
+    "FRAMES",
     "KeyNotFound",
     "NoCodec",
     "PickleNotAllowed",
     "default_registry",
+    "load_value",
     "register_codec",
     "save_value",
-    "load_value",
 ]
 
 

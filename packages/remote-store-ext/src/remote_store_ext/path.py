@@ -30,7 +30,7 @@ from remote_store import FileInfo, Store
 from remote_store.errors import InvalidPath, NotFound
 from remote_store_ext._codecs import CodecRegistry
 from remote_store_ext._globmatch import compile_pattern, segments
-from remote_store_ext._pathio import StoreWriter, TextWriter
+from remote_store_ext._pathio import StoreWriter, TextWriter, join_parts, open_spec, prefix_ends
 from remote_store_ext.datastore import load_value, save_value, write_bytes
 
 __all__ = ["StorePath", "StoreStat"]
@@ -53,41 +53,6 @@ class StoreStat:
     is_dir: bool = False
     etag: str | None = None
     info: FileInfo | None = None
-
-
-def _join(*parts: str) -> str:
-    out: list[str] = []
-    for part in parts:
-        if not isinstance(part, str):
-            raise InvalidPath(f"path segments are str, got {type(part).__name__}", path=repr(part))
-        if part.startswith("/"):
-            out = []  # like pathlib: an absolute segment restarts at the root
-        for seg in part.split("/"):
-            if seg in ("", "."):
-                continue
-            if seg == ".." or "\x00" in seg:
-                raise InvalidPath("StorePath segments may not be '..' or contain NUL", path=part)
-            out.append(seg)
-    return "/".join(out)
-
-
-def _open_spec(spec: str) -> tuple[Store, str, str]:
-    """``"name:path"`` or a URL → (store, path, label)."""
-    from remote_store import open_store
-
-    if "://" in spec:
-        scheme, _, rest = spec.partition("://")
-        netloc, slash, tail = rest.partition("/")
-        if not tail or tail.endswith("/"):
-            base, name = tail.rstrip("/"), ""
-        else:
-            base, _, name = tail.rpartition("/")
-        url = f"{scheme}://{netloc}{slash}{base}"
-        return open_store(url), name, url.rstrip("/")
-    name, _, path = spec.partition(":")
-    if not name:
-        raise InvalidPath("StorePath spec needs a store name before ':'", path=spec)
-    return open_store(name), path, name + ":"
 
 
 class StorePath:
@@ -118,11 +83,11 @@ class StorePath:
         elif isinstance(target, Store):
             store, base, label = target, "", ""
         elif isinstance(target, str):
-            store, base, label = _open_spec(target)
+            store, base, label = open_spec(target)
         else:
             raise InvalidPath(f"StorePath needs a Store, StorePath or str, got {type(target).__name__}")
         self._store = store
-        self._path = _join(base, *parts)
+        self._path = join_parts(base, *parts)
         self._label = label
 
     def _new(self, path: str) -> StorePath:
@@ -194,7 +159,7 @@ class StorePath:
         Raises:
             InvalidPath: A segment is ``..`` or holds NUL.
         """
-        return self._new(_join(self._path, *parts))
+        return self._new(join_parts(self._path, *parts))
 
     def __truediv__(self, other: str) -> StorePath:
         """``p / "child"``; see `joinpath`."""
@@ -237,7 +202,7 @@ class StorePath:
         Raises:
             InvalidPath: This path is not below ``other``.
         """
-        base = other._path if isinstance(other, StorePath) else _join(other)
+        base = other._path if isinstance(other, StorePath) else join_parts(other)
         if not base:
             return self._path
         if self._path == base:
@@ -345,7 +310,7 @@ class StorePath:
                 yield self
             for folder in self._store.list_folders(base, recursive=True):
                 rel = folder[cut:]
-                if regex.pattern == "" or any(regex.fullmatch(rel[:i]) for i in _prefix_ends(rel)):
+                if regex.pattern == "" or any(regex.fullmatch(rel[:i]) for i in prefix_ends(rel)):
                     yield self._new(folder)
             return
         for folder in self._store.list_folders(base, recursive=True):
@@ -450,7 +415,7 @@ class StorePath:
                 raise InvalidPath("rename() target must be in the same store", path=target._path)
             dest = target._path
         else:
-            dest = _join(target)
+            dest = join_parts(target)
         self._store.move(self._path, dest, overwrite=True)
         return self._new(dest)
 
@@ -505,11 +470,3 @@ class StorePath:
             raise InvalidPath("cannot save to the store root", path="")
         written = save_value(self._store, self._path, obj, registry=codecs, allow_pickle=allow_pickle, codec=codec)
         return self._new(written)
-
-
-def _prefix_ends(rel: str) -> Iterator[int]:
-    """End offsets of each leading run of segments of ``rel`` (``"a/b"`` → 1, 3)."""
-    for i, ch in enumerate(rel):
-        if ch == "/":
-            yield i
-    yield len(rel)
