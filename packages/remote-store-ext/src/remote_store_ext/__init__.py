@@ -6,6 +6,8 @@ Each module is importable as ``remote_store_ext.<name>`` and, through the alias 
 - `arrow` — any Store as a ``pyarrow.fs`` filesystem (extra ``arrow``);
 - `batch` — copy/delete/exists over many paths with partial-failure reporting;
 - `cache` — read-through caching (`CachedStore`, `MemoryCache`, `DiskCache`);
+- `datastore` — `DataStore`: ``ds["sales"] = df`` over any Store, with pluggable format codecs
+  (JSON, JSON Lines, text, bytes, YAML, NumPy, Parquet/CSV for pandas, Polars and PyArrow);
 - `fsspec` — any Store as an fsspec filesystem, protocol ``rs://STORE/path`` (extra ``fsspec``);
 - `fsspec_backend` — ``type = "fsspec"``: any fsspec file system as a backend (extra ``fsspec``);
 - `glob` — portable glob for backends without ``Capability.GLOB``;
@@ -16,6 +18,7 @@ Each module is importable as ``remote_store_ext.<name>`` and, through the alias 
 - `otel` — OpenTelemetry spans and metrics per operation (extra ``otel``);
 - `parquet` — Parquet datasets committed by manifest and ``_SUCCESS`` (extra ``arrow``);
 - `partition` — Hive-style ``key=value`` partition paths;
+- `path` — `StorePath`, a ``pathlib``-style path over a Store (``StorePath("reports:2026/x.csv")``);
 - `streams` — progress and checksum stream wrappers;
 - `transfer` — upload / download / store-to-store copy with progress;
 - `write` — writes that always return a client-side digest;
