@@ -286,13 +286,18 @@ def test_cancelled_write_leaves_no_blob_and_no_running_tasks(make: Factory, raw:
 
 def test_cancelled_open_atomic_commit_aborts(make: Factory, raw: ContainerClient) -> None:
     async def body(b: AsyncAzureBackend) -> None:
+        staged = asyncio.Event()
+
         async def write_all() -> None:
             async with await b.open_atomic("c.bin", overwrite=True, metadata={}) as w:
                 for i in range(60):
                     await w.write(bytes([i]) * (256 * KiB))
+                    if i == 29:  # 7.5 MiB written: blocks are staged, nothing committed
+                        staged.set()
+                        await asyncio.Event().wait()  # the caller is still producing data
 
         task = asyncio.create_task(write_all())
-        await asyncio.sleep(0.3)
+        await asyncio.wait_for(staged.wait(), timeout=60)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
