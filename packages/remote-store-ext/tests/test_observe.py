@@ -25,7 +25,17 @@ from remote_store.ext.observe import (
     set_correlation_id,
 )
 
-NO_IO = {"backend", "root_path", "capabilities", "supports", "unwrap", "resolve", "native_path", "to_key"}
+NO_IO = {
+    "backend",
+    "root_path",
+    "strict_keys",
+    "capabilities",
+    "supports",
+    "unwrap",
+    "resolve",
+    "native_path",
+    "to_key",
+}
 
 
 def test_every_public_store_method_is_observed() -> None:

@@ -223,7 +223,7 @@ class CachedStore(Store):
     ) -> None:
         if not isinstance(store, Store):
             raise TypeError(f"cache() needs a remote_store.Store, got {type(store).__name__}")
-        super().__init__(store.backend, store.root_path)
+        super().__init__(store.backend, store.root_path, strict_keys=store.strict_keys)
         self._inner = store
         self._prefix = _prefix
         if _state is None:

@@ -42,7 +42,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Iterator, Mapping
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from remote_store import AtomicWriteHandle, AtomicWriter, Backend, FileInfo, FolderEntry, FolderInfo, Store, WriteResult
 from remote_store.errors import ConfigError
@@ -121,6 +121,17 @@ class StoreMiddleware(ForwardingBackend):
     def wrap(self, store: Store) -> Store:
         """Return the `Store` every call goes through (``store`` is ``Store(inner)``). Override it."""
         return store
+
+    def rescoped(self, inner_view: Backend) -> Backend:
+        """This middleware over the inner backend's scoped view, with its own wrapped store.
+
+        The view gets a fresh `wrap` store (``Store(inner_view)``), so per-store state such as
+        a cache is never shared between scopes: the same key can name different files
+        through a view and through the unscoped backend.
+        """
+        clone = cast(StoreMiddleware, super().rescoped(inner_view))
+        clone._store = clone.wrap(Store(inner_view))
+        return clone
 
     @property
     def store(self) -> Store:

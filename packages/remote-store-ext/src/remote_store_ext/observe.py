@@ -292,7 +292,7 @@ class ObservedStore(Store):
             raise TypeError(f"observe() needs a remote_store.Store, got {type(store).__name__}")
         if not callable(callback):
             raise TypeError("callback must be callable")
-        super().__init__(store.backend, store.root_path)
+        super().__init__(store.backend, store.root_path, strict_keys=store.strict_keys)
         self._inner = store
         self._callback = callback
         # A BufferedObserver without a sink records with deque.append directly (C call).

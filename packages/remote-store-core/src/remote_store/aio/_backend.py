@@ -140,6 +140,24 @@ class AsyncBackend(BackendIdentity):
         """
         return None
 
+    def scoped(self, prefix: str) -> AsyncBackend:
+        """Return the backend an `AsyncStore` rooted at folder ``prefix`` does its I/O through.
+
+        The async twin of `remote_store.Backend.scoped`: a view whose keys below ``prefix``
+        resolve beneath ``prefix`` itself (so a link under the store's root cannot reach a
+        sibling folder). No I/O. Default: ``self``. `SyncBackendAdapter` returns an adapter
+        over the sync backend's own view, sharing its thread pools.
+
+        Args:
+            prefix: Normalised backend key of the store's root folder; ``""`` = the backend root.
+        """
+        return self
+
+    @property
+    def unscoped(self) -> AsyncBackend:
+        """The backend a `scoped` view was made from (``self`` for a backend that is no view)."""
+        return self
+
     # ------------------------------------------------------------------ required
     @abc.abstractmethod
     async def exists(self, key: str) -> bool:

@@ -380,10 +380,15 @@ class AsyncStore(ListingOps):
         return f"AsyncStore({self._backend!r}, root_path={str(self._root)!r}{strict})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, AsyncStore) and other._backend is self._backend and other._root == self._root
+        return (
+            isinstance(other, AsyncStore)
+            and other._backend.unscoped is self._backend.unscoped
+            and other._root == self._root
+            and other.strict_keys == self.strict_keys
+        )
 
     def __hash__(self) -> int:
-        return hash((id(self._backend), self._root))
+        return hash((id(self._backend.unscoped), self._root))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_policy.rebuild_store, (AsyncStore, self._backend, str(self._root), self.strict_keys))
+        return (_policy.rebuild_store, (AsyncStore, self._backend.unscoped, str(self._root), self.strict_keys))

@@ -30,14 +30,15 @@ class AsyncStoreBase(_policy.PolicyStore):
             backend = SyncBackendAdapter(backend)
         if not isinstance(backend, AsyncBackend):
             raise TypeError(f"AsyncStore needs a remote_store.aio.AsyncBackend, got {type(backend).__name__}")
-        self._backend = backend
         self._root = _policy.store_root(root_path, strict_keys)
+        # Links met under root_path resolve beneath it (see AsyncBackend.scoped).
+        self._backend = backend.scoped(self._root)
 
     # ------------------------------------------------------------------ plumbing
     @property
     def backend(self) -> AsyncBackend:
         """The underlying async backend (shared with child stores)."""
-        return self._backend
+        return self._backend.unscoped
 
     def _translator(self, path: str | None) -> Callable[[Exception], RemoteStoreError]:
         return lambda exc: _policy.translate(self._backend, self._root, exc, path)

@@ -226,6 +226,30 @@ class SyncBackendAdapter(AsyncBackend):
         self._max_workers = max_workers
         self._pools: dict[bool, ThreadPoolExecutor] = {}
         self._pool_lock = threading.Lock()
+        self._origin: SyncBackendAdapter | None = None
+
+    # ------------------------------------------------------------------ store scope
+    def scoped(self, prefix: str) -> AsyncBackend:
+        """An adapter over the wrapped backend's `Backend.scoped` view, sharing this adapter's pools.
+
+        ``self`` when the sync backend has no view for ``prefix`` (it returns itself). A view
+        adapter's `aclose` closes the wrapped backend and shuts the shared pools down, like
+        this adapter's.
+        """
+        origin = self._origin if self._origin is not None else self
+        view = origin._sync.scoped(prefix)
+        if view is origin._sync:
+            return origin
+        clone = object.__new__(type(self))
+        clone.__dict__.update(origin.__dict__)
+        clone._sync = view
+        clone._origin = origin
+        return clone
+
+    @property
+    def unscoped(self) -> AsyncBackend:
+        """The adapter a `scoped` view was made from (``self`` when this is none)."""
+        return self._origin if self._origin is not None else self
 
     # ------------------------------------------------------------------ identity
     @property
@@ -250,7 +274,8 @@ class SyncBackendAdapter(AsyncBackend):
         Compares by value and rebuilds the adapter (``SyncBackendAdapter(**options)``), so it
         pickles by the wrapped backend's configuration.
         """
-        return {"backend": describe(self._sync, self._sync.options), "max_workers": self._max_workers}
+        sync = self._sync.unscoped
+        return {"backend": describe(sync, sync.options), "max_workers": self._max_workers}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._sync!r}, max_workers={self._max_workers})"
@@ -356,8 +381,9 @@ class SyncBackendAdapter(AsyncBackend):
     async def aclose(self) -> None:
         """Close the wrapped backend (in the pool) and shut the pool down; a later call starts a new pool."""
         await self._run_to_end(self._sync.close)
-        with self._pool_lock:
-            pools, self._pools = list(self._pools.values()), {}
+        with self._pool_lock:  # cleared in place: `scoped` views share the dict
+            pools = list(self._pools.values())
+            self._pools.clear()
         for pool in pools:
             pool.shutdown(wait=False)
 

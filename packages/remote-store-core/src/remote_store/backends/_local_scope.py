@@ -62,6 +62,10 @@ class ScopedLocalBackend(LocalBackend):
         return str(self._scope)
 
     def scoped(self, prefix: str) -> Any:
+        # A store rooted at "" over this view (a middleware's inner store) keeps its scope;
+        # a deeper root gets the base backend's view of that folder.
+        if not prefix:
+            return self
         return self._base.scoped(prefix)
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from remote_store._backend import AtomicWriter, Backend
 from remote_store._capabilities import CapabilitySet
@@ -70,23 +70,45 @@ class ForwardingBackend(Backend):
     @property
     def options(self) -> dict[str, Any]:
         """``{"inner_type": ..., "inner_options": ...}``: rebuilds this wrapper around an equivalent inner backend."""
-        return {"inner_type": type(self._inner), "inner_options": self._inner.options}
+        inner = self._inner.unscoped
+        return {"inner_type": type(inner), "inner_options": inner.options}
 
     # store scope
     def scoped(self, prefix: str) -> Backend:
-        """``self``: a `Store` over a wrapper keeps the lexical scope of its ``root_path``.
+        """This wrapper over the inner backend's `Backend.scoped` view for ``prefix``.
 
-        The inner backend's `Backend.scoped` view is not used, because a wrapper's own
-        state could not be shared with a copy made around that view. A middleware that
-        keeps no per-instance state may override this to return a wrapper around
-        ``self.inner.scoped(prefix)`` (and `unscoped` to return this wrapper).
+        ``self`` when the inner backend has no view for ``prefix`` (it returns itself, as
+        every backend but local does). Otherwise `rescoped` builds the wrapper over the view,
+        so a `Store` rooted at ``prefix`` over a middleware keeps the confinement the inner
+        backend gives a store rooted there (a local symlink under the root cannot reach a
+        sibling folder).
         """
-        return self
+        origin = cast(ForwardingBackend, self.unscoped)
+        view = origin._inner.scoped(prefix)
+        if view is origin._inner:
+            return origin
+        return origin.rescoped(view)
+
+    def rescoped(self, inner_view: Backend) -> Backend:
+        """Return this wrapper around ``inner_view`` (the inner backend's scoped view); no I/O.
+
+        Default: a shallow copy of this wrapper whose `inner` is ``inner_view`` and whose
+        `unscoped` is this wrapper; attributes holding objects (caches, locks, sinks) stay
+        shared. Override it when per-view state must differ (a cache must not serve one
+        scope's bytes to another) or when the wrapper holds an object bound to the inner
+        backend.
+        """
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._inner = inner_view
+        clone.__dict__["_forwarding_origin"] = self
+        return clone
 
     @property
     def unscoped(self) -> Backend:
-        """``self`` (`scoped` returns no view)."""
-        return self
+        """The wrapper a `scoped` view was made from (``self`` when this is none)."""
+        origin: Backend = self.__dict__.get("_forwarding_origin", self)
+        return origin
 
     # required
     def exists(self, key: str) -> bool:
