@@ -17,6 +17,8 @@ It prints these tables:
   moto) for 1 KiB and 64 KiB objects — target ≥ 20x. Raw boto3 ``get_object`` is shown too.
 - **batch_delete**: deleting 1,000 S3 objects with `batch_delete` (``DeleteObjects``, 1,000
   keys a request) vs a per-key `Store.delete` loop (``DeleteObject`` each) and 8 threads of it.
+- **batch_delete on Azure**: the same against Azurite, Blob Batch (256 blobs a request)
+  vs per-blob ``Delete Blob``.
 - **transfer**: ``download()`` of 1,000 x 64 KiB files S3 → local disk vs a sequential
   ``read_bytes`` / ``write_bytes`` loop over the same listing — target ≥ 3x.
 
@@ -297,19 +299,71 @@ def bench_batch_delete(server: Any, files: int) -> None:
         server.delete_bucket(bucket)
 
 
+def bench_azure_batch_delete(files: int) -> None:
+    """batch_delete through Azure Blob Batch vs per-blob Delete Blob, on Azurite."""
+    from azure.storage.blob import BlobServiceClient
+
+    from remote_store.ext.batch import batch_delete
+    from remote_store_azure import AzureBackend
+    from testing.servers.azure import azurite_server
+
+    with azurite_server() as azurite:
+        service = BlobServiceClient.from_connection_string(azurite.connection_string)
+        container = service.create_container("bench-batch-delete")
+        backend = AzureBackend("bench-batch-delete", account_url=azurite.account_url, account_key=azurite.account_key)
+        store = Store(backend)
+        paths = [f"del/{i:05}.bin" for i in range(files)]
+
+        def timed(fn: Callable[[], Any]) -> float:
+            with ThreadPoolExecutor(16) as pool:
+                list(pool.map(lambda p: container.upload_blob(p, b"x", overwrite=True), paths))
+            t = time.perf_counter()
+            fn()
+            elapsed = time.perf_counter() - t
+            assert not any(True for _ in store.list_files("del"))
+            return elapsed
+
+        def loop() -> None:
+            for p in paths:
+                store.delete(p, missing_ok=True)
+
+        def threaded() -> None:
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(lambda p: store.delete(p, missing_ok=True), paths))
+
+        loop_s = min(timed(loop) for _ in range(2))
+        thr_s = min(timed(threaded) for _ in range(2))
+        bulk_s = min(timed(lambda: batch_delete(store, paths)) for _ in range(2))
+        print(f"\n## batch_delete: {files} Azure blobs (Azurite), Blob Batch vs per-blob Delete Blob")
+        print(f"{'method':<40}{'seconds':>9}{'vs loop':>9}")
+        print(f"{'per-blob Store.delete loop':<40}{loop_s:>9.2f}{1.0:>8.2f}x")
+        print(f"{'per-blob Store.delete, 8 threads':<40}{thr_s:>9.2f}{loop_s / thr_s:>8.2f}x")
+        print(f"{'batch_delete (Blob Batch, 256 a request)':<40}{bulk_s:>9.2f}{loop_s / bulk_s:>8.2f}x")
+        backend.close()
+        service.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds per measurement")
     parser.add_argument("--files", type=int, default=1000, help="files in the transfer benchmark")
     parser.add_argument("--deletes", type=int, default=1000, help="objects in the batch_delete benchmark")
     parser.add_argument("--workers", type=int, default=16, help="max_workers for download()")
-    parser.add_argument("--skip-s3", action="store_true", help="only the memory (observe) benchmark")
+    parser.add_argument("--azure-deletes", type=int, default=1024, help="blobs in the Azure batch_delete benchmark")
+    parser.add_argument("--skip-s3", action="store_true", help="only the memory benchmarks (no moto, no Azurite)")
+    parser.add_argument("--skip-azure", action="store_true", help="no Azurite benchmark")
+    parser.add_argument("--only", choices=["observe", "azure"], help="run one part only")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    if args.only == "azure":
+        bench_azure_batch_delete(args.azure_deletes)
+        return
     bench_observe(args.rounds)
     bench_otel(args.rounds)
-    if args.skip_s3:
+    if args.only == "observe" or args.skip_s3:
         return
+    if not args.skip_azure:
+        bench_azure_batch_delete(args.azure_deletes)
     from testing.servers.s3 import moto_s3_server
 
     with moto_s3_server() as server:
