@@ -10,9 +10,13 @@ It prints these tables:
 - **observe**: per-operation time on a memory store, observed (`ObservedStore` with a
   `BufferedObserver`) vs the plain store — target ≤ 1.10x per op. Best of interleaved
   rounds, so machine noise hits both sides alike.
-- **otel**: `otel_observe` with the OpenTelemetry SDK (a span processor whose exporter drops
-  every span) vs the plain store on memory — target ≤ 1.25x; and observe/otel around an S3
-  ``read_bytes`` (moto), where the same fixed cost meets a network call.
+- **observe / otel** on memory, local disk and S3 (moto), 1 KiB ``exists`` / ``read_bytes``
+  / ``write``: `observe` with a `BufferedObserver` and `otel_observe` with the OpenTelemetry
+  SDK (spans to an exporter that drops them, metrics aggregated by an in-memory reader) vs
+  the plain store — targets ≤ 1.10x and ≤ 1.25x.
+- **SDK floor**: the SDK's own cost of one span (``start_span`` + ``end``, and the
+  ``start_as_current_span`` form) and of the measurements, vs a memory read: the lowest
+  ratio any OpenTelemetry wrapper can reach on memory.
 - **cache**: a `CachedStore` hit vs the S3 ``GetObject`` it replaces (`Store.read_bytes` on
   moto) for 1 KiB and 64 KiB objects — target ≥ 20x. Raw boto3 ``get_object`` is shown too.
 - **batch_delete**: deleting 1,000 S3 objects with `batch_delete` (``DeleteObjects``, 1,000
@@ -108,44 +112,113 @@ def _sdk_tracer_provider() -> Any:
     return provider
 
 
-def bench_otel(rounds: int) -> None:
+def _sdk_meter_provider() -> Any:
+    """An SDK meter provider that aggregates every measurement (an in-memory reader, never read)."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    return MeterProvider(metric_readers=[InMemoryMetricReader()])
+
+
+def bench_wrappers(label: str, plain: Store, n: int, rounds: int) -> None:
+    """observe and otel (spans + metrics, SDK) around 1 KiB operations on one store, as ratios."""
     from remote_store.ext.otel import otel_observe
 
-    plain = Store(MemoryBackend())
-    traced = otel_observe(plain, tracer_provider=_sdk_tracer_provider())
+    observed = observe(plain, BufferedObserver(capacity=4096))
+    traced = otel_observe(plain, tracer_provider=_sdk_tracer_provider(), meter_provider=_sdk_meter_provider())
     data = os.urandom(KiB)
-    plain.write("bench/file.bin", data)
-    print("\n## otel: otel_observe (SDK provider, span exporter that drops) vs plain Store on memory (target <= 1.25x)")
-    print(f"{'operation':<22}{'plain us':>10}{'traced us':>13}{'ratio':>8}")
-    cases = {
-        "exists": lambda s: s.exists("bench/file.bin"),
-        "read_bytes 1 KiB": lambda s: s.read_bytes("bench/file.bin"),
-        "write 1 KiB": lambda s: s.write("bench/w.bin", data, overwrite=True),
+    plain.write("bench/w/file.bin", data, overwrite=True)
+    cases: dict[str, Callable[[Store], Any]] = {
+        "exists": lambda s: s.exists("bench/w/file.bin"),
+        "read_bytes 1 KiB": lambda s: s.read_bytes("bench/w/file.bin"),
+        "write 1 KiB": lambda s: s.write("bench/w/out.bin", data, overwrite=True),
     }
+    print(f"\n## observe / otel on {label} (targets: observe <= 1.10x, otel <= 1.25x)")
+    print(f"{'operation':<20}{'plain us':>10}{'observe us':>12}{'ratio':>7}{'otel us':>11}{'ratio':>7}")
     for name, fn in cases.items():
-        a, b = interleaved(lambda fn=fn: fn(plain), lambda fn=fn: fn(traced), 1000, rounds)
-        print(f"{name:<22}{a * 1e6:>10.2f}{b * 1e6:>13.2f}{b / a:>8.2f}x")
+        best_p = best_o = best_t = float("inf")
+        for _ in range(rounds):  # interleaved: machine noise hits all three alike
+            best_p = min(best_p, per_call(lambda fn=fn: fn(plain), n))
+            best_o = min(best_o, per_call(lambda fn=fn: fn(observed), n))
+            best_t = min(best_t, per_call(lambda fn=fn: fn(traced), n))
+        print(
+            f"{name:<20}{best_p * 1e6:>10.2f}{best_o * 1e6:>12.2f}{best_o / best_p:>6.2f}x"
+            f"{best_t * 1e6:>11.2f}{best_t / best_p:>6.2f}x"
+        )
 
 
-def bench_observe_s3(server: Any, rounds: int) -> None:
-    """The same wrappers around a real network call (moto GET): the fixed cost in proportion."""
-    from remote_store.ext.otel import otel_observe
+def bench_otel_floor(rounds: int) -> None:
+    """What the OpenTelemetry SDK alone costs per operation, without any remote-store code.
+
+    One finished span (``start_span`` + ``end``, the way `otel_hooks` records it; and the
+    context-manager form for comparison) and the two or three measurements per operation,
+    next to a plain memory ``read_bytes``: when the SDK floor alone exceeds 0.25x of the
+    operation, the 1.25x target on memory cannot be met by any wrapper.
+    """
+    from opentelemetry.trace import SpanKind
+
+    tracer = _sdk_tracer_provider().get_tracer("bench")
+    meter = _sdk_meter_provider().get_meter("bench")
+    counter = meter.create_counter("ops")
+    histogram = meter.create_histogram("duration", unit="s")
+    attrs = {"remote_store.operation": "read_bytes", "remote_store.backend": "memory", "remote_store.outcome": "ok"}
+    plain = Store(MemoryBackend())
+    plain.write("f.bin", os.urandom(KiB))
+
+    def span() -> None:
+        now = time.time_ns()
+        tracer.start_span(
+            "remote_store.read_bytes",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "remote_store.operation": "read_bytes",
+                "remote_store.backend": "memory",
+                "remote_store.path": "f.bin",
+                "remote_store.bytes": 1024,
+            },
+            start_time=now - 1000,
+        ).end(end_time=now)
+
+    def current_span() -> None:
+        with tracer.start_as_current_span("remote_store.read_bytes", kind=SpanKind.CLIENT) as sp:
+            sp.set_attributes(
+                {
+                    "remote_store.operation": "read_bytes",
+                    "remote_store.backend": "memory",
+                    "remote_store.path": "f.bin",
+                    "remote_store.bytes": 1024,
+                }
+            )
+
+    def measurements() -> None:
+        counter.add(1, attrs)
+        histogram.record(0.001, attrs)
+        counter.add(1024, attrs)
+
+    cases = {
+        "memory read_bytes 1 KiB (plain)": lambda: plain.read_bytes("f.bin"),
+        "SDK span: start_span + end": span,
+        "SDK span: start_as_current_span": current_span,
+        "SDK 3 measurements": measurements,
+    }
+    best = {name: min(per_call(fn, 1000) for _ in range(rounds)) for name, fn in cases.items()}
+    base = best["memory read_bytes 1 KiB (plain)"]
+    print("\n## the OpenTelemetry SDK's own cost per operation (no remote-store code), vs a memory read")
+    print(f"{'what':<36}{'us':>9}{'x read':>9}")
+    for name, t in best.items():
+        print(f"{name:<36}{t * 1e6:>9.2f}{t / base:>8.2f}x")
+    floor = best["SDK span: start_span + end"] + best["SDK 3 measurements"]
+    print(f"floor of otel on memory read_bytes: {(base + floor) / base:.2f}x (target 1.25x)")
+
+
+def bench_wrappers_s3(server: Any, rounds: int) -> None:
+    """The same wrappers around real network calls (moto): the fixed cost in proportion."""
     from remote_store_s3 import S3Backend
 
     bucket = server.create_bucket()
     try:
         backend = S3Backend(**server.backend_options(bucket))
-        plain = Store(backend)
-        plain.write("o/1k.bin", os.urandom(KiB))
-        observed = observe(plain, BufferedObserver(capacity=4096))
-        traced = otel_observe(plain, tracer_provider=_sdk_tracer_provider())
-        print("\n## observe / otel around S3 read_bytes 1 KiB (moto)")
-        print(f"{'wrapper':<12}{'plain us':>10}{'wrapped us':>12}{'ratio':>8}")
-        for label, wrapped in (("observe", observed), ("otel", traced)):
-            a, b = interleaved(
-                lambda: plain.read_bytes("o/1k.bin"), lambda w=wrapped: w.read_bytes("o/1k.bin"), 30, rounds
-            )
-            print(f"{label:<12}{a * 1e6:>10.1f}{b * 1e6:>12.1f}{b / a:>8.2f}x")
+        bench_wrappers("S3 (moto)", Store(backend), 20, rounds)
         backend.close()
     finally:
         server.delete_bucket(bucket)
@@ -359,7 +432,15 @@ def main() -> None:
         bench_azure_batch_delete(args.azure_deletes)
         return
     bench_observe(args.rounds)
-    bench_otel(args.rounds)
+    bench_wrappers("memory", Store(MemoryBackend()), 2000, args.rounds)
+    tmp = tempfile.mkdtemp(prefix="bench-ext-local-")
+    try:
+        from remote_store.backends import LocalBackend
+
+        bench_wrappers("local disk", Store(LocalBackend(tmp)), 300, max(3, args.rounds // 2))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    bench_otel_floor(args.rounds)
     if args.only == "observe" or args.skip_s3:
         return
     if not args.skip_azure:
@@ -367,7 +448,7 @@ def main() -> None:
     from testing.servers.s3 import moto_s3_server
 
     with moto_s3_server() as server:
-        bench_observe_s3(server, max(3, args.rounds // 3))
+        bench_wrappers_s3(server, max(3, args.rounds // 3))
         bench_cache(server, max(3, args.rounds // 3))
         bench_batch_delete(server, args.deletes)
         bench_transfer(server, args.files, args.workers)

@@ -12,10 +12,10 @@ measurements::
         store.read_bytes("a.json")         # -> child span "remote_store.read_bytes"
 
 **Span attributes:** ``remote_store.operation``, ``remote_store.path`` (store-relative,
-never a credential), ``remote_store.backend``, ``remote_store.outcome`` and when known
+never a credential), ``remote_store.backend`` and when known
 ``remote_store.bytes``, ``remote_store.items``, ``remote_store.target``,
-``remote_store.correlation_id``. A failed operation gets status ERROR and ``error.type``
-(the `remote_store.errors` class name).
+``remote_store.correlation_id``. The outcome is the span status: a failed operation gets
+status ERROR and ``error.type`` (the `remote_store.errors` class name).
 
 **Metrics** (instrumentation scope ``remote_store``), each with the attributes
 ``remote_store.operation``, ``remote_store.backend``, ``remote_store.outcome`` (``ok`` /
@@ -73,11 +73,9 @@ def _span_recorder(tracer: Any) -> _RecordSpan:
         name = names.get(op)
         if name is None:
             name = names.setdefault(op, f"remote_store.{op}")
-        attributes: dict[str, Any] = {
-            "remote_store.operation": op,
-            "remote_store.backend": backend,
-            "remote_store.outcome": outcome,
-        }
+        # The outcome is the span status, not an attribute: every attribute costs the SDK a
+        # validation pass per span.
+        attributes: dict[str, Any] = {"remote_store.operation": op, "remote_store.backend": backend}
         if path is not None:
             attributes["remote_store.path"] = path
         if nbytes is not None:
