@@ -192,6 +192,27 @@ def test_hooks_with_explicit_meter(metered: tuple[MeterProvider, InMemoryMetricR
     assert got["remote_store.bytes_read"][1][attrs("read_text", "memory")].value == 6
 
 
+def test_stores_sharing_a_meter_are_all_counted(
+    metered: tuple[MeterProvider, InMemoryMetricReader], tmp_path: Any
+) -> None:
+    from remote_store.backends import LocalBackend
+
+    provider, reader = metered
+    stores = [
+        otel_observe(Store(MemoryBackend()), meter_provider=provider, spans=False),
+        otel_observe(Store(MemoryBackend()), meter_provider=provider, spans=False),
+        otel_observe(Store(LocalBackend(tmp_path)), meter_provider=provider, spans=False),
+    ]
+    for i, s in enumerate(stores):
+        s.write("f", b"x" * (i + 1))
+    counts = {k: p.value for k, p in collect(reader)["remote_store.operations"][1].items()}
+    assert counts == {attrs("write", "memory"): 2, attrs("write", "local"): 1}
+    written = collect(reader)["remote_store.bytes_written"][1]
+    assert written[attrs("write", "memory")].value == 3 and written[attrs("write", "local")].value == 3
+    stores[0].write("g", b"yy")  # cumulative: the next collection includes earlier operations
+    assert collect(reader)["remote_store.operations"][1][attrs("write", "memory")].value == 3
+
+
 def test_without_opentelemetry_names_the_extra() -> None:
     code = (
         "import sys\n"

@@ -28,6 +28,11 @@ status ERROR and ``error.type`` (the `remote_store.errors` class name).
 ``remote_store.bytes_written``      Counter   bytes written (``By``): write*, open_atomic
 =================================== ========= ===================================
 
+The three counters are *observable* (asynchronous) counters: the counts are summed in
+process and handed to the SDK when a reader collects, the same cumulative sums a
+synchronous counter exports, for a fraction of its per-operation cost. Only the duration
+is recorded per operation.
+
 Spans and measurements are recorded when the operation has finished (lazy streams and
 iterators when they end), so spans of an SDK's own instrumentation made meanwhile are
 siblings, not children. Only the OpenTelemetry *API* is needed; without an SDK
@@ -138,7 +143,7 @@ def otel_hooks(
             return record_span
     if meter is None:
         meter = _metrics.get_meter(SCOPE, __version__, meter_provider=meter_provider)
-    record_metrics = Metrics(meter).record
+    record_metrics = Metrics.for_meter(meter).record
     if record_span is None:
         return record_metrics
     span_only = record_span
