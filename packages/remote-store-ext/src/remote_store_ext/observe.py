@@ -275,7 +275,10 @@ class _ObservedStream(io.RawIOBase):
         if self.closed:
             return
         try:
-            self._guard(self._raw.close)
+            self._raw.close()
+        except BaseException as exc:
+            self._note(exc)
+            raise
         finally:
             super().close()
             self._owner._emit(self._op, self._path, self._t0, self._error, self._n)
