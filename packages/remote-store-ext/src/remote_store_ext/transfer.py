@@ -298,6 +298,8 @@ def upload(
         NotFound: ``local_path`` does not exist.
         ConfigError: Bad ``max_workers`` / ``chunk_size`` / ``progress``.
         ModuleNotFoundError: ``progress=True`` without tqdm installed.
+        CapabilityNotSupported: ``skip_existing`` with a destination store that cannot
+            list (folders) or report file metadata (a single file).
         AlreadyExists, InvalidPath, PermissionDenied, BackendUnavailable: For a single file,
             as `Store.write` (folders record them in ``failed``).
     """
@@ -483,6 +485,8 @@ def transfer(
     Raises:
         NotFound: ``src_path`` is neither a file nor a folder.
         InvalidPath: A folder would be copied into itself.
+        CapabilityNotSupported: ``skip_existing`` with a destination store that cannot
+            list (folders) or report file metadata (a single file).
         ConfigError: Bad ``max_workers`` / ``chunk_size`` / ``progress``.
         AlreadyExists, PermissionDenied, BackendUnavailable: For a single file (folders
             record them in ``failed``).
