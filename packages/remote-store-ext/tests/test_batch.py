@@ -218,3 +218,56 @@ def test_s3_failed_bulk_request_falls_back_per_path(s3_store: Store) -> None:
         client.meta.events.unregister("before-call.s3.DeleteObjects", refuse)
     assert result.ok and result.succeeded == ("f/a.txt", "f/b.txt")
     assert list(s3_store.list_files("f")) == []
+
+
+@pytest.fixture
+def azure_store(azurite: Any, azure_container: str, azure_fault_proxy: Any) -> Any:
+    """A store on a fresh Azurite container, reached through a proxy that records requests."""
+    from remote_store_azure import AzureBackend
+
+    backend = AzureBackend(
+        azure_container, account_url=azure_fault_proxy.account_url, account_key=azurite.account_key, retries=1
+    )
+    yield Store(backend)
+    backend.close()
+
+
+def _azure_calls(proxy: Any) -> dict[str, int]:
+    """Request counts by kind: ``batch`` (Blob Batch), ``DELETE`` (Delete Blob), ``HEAD`` …,
+    leaving out the backend's one-time Get Account Information (namespace detection)."""
+    calls: dict[str, int] = {}
+    for method, target in list(proxy.requests):
+        if "restype=account" in target:
+            continue
+        kind = "batch" if method == "POST" and "comp=batch" in target else method
+        calls[kind] = calls.get(kind, 0) + 1
+    return calls
+
+
+def test_azure_batch_delete_uses_blob_batch(azure_store: Store, azure_raw: Any, azure_fault_proxy: Any) -> None:
+    azure_store.backend.DELETE_BATCH = 16  # type: ignore[misc]  # Azure's limit is 256 a batch: fewer blobs to seed
+    paths = [f"bulk/{i:04}.txt" for i in range(43)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda p: azure_raw.upload_blob(p, b"x"), paths[:40]))
+    azure_raw.upload_blob("bulk/keep.txt", b"keep")
+    azure_fault_proxy.requests.clear()
+    result = batch_delete(azure_store, paths + paths[:5])  # duplicates deleted once; 3 never existed
+    assert result.ok and result.succeeded == tuple(paths)
+    assert _azure_calls(azure_fault_proxy) == {"batch": 3}  # 16 + 16 + 11 blobs, no per-blob Delete Blob
+    assert [b.name for b in azure_raw.list_blobs(name_starts_with="bulk/")] == ["bulk/keep.txt"]
+
+
+def test_azure_batch_delete_strict_reports_missing_and_folders(
+    azure_store: Store, azure_raw: Any, azure_fault_proxy: Any
+) -> None:
+    for p in ("d/a.txt", "d/b.txt", "d/sub/c.txt"):
+        azure_raw.upload_blob(p, b"x")
+    azure_fault_proxy.requests.clear()
+    result = batch_delete(azure_store, ["d/a.txt", "d/missing.txt", "d/b.txt", "d/sub", "../x"], missing_ok=False)
+    assert result.succeeded == ("d/a.txt", "d/b.txt")
+    assert isinstance(result.failed["d/missing.txt"], NotFound)
+    assert isinstance(result.failed["d/sub"], InvalidPath)
+    assert isinstance(result.failed["../x"], InvalidPath)
+    calls = _azure_calls(azure_fault_proxy)
+    assert calls.get("batch") == 1 and calls.get("HEAD", 0) >= 4  # a Get Blob Properties per valid path
+    assert [b.name for b in azure_raw.list_blobs(name_starts_with="d/")] == ["d/sub/c.txt"]

@@ -218,3 +218,98 @@ def test_s3_to_local_many_files(s3_store: Store, tmp_path: Path) -> None:
     )
     assert r.ok and len(r.files) == 40 and sorted(seen) == [f"many/{i:03}.bin" for i in range(40)]
     assert (tmp_path / "many" / "007.bin").read_bytes() == bytes([7]) * 2048
+
+
+def test_skip_existing_upload_and_download_compare_md5(tmp_path: Path) -> None:
+    store = Store(MemoryBackend())  # etags are content MD5s: same size, other bytes is "changed"
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "same.txt").write_bytes(b"same")
+    (src / "changed.txt").write_bytes(b"new!")
+    (src / "new.txt").write_bytes(b"n")
+    store.write("up/same.txt", b"same")
+    store.write("up/changed.txt", b"old!")
+    events: list[TransferProgress] = []
+    r = upload(src, store, "up", skip_existing=True, overwrite=True, progress=events.append)
+    assert r.ok and r.skipped == ("up/same.txt",)
+    assert sorted(r.files) == ["up/changed.txt", "up/new.txt"] and r.bytes == 5
+    assert store.read_bytes("up/changed.txt") == b"new!"
+    assert events[-1].files_done == 3 and events[-1].bytes_done == events[-1].bytes_total == 9
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "same.txt").write_bytes(b"same")
+    (out / "changed.txt").write_bytes(b"xxxx")
+    before = (out / "same.txt").stat().st_mtime_ns
+    d = download(store, "up", out, skip_existing=True, overwrite=True)
+    assert d.skipped == (str(out / "same.txt"),) and sorted(d.files) == [str(out / "changed.txt"), str(out / "new.txt")]
+    assert (out / "changed.txt").read_bytes() == b"new!" and (out / "same.txt").stat().st_mtime_ns == before
+    again = download(store, "up", out, skip_existing=True)  # everything matches now: no AlreadyExists
+    assert again.ok and again.files == () and len(again.skipped) == 3 and again.bytes == 0
+    with pytest.raises(AlreadyExists):
+        download(store, "up/same.txt", out / "changed.txt", skip_existing=True)  # size differs, no overwrite
+    assert download(store, "up/same.txt", out / "same.txt", skip_existing=True).skipped == (str(out / "same.txt"),)
+
+
+def test_skip_existing_memory_to_local(local_store: Store) -> None:
+    src = Store(MemoryBackend())
+    for name, data in {"same.bin": b"1234", "size.bin": b"12345", "blind.bin": b"abcd", "new.bin": b"z"}.items():
+        src.write(f"d/{name}", data)
+    local_store.write("copy/same.bin", b"1234")
+    local_store.write("copy/size.bin", b"123")
+    local_store.write("copy/blind.bin", b"ABCD")  # a local etag is mtime-size: only the size can be compared
+    r = transfer(src, "d", local_store, "copy", skip_existing=True)
+    assert r.skipped == ("copy/blind.bin", "copy/same.bin")
+    assert r.files == ("copy/new.bin",) and r.bytes == 1
+    assert list(r.failed) == ["d/size.bin"] and isinstance(r.failed["d/size.bin"], AlreadyExists)
+    r = transfer(src, "d", local_store, "copy", skip_existing=True, overwrite=True)
+    assert r.ok and r.files == ("copy/size.bin",) and len(r.skipped) == 3
+    assert local_store.read_bytes("copy/size.bin") == b"12345"
+    single = transfer(src, "d/same.bin", local_store, "copy/same.bin", skip_existing=True)
+    assert single.skipped == ("copy/same.bin",) and single.files == ()
+    fresh = transfer(src, "d", local_store, "elsewhere", skip_existing=True)  # nothing there yet
+    assert len(fresh.files) == 4 and fresh.skipped == ()
+
+
+@pytest.fixture
+def sftp_store(sftp_server_session: Any, sftp_base: str) -> Any:
+    from remote_store_sftp import SFTPBackend
+
+    srv = sftp_server_session
+    backend = SFTPBackend(
+        host=srv.host,
+        port=srv.port,
+        username=srv.username,
+        private_key=srv.client_key,
+        known_hosts=srv.known_hosts,
+        base_path=sftp_base,
+        operation_timeout=30.0,
+    )
+    yield Store(backend)
+    backend.close()
+
+
+def test_skip_existing_s3_to_sftp(s3_store: Store, sftp_store: Store) -> None:
+    files = {f"src/{i:02}.bin": os.urandom(100 + i) for i in range(20)}
+    for p, data in files.items():
+        s3_store.write(p, data)
+    first = transfer(s3_store, "src", sftp_store, "dst", max_workers=4)
+    assert first.ok and len(first.files) == 20 and first.skipped == ()
+    mtimes = {i.path: i.modified_at for i in sftp_store.list_files("dst")}
+
+    s3_store.write("src/03.bin", b"grown" * 100, overwrite=True)
+    events: list[TransferProgress] = []
+    second = transfer(s3_store, "src", sftp_store, "dst", skip_existing=True, overwrite=True, progress=events.append)
+    assert second.ok and second.files == ("dst/03.bin",) and second.bytes == 500
+    assert len(second.skipped) == 19 and "dst/03.bin" not in second.skipped
+    assert sftp_store.read_bytes("dst/03.bin") == b"grown" * 100
+    after = {i.path: i.modified_at for i in sftp_store.list_files("dst")}
+    assert all(after[p] == mtimes[p] for p in mtimes if p != "dst/03.bin")  # skipped files not rewritten
+    assert events[-1].files_done == 20 and events[-1].bytes_done == events[-1].bytes_total
+
+    # S3 etags of single-part objects are MD5s, and so are memory etags: same size, other bytes is copied.
+    mem = Store(MemoryBackend())
+    mem.write("m/00.bin", bytes(len(files["src/00.bin"])))
+    mem.write("m/01.bin", files["src/01.bin"])
+    r = transfer(s3_store, "src", mem, "m", skip_existing=True, overwrite=True)
+    assert r.skipped == ("m/01.bin",) and "m/00.bin" in r.files and mem.read_bytes("m/00.bin") == files["src/00.bin"]

@@ -189,9 +189,10 @@ def batch_delete(
     """Delete every file in ``paths``, with the backend's bulk delete where it has one.
 
     On a plain `Store` over a flat-key backend (`remote_store.kit.FlatKeyBackend` in flat
-    mode: S3), the paths are deleted with `FlatKeyBackend.delete_objects` in chunks of
-    ``DELETE_BATCH`` keys (S3 ``DeleteObjects``, 1,000 keys per request), chunks in
-    parallel; with ``missing_ok=False`` the paths are first checked with one ``HeadObject``
+    mode: S3, Azure), the paths are deleted with the backend's public
+    `FlatKeyBackend.delete_objects` hook in chunks of its ``DELETE_BATCH`` keys (S3
+    ``DeleteObjects``, 1,000 keys per request; Azure Blob Batch, 256 Delete Blob
+    sub-requests per request), chunks in parallel; with ``missing_ok=False`` the paths are first checked with one ``HeadObject``
     each, in parallel, and the absent ones are reported by `Store.delete`. A chunk whose
     request fails is retried path by path, so every failure is typed and per path.
     Everywhere else (other backends, hierarchical mode, `CachedStore` / `ObservedStore`

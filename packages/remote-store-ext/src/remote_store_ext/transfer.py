@@ -14,6 +14,11 @@
   every finished file (calls are serialised, from worker threads); ``progress=True`` shows a
   ``tqdm`` bar (``pip install "remote-store-ext[tqdm]"``).
 
+- ``skip_existing=True`` leaves destination files alone that already hold the source's
+  content — same size, and the same MD5 where both sides know one (an etag that is a bare
+  MD5, as S3 single-part objects, memory and sql-blob have; a local file is hashed when the
+  other side knows its MD5). Destination stores are listed once per folder transfer.
+
 Folder listings are collected before copying (paths and sizes, for the progress totals).
 These functions never close the stores they are given.
 """
@@ -21,6 +26,7 @@ These functions never close the stores they are given.
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +37,7 @@ from remote_store import Store
 from remote_store.errors import ConfigError, InvalidPath, NotFound, RemoteStoreError
 from remote_store_ext._localfs import local_errors, walk_files, write_local_atomic
 from remote_store_ext._pool import check_workers, run_bounded
+from remote_store_ext._skip import local_md5, md5_etag, same_content, store_files
 
 DEFAULT_WORKERS = 8
 DEFAULT_CHUNK = 1024 * 1024
@@ -65,11 +72,15 @@ class TransferResult:
         files: Destination paths written, in source order.
         bytes: Bytes copied.
         failed: Source path → the `RemoteStoreError` its copy raised (read-only mapping).
+        skipped: Destination paths left alone by ``skip_existing=True`` because they already
+            held the source's content (same size, same MD5 where both sides know one), in
+            source order; not in ``files`` and not counted in ``bytes``.
     """
 
     files: tuple[str, ...] = ()
     bytes: int = 0
     failed: Mapping[str, RemoteStoreError] = field(default_factory=dict)
+    skipped: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "failed", MappingProxyType(dict(self.failed)))
@@ -90,6 +101,9 @@ class TransferResult:
 
 
 ProgressCallback = Callable[[TransferProgress], None]
+#: ``unchanged(src, dst, size)``: True when ``dst`` already holds the source's content.
+_Unchanged = Callable[[str, str, int], bool]
+_SKIPPED = -1
 
 
 class _Tracker:
@@ -211,14 +225,18 @@ def _run(
     max_workers: int,
     progress: ProgressCallback | bool | None,
     desc: str,
+    unchanged: _Unchanged | None = None,
 ) -> TransferResult:
     callback, bar = _callback(progress, desc)
     tracker = _Tracker(len(items), sum(size for _, _, size in items), callback)
     try:
 
         def job(item: tuple[str, str, int]) -> int:
-            src, dst, _ = item
+            src, dst, size = item
             try:
+                if unchanged is not None and unchanged(src, dst, size):
+                    tracker.add(src, size)  # a skipped file counts as done: bars reach 100 %
+                    return _SKIPPED
                 return one(src, dst, lambda n: tracker.add(src, n))
             finally:
                 tracker.finish(src)
@@ -230,18 +248,21 @@ def _run(
         if bar is not None:
             bar.close()
     files: list[str] = []
+    skipped: list[str] = []
     failed: dict[str, RemoteStoreError] = {}
     copied = 0
     for src, dst, _ in items:
         n, exc = done[src]
-        if exc is None:
+        if exc is None and n == _SKIPPED:
+            skipped.append(dst)
+        elif exc is None:
             files.append(dst)
             copied += n
         elif isinstance(exc, RemoteStoreError) and not single:
             failed[src] = exc
         else:
             raise exc
-    return TransferResult(tuple(files), copied, failed)
+    return TransferResult(tuple(files), copied, failed, tuple(skipped))
 
 
 def upload(
@@ -250,6 +271,7 @@ def upload(
     path: str,
     *,
     overwrite: bool = False,
+    skip_existing: bool = False,
     max_workers: int = DEFAULT_WORKERS,
     chunk_size: int = DEFAULT_CHUNK,
     progress: ProgressCallback | bool | None = None,
@@ -262,6 +284,9 @@ def upload(
         store: Destination store.
         path: Destination file or folder path (store-relative; ``""`` = the root, folders only).
         overwrite: Replace existing destination files (else each is an `AlreadyExists` failure).
+        skip_existing: Leave a destination file alone when it already holds the source's
+            content: same size and, where both sides know a content MD5, the same MD5
+            (see `TransferResult.skipped`). Other existing files follow ``overwrite``.
         max_workers: Files copied at once (≥ 1).
         chunk_size: Bytes per read (≥ 1).
         progress: ``callback(TransferProgress)``, True for a tqdm bar, or None.
@@ -273,6 +298,8 @@ def upload(
         NotFound: ``local_path`` does not exist.
         ConfigError: Bad ``max_workers`` / ``chunk_size`` / ``progress``.
         ModuleNotFoundError: ``progress=True`` without tqdm installed.
+        CapabilityNotSupported: ``skip_existing`` with a destination store that cannot
+            list (folders) or report file metadata (a single file).
         AlreadyExists, InvalidPath, PermissionDenied, BackendUnavailable: For a single file,
             as `Store.write` (folders record them in ``failed``).
     """
@@ -302,19 +329,38 @@ def upload(
             store.write(dst, reader, overwrite=overwrite)  # type: ignore[arg-type]
             return reader.count
 
-    return _run(items, one, single=not is_dir, max_workers=max_workers, progress=progress, desc="upload")
+    unchanged: _Unchanged | None = None
+    if skip_existing:
+        existing = store_files(store, path, folder=is_dir)
+
+        def unchanged(local: str, dst: str, size: int) -> bool:
+            info = existing.get(dst)
+            if info is None:
+                return False
+            try:
+                return same_content(size, None, info.size, md5_etag(info.etag), local=lambda: local_md5(local))
+            except OSError:
+                return False  # unreadable here: the copy reports it
+
+    return _run(
+        items, one, single=not is_dir, max_workers=max_workers, progress=progress, desc="upload", unchanged=unchanged
+    )
 
 
-def _listing(store: Store, path: str) -> tuple[bool, list[tuple[str, int]]]:
-    """``(is_folder, [(path, size), …])`` for a file or a folder in ``store``."""
+def _listing(store: Store, path: str) -> tuple[bool, list[tuple[str, int]], dict[str, str | None]]:
+    """``(is_folder, [(path, size), …], {path: content MD5 or None})`` for a file or a folder
+    in ``store``; a file's size is 0 when the store cannot tell (no METADATA)."""
     if path.strip("/") and store.is_file(path):
         from remote_store import Capability
 
-        size = store.get_file_info(path).size if store.supports(Capability.METADATA) else 0
-        return False, [(path, size)]
+        if not store.supports(Capability.METADATA):
+            return False, [(path, 0)], {path: None}
+        info = store.get_file_info(path)
+        return False, [(path, info.size)], {path: md5_etag(info.etag)}
     if not store.is_folder(path):
         raise NotFound("no such file or folder", path=path)
-    return True, [(info.path, info.size) for info in store.list_files(path, recursive=True)]
+    infos = list(store.list_files(path, recursive=True))
+    return True, [(info.path, info.size) for info in infos], {info.path: md5_etag(info.etag) for info in infos}
 
 
 def download(
@@ -323,6 +369,7 @@ def download(
     local_path: str | os.PathLike[str],
     *,
     overwrite: bool = False,
+    skip_existing: bool = False,
     max_workers: int = DEFAULT_WORKERS,
     chunk_size: int = DEFAULT_CHUNK,
     progress: ProgressCallback | bool | None = None,
@@ -338,6 +385,9 @@ def download(
         path: Source file or folder (``""`` = the whole store).
         local_path: Destination file (for a file) or folder (created if needed).
         overwrite: Replace existing local files (else each is an `AlreadyExists` failure).
+        skip_existing: Leave a destination file alone when it already holds the source's
+            content: same size and, where both sides know a content MD5, the same MD5
+            (see `TransferResult.skipped`). Other existing files follow ``overwrite``.
         max_workers: Files copied at once (≥ 1).
         chunk_size: Bytes per read (≥ 1).
         progress: ``callback(TransferProgress)``, True for a tqdm bar, or None.
@@ -353,7 +403,7 @@ def download(
     """
     _check(max_workers, chunk_size)
     target = os.fspath(local_path)
-    is_dir, listing = _listing(store, path)
+    is_dir, listing, md5s = _listing(store, path)
     if is_dir:
         items = [(p, os.path.join(target, *_rel_to(path, p).split("/")), size) for p, size in listing]
     else:
@@ -377,7 +427,26 @@ def download(
         write_local_atomic(dst, fill, overwrite=overwrite)
         return copied[0]
 
-    return _run(items, one, single=not is_dir, max_workers=max_workers, progress=progress, desc="download")
+    unchanged: _Unchanged | None = None
+    if skip_existing:
+        from remote_store import Capability
+
+        sized = is_dir or store.supports(Capability.METADATA)
+
+        def unchanged(src: str, dst: str, size: int) -> bool:
+            try:
+                st = os.stat(dst)
+                return (
+                    sized
+                    and stat.S_ISREG(st.st_mode)
+                    and same_content(size, md5s[src], st.st_size, None, local=lambda: local_md5(dst))
+                )
+            except OSError:
+                return False  # absent or unreadable: copy it (the copy reports real errors)
+
+    return _run(
+        items, one, single=not is_dir, max_workers=max_workers, progress=progress, desc="download", unchanged=unchanged
+    )
 
 
 def transfer(
@@ -387,6 +456,7 @@ def transfer(
     dst_path: str,
     *,
     overwrite: bool = False,
+    skip_existing: bool = False,
     max_workers: int = DEFAULT_WORKERS,
     chunk_size: int = DEFAULT_CHUNK,
     progress: ProgressCallback | bool | None = None,
@@ -402,6 +472,9 @@ def transfer(
         dst_store: Destination store (may be the source store).
         dst_path: Destination file (for a file) or folder path.
         overwrite: Replace existing destination files (else each is an `AlreadyExists` failure).
+        skip_existing: Leave a destination file alone when it already holds the source's
+            content: same size and, where both sides know a content MD5, the same MD5
+            (see `TransferResult.skipped`). Other existing files follow ``overwrite``.
         max_workers: Files copied at once (≥ 1).
         chunk_size: Bytes per read (≥ 1).
         progress: ``callback(TransferProgress)``, True for a tqdm bar, or None.
@@ -412,12 +485,14 @@ def transfer(
     Raises:
         NotFound: ``src_path`` is neither a file nor a folder.
         InvalidPath: A folder would be copied into itself.
+        CapabilityNotSupported: ``skip_existing`` with a destination store that cannot
+            list (folders) or report file metadata (a single file).
         ConfigError: Bad ``max_workers`` / ``chunk_size`` / ``progress``.
         AlreadyExists, PermissionDenied, BackendUnavailable: For a single file (folders
             record them in ``failed``).
     """
     _check(max_workers, chunk_size)
-    is_dir, listing = _listing(src_store, src_path)
+    is_dir, listing, md5s = _listing(src_store, src_path)
     same = src_store == dst_store
     if is_dir:
         s, d = src_path.strip("/"), dst_path.strip("/")
@@ -443,7 +518,20 @@ def transfer(
             dst_store.write(dst, reader, overwrite=overwrite)  # type: ignore[arg-type]
             return reader.count
 
-    return _run(items, one, single=not is_dir, max_workers=max_workers, progress=progress, desc="transfer")
+    unchanged: _Unchanged | None = None
+    if skip_existing:
+        from remote_store import Capability
+
+        existing = store_files(dst_store, dst_path, folder=is_dir)
+        sized = is_dir or src_store.supports(Capability.METADATA)
+
+        def unchanged(src: str, dst: str, size: int) -> bool:
+            info = existing.get(dst)
+            return sized and info is not None and same_content(size, md5s[src], info.size, md5_etag(info.etag))
+
+    return _run(
+        items, one, single=not is_dir, max_workers=max_workers, progress=progress, desc="transfer", unchanged=unchanged
+    )
 
 
 __all__ = ["TransferProgress", "TransferResult", "download", "transfer", "upload"]
