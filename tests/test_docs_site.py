@@ -21,6 +21,7 @@ import html.parser
 import http.server
 import inspect
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -289,3 +290,47 @@ def test_site_renders_in_headless_chromium(site: Path, served: str, browser: Any
     assert _console_errors(browser) == []
     for name in ("home", "capabilities", "search"):
         assert (shots / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --- the nav rule for guide pages written on another branch ----------------------------------
+
+
+def _hook_module() -> Any:
+    import importlib.util
+
+    hooks = str(ROOT / "docs" / "_hooks")
+    sys.path.insert(0, hooks)
+    try:
+        spec = importlib.util.spec_from_file_location("docs_reference_hook", ROOT / "docs" / "_hooks" / "reference.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(hooks)
+    return module
+
+
+def test_nav_leaves_out_guides_only_while_none_is_written(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import yaml
+
+    hook = _hook_module()
+    nav = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))["nav"]
+    listed = set(re.findall(r"[\w/-]+\.md", str(nav)))
+    assert listed >= hook.PENDING, "every guide page of the docs contract is in the nav"
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    with caplog.at_level("INFO", logger="mkdocs.hooks.reference"):
+        config = hook.on_config({"docs_dir": str(docs), "nav": nav})
+    left = set(re.findall(r"[\w/-]+\.md", str(config["nav"])))
+    assert not left & hook.PENDING and "index.md" in left and "reference/api/index.md" in left
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+    (docs / "guides").mkdir()
+    (docs / "guides" / "errors.md").write_text("# Errors\n", encoding="utf-8")
+    caplog.clear()
+    with caplog.at_level("INFO", logger="mkdocs.hooks.reference"):
+        config = hook.on_config({"docs_dir": str(docs), "nav": nav})
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "guides/security.md" in warnings[0]  # a half-merged nav fails --strict
+    assert "guides/errors.md" in str(config["nav"]) and "guides/security.md" not in str(config["nav"])
