@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
+import inspect
 import pkgutil
+from typing import Any
 
 #: Public modules documented, in nav order; each package's public submodules are added below it.
 ROOTS = (
@@ -41,12 +44,69 @@ def modules() -> list[str]:
     return found
 
 
+def _static_names(module: Any) -> set[str]:
+    """Names the module's source binds at top level (``if TYPE_CHECKING:`` imports included)."""
+    names: set[str] = set()
+    pending = list(ast.parse(inspect.getsource(module)).body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.If, ast.Try)):  # if TYPE_CHECKING: / try: import ...
+            pending += node.body + node.orelse + [s for h in getattr(node, "handlers", []) for s in h.body]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def _lazy_exports(name: str) -> list[tuple[str, list[str]]]:
+    """``(defining path, exported names)`` of the classes / functions the module exports only
+    through a module ``__getattr__`` (griffe cannot see those, so they get their own ``:::``)."""
+    module = importlib.import_module(name)
+    static = _static_names(module)
+    targets: dict[str, list[str]] = {}
+    for export in getattr(module, "__all__", []):
+        if export in static:
+            continue
+        obj = getattr(module, export)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            targets.setdefault(f"{obj.__module__}.{obj.__qualname__}", []).append(export)
+    return list(targets.items())
+
+
+def _page(name: str) -> str:
+    lines = [f"# `{name}`", "", f"::: {name}", ""]
+    for path, exports in _lazy_exports(name):
+        shown = " / ".join(f"`{name}.{e}`" for e in exports)
+        lines += [
+            f"## {shown}",
+            "",
+            f"Exported by `{name}` on first access (it imports `{path.rpartition('.')[0]}` lazily).",
+            "",
+            f"::: {path}",
+            "    options:",
+            "      show_root_heading: false",
+            "      heading_level: 3",
+            "",
+        ]
+    return "\n".join(lines)
+
+
 def api_pages() -> dict[str, str]:
     """``{"reference/api/<module>.md": markdown}`` for every module, plus the index page."""
-    pages = {}
+    pages = {f"reference/api/{name}.md": _page(name) for name in modules()}
+    index = [
+        "# API reference",
+        "",
+        "Generated at build time from the docstrings by mkdocstrings: one page per public module.",
+        "",
+    ]
     for name in modules():
-        pages[f"reference/api/{name}.md"] = f"# `{name}`\n\n::: {name}\n"
-    index = ["# API reference", "", "Generated from the docstrings by mkdocstrings.", ""]
-    index += [f"- [`{name}`]({name}.md)" for name in modules()]
+        doc = inspect.getdoc(importlib.import_module(name)) or ""
+        first = " ".join(doc.split("\n\n", 1)[0].split())
+        index.append(f"- [`{name}`]({name}.md): {first}" if first else f"- [`{name}`]({name}.md)")
     pages["reference/api/index.md"] = "\n".join(index) + "\n"
     return pages
