@@ -40,7 +40,8 @@ def render() -> str:
         shown = f"({params}) -> {sig.return_annotation}"
         opts = getattr(fn, "remote_store_spec", None) or getattr(fn, f"{_hookspecs.PROJECT}_spec", {})
         first = " (first result wins)" if isinstance(opts, dict) and opts.get("firstresult") else ""
-        lines += [f"## `{name}`{first}", "", "```python", f"def {name}{shown}: ...", "```", ""]
+        # A signature, not a runnable example: ``text`` keeps the docs example test from running it.
+        lines += [f"## `{name}`{first}", "", "```text", f"def {name}{shown}: ...", "```", ""]
         doc = inspect.getdoc(fn) or ""
         lines += [doc, ""]
     return "\n".join(lines).rstrip() + "\n"

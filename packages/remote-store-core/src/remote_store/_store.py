@@ -236,7 +236,7 @@ class Store(_policy.PolicyStore):
 
         Raises:
             UnicodeDecodeError: The bytes are not valid ``encoding`` (with ``errors="strict"``).
-            Otherwise as `read`.
+            RemoteStoreError: Otherwise as `read` (the same `remote_store.errors` classes).
         """
         return self.read_bytes(path).decode(encoding, errors)
 
@@ -305,7 +305,7 @@ class Store(_policy.PolicyStore):
 
         Raises:
             CapabilityNotSupported: No ATOMIC_WRITE (or metadata without USER_METADATA).
-            Otherwise as `write`.
+            RemoteStoreError: Otherwise as `write` (the same `remote_store.errors` classes).
         """
         self._require(Capability.ATOMIC_WRITE, path)
         key = self._key(path)

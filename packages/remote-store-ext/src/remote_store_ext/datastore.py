@@ -363,8 +363,10 @@ class DataStore(MutableMapping[str, Any]):
         """Like ``ds[key]``, with reader options for this call (``frame="polars"``).
 
         Raises:
-            KeyNotFound: No file for ``key``. AmbiguousKey, PickleNotAllowed, CodecError: as
-            `resolve` and `load_value`.
+            KeyNotFound: No file for ``key``.
+            AmbiguousKey: As `resolve` and `load_value`.
+            PickleNotAllowed: As `resolve` and `load_value`.
+            CodecError: As `resolve` and `load_value`.
         """
         path = self.resolve(key)
         return load_value(

@@ -223,7 +223,8 @@ class ParquetDatasetStore:
             ConfigError: Bad ``mode``, missing ``schema``, or ``append`` with another schema or
                 other partition columns.
             AlreadyExists: Another writer committed the same generation first.
-            Otherwise the errors of ``Store.open_atomic``; on any error nothing is committed.
+            RemoteStoreError: Otherwise the errors of ``Store.open_atomic``; on any error nothing
+                is committed.
         """
         if mode not in ("append", "overwrite"):
             raise ConfigError(f"mode must be 'append' or 'overwrite', not {mode!r}")

@@ -131,7 +131,7 @@ class AsyncStore(ListingOps):
 
         Raises:
             UnicodeDecodeError: The bytes are not valid ``encoding`` (with ``errors="strict"``).
-            Otherwise as `read`.
+            RemoteStoreError: Otherwise as `read` (the same `remote_store.errors` classes).
         """
         return (await self.read_bytes(path)).decode(encoding, errors)
 
@@ -199,7 +199,7 @@ class AsyncStore(ListingOps):
 
         Raises:
             CapabilityNotSupported: No ATOMIC_WRITE (or metadata without USER_METADATA).
-            Otherwise as `write`.
+            RemoteStoreError: Otherwise as `write` (the same `remote_store.errors` classes).
         """
         return await self._write_with(
             Capability.ATOMIC_WRITE, self._backend.write_atomic, path, content, overwrite, metadata
