@@ -89,7 +89,8 @@ class AsyncStore(ListingOps):
 
     def unwrap(self, type_hint: type[B]) -> B:
         """Return the backend if it is an instance of ``type_hint``, else raise `CapabilityNotSupported` (as `Store.unwrap`)."""
-        return _policy.unwrap(self._backend, type_hint, self._backend.type_name)
+        backend = self._backend.unscoped
+        return _policy.unwrap(backend, type_hint, backend.type_name)
 
     def resolve(self, path: str) -> ResolutionPlan:
         """Describe how ``path`` maps onto the backend (secrets masked); no I/O. As `Store.resolve`."""
