@@ -130,6 +130,8 @@ def test_options_page_lists_every_option_of_every_backend(site: Path) -> None:
     for name in host.backend_types():
         assert name in parsed.ids, f"no section #{name}"
     assert "sql" in parsed.ids  # backends/sql.md links #sql
+    assert all(len(row) == 4 for table in parsed.tables for row in table), "a cell split a table row"
+    assert "\\|" not in (site / "reference/options/index.html").read_text(encoding="utf-8")
     options = {row[0] for table in parsed.tables for row in table[1:]}
     assert set(S3_OPTIONS.rows) <= options
     local = inspect.signature(host.backend_class("local")).parameters
