@@ -88,11 +88,16 @@ class SuiteBase:
         rebuilt_backend_shares_files: False for backends whose ``options`` cannot name their
             storage (an anonymous in-memory backend); the options-rebuild test then skips the
             "sees the same files" check.
+        exclusive_move_is_one_step: False for backends that declare ATOMIC_MOVE but whose
+            service has no no-replace rename, so ``move(overwrite=False)`` is a hard link then
+            a remove (SFTP): both names are visible for a moment, the file is never missing.
+            ``move(overwrite=True)`` is still held to one step.
     """
 
     xfail_tests: ClassVar[dict[str, str]] = {}
     shares_state_across_processes: ClassVar[bool] = True
     rebuilt_backend_shares_files: ClassVar[bool] = True
+    exclusive_move_is_one_step: ClassVar[bool] = True
 
     # ------------------------------------------------------------------ author fixtures
     @pytest.fixture

@@ -190,3 +190,18 @@ def test_native_keys_stay_inside_the_backend_prefix(s3_server: MotoS3Server, raw
             b.delete_native(outside)
     assert raw.get_object(Bucket=s3_bucket, Key="secret")["Body"].read() == b"outside"
     b.close()
+
+
+def test_strict_keys_refuse_the_twin_that_normalising_would_read(backend: S3Backend, raw: Any, s3_bucket: str) -> None:
+    raw.put_object(Bucket=s3_bucket, Key="ds//same.txt", Body=b"double slash")
+    raw.put_object(Bucket=s3_bucket, Key="ds/same.txt", Body=b"plain")
+    assert Store(backend).read_bytes("ds//same.txt") == b"plain"  # the default: the reference's path rules
+    strict = Store(backend, strict_keys=True)
+    with pytest.raises(InvalidPath) as info:
+        strict.read_bytes("ds//same.txt")
+    assert "'ds/same.txt'" in str(info.value)  # names what it would have read
+    with pytest.raises(InvalidPath):
+        strict.write("ds//same.txt", b"x", overwrite=True)
+    assert raw.get_object(Bucket=s3_bucket, Key="ds/same.txt")["Body"].read() == b"plain"
+    assert strict.read_bytes("ds/same.txt") == b"plain"
+    assert backend.read_native("ds//same.txt") == b"double slash"

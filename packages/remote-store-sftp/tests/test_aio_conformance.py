@@ -40,6 +40,9 @@ class TestSFTPAsyncConformance(AsyncStoreTests):
     not FULL, reason="full async-adapter run of the sync suite on sshd is long; set REMOTE_STORE_AIO_FULL=1"
 )
 class TestSFTPAsyncFullConformance(AsyncBackendConformance):
+    # OpenSSH has no no-replace rename: an exclusive move is hardlink@openssh.com, then REMOVE.
+    exclusive_move_is_one_step = False
+
     @pytest.fixture
     def async_backend(self, sftp_server_session: SFTPServer, sftp_base: str) -> Iterator[AsyncBackend]:
         yield SyncBackendAdapter(_backend(sftp_server_session, sftp_base), max_workers=8)

@@ -15,7 +15,10 @@ class Capability(enum.Enum):
     Quality flags (the method works regardless; the flag promises a stronger guarantee):
     SEEKABLE_READ (``read()`` returns a natively seekable stream), LAZY_READ (``read()``
     fetches on demand; a partial read does not download the whole file), ATOMIC_MOVE
-    (``move()`` is a single atomic rename), WRITE_RESULT_NATIVE (etag/version/digest in
+    (``move()`` is a single atomic rename: an observer never sees both names or neither;
+    where the service has no no-replace rename, as on SFTP, ``move(overwrite=False)`` is a
+    hard link then a remove, so both names are visible for a moment but the file is never
+    missing), WRITE_RESULT_NATIVE (etag/version/digest in
     `WriteResult` come from the service's own write response), HIERARCHICAL (the backend
     enforces that a key is a file or a folder, never both: a write onto a folder or below a
     file raises `InvalidPath`, and so do file operations on a folder). Flat object stores

@@ -82,6 +82,8 @@ class StoreProfile:
         backend: Name of an entry in `RegistryConfig.backends`.
         root_path: Folder inside the backend (``""`` = the backend root).
         middleware: Middleware applied innermost-first, in the order given.
+        strict_keys: The store refuses non-canonical paths (``a//b``) instead of normalising
+            them (see `Store`); config key ``strict_keys = true``.
         env_error: Why ``${VAR}`` resolution failed in this store's table, or None; opening
             the store then raises `ConfigKeyError` with it (other stores are unaffected).
     """
@@ -90,6 +92,7 @@ class StoreProfile:
     root_path: str = ""
     middleware: tuple[MiddlewareConfig, ...] = ()
     env_error: str | None = None
+    strict_keys: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +212,7 @@ class RegistryConfig:
                     stores[str(name)] = StoreProfile(str(raw.get("backend", "")), "", (), store_error)
                     continue
                 raw = resolved
-            extra = set(raw) - {"backend", "root_path", "root", "middleware"}
+            extra = set(raw) - {"backend", "root_path", "root", "middleware", "strict_keys"}
             if extra:
                 raise ConfigError(f"{key}: unknown key(s) {sorted(extra)}{_where(source)}", path=key)
             backend = raw.get("backend")
@@ -224,7 +227,12 @@ class RegistryConfig:
                 raise ConfigError(
                     f"{key}.root_path is invalid: {exc.message}{_where(source)}", path=f"{key}.root_path"
                 ) from None
-            stores[str(name)] = StoreProfile(backend, root, _parse_middleware(raw.get("middleware", []), key, source))
+            strict = raw.get("strict_keys", False)
+            if not isinstance(strict, bool):
+                raise ConfigError(f"{key}.strict_keys must be true or false{_where(source)}", path=f"{key}.strict_keys")
+            stores[str(name)] = StoreProfile(
+                backend, root, _parse_middleware(raw.get("middleware", []), key, source), strict_keys=strict
+            )
         return cls(backends, stores, source)
 
     @classmethod
@@ -287,6 +295,7 @@ class RegistryConfig:
                     "backend": s.backend,
                     "root_path": s.root_path,
                     "middleware": [{"name": m.name, "options": opts(m.options)} for m in s.middleware],
+                    **({"strict_keys": True} if s.strict_keys else {}),
                 }
                 for n, s in self.stores.items()
             },

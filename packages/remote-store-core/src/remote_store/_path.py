@@ -46,6 +46,40 @@ def normalize_path(path: str, *, allow_root: bool = True) -> str:
     return key
 
 
+def canonical_path(path: str, *, allow_root: bool = True, folder: bool | None = None) -> str:
+    """Validate a store-relative path that must already be canonical (strict keys).
+
+    A canonical path has no leading slash, no empty (``//``) or ``.`` segments, and no
+    trailing slash except one after a folder path (``allow_root`` True). Flat stores can
+    hold native keys such as ``a//b`` or ``/a`` that `normalize_path` would silently read as
+    ``a/b``; strict mode refuses them instead, so a caller never reaches another object.
+
+    Args:
+        path: The path as the caller gave it.
+        allow_root: Whether the root (``""``) is acceptable.
+        folder: Whether one trailing ``/`` is accepted (a folder argument); defaults to
+            ``allow_root``. Probes (``exists``) pass False: ``a/`` may name another object.
+
+    Returns:
+        The key, as `normalize_path` would return it.
+
+    Raises:
+        InvalidPath: Everything `normalize_path` refuses, and any path it would change
+            (the message shows the canonical form).
+    """
+    key = normalize_path(path, allow_root=allow_root)
+    if folder is None:
+        folder = allow_root
+    given = path[:-1] if folder and path.endswith("/") and path != "/" else path
+    if given != key:
+        raise InvalidPath(
+            f"not a canonical key (strict_keys is on): it would be read as {key!r}; "
+            "reach such native keys through the backend's native escape hatch",
+            path=path,
+        )
+    return key
+
+
 def join_key(root: str, path: str) -> str:
     """Join a normalised root and a normalised relative path."""
     if not root:

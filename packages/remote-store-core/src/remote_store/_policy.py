@@ -11,7 +11,7 @@ synchronous) and the store's normalised root, and do no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from remote_store import _path
@@ -22,6 +22,7 @@ from remote_store._secret import mask_secrets, mask_url
 from remote_store.errors import CapabilityNotSupported, InvalidPath, NotFound, RemoteStoreError
 
 B = TypeVar("B")
+S = TypeVar("S")
 
 
 class PolicyBackend(Protocol):
@@ -62,6 +63,11 @@ class PolicyStore:
         return self._root
 
     @property
+    def strict_keys(self) -> bool:
+        """Whether non-canonical paths are refused (`InvalidPath`) rather than normalised."""
+        return isinstance(self._root, StrictRoot)
+
+    @property
     def capabilities(self) -> CapabilitySet:
         """The backend's declared capabilities."""
         return self._backend.capabilities
@@ -77,13 +83,49 @@ class PolicyStore:
         require(self._backend, cap, path)
 
 
+class StrictRoot(str):
+    """A store root whose stores refuse non-canonical paths (``strict_keys=True``).
+
+    The flag travels with the root string through every key helper of this module, so
+    `Store` and `AsyncStore` check paths the same way without passing it around.
+    """
+
+    __slots__ = ()
+
+
+def store_root(root_path: str, strict_keys: bool) -> str:
+    """The normalised root of a store; a `StrictRoot` when ``strict_keys``.
+
+    Raises:
+        InvalidPath: ``root_path`` contains ``..`` or NUL.
+    """
+    root = _path.normalize_path(root_path)
+    return StrictRoot(root) if strict_keys else root
+
+
+def rebuild_store(cls: Callable[..., S], backend: Any, root_path: str, strict_keys: bool) -> S:
+    """Unpickle helper of `Store` / `AsyncStore`: ``cls(backend, root_path, strict_keys=...)``."""
+    return cls(backend, root_path, strict_keys=strict_keys)
+
+
+def norm(root: str, path: str, *, allow_root: bool = True, folder: bool | None = None) -> str:
+    """``path`` normalised (or, for a strict root, checked canonical) for a store at ``root``.
+
+    Raises:
+        InvalidPath: ``path`` is malformed; under ``strict_keys`` also when it is not canonical.
+    """
+    if isinstance(root, StrictRoot):
+        return _path.canonical_path(path, allow_root=allow_root, folder=folder)
+    return _path.normalize_path(path, allow_root=allow_root)
+
+
 def file_key(root: str, path: str) -> str:
     """Backend key of file ``path`` (the root is refused).
 
     Raises:
         InvalidPath: ``path`` is malformed or the store root.
     """
-    return _path.join_key(root, _path.normalize_path(path, allow_root=False))
+    return _path.join_key(root, norm(root, path, allow_root=False))
 
 
 def folder_key(root: str, path: str) -> str:
@@ -92,7 +134,7 @@ def folder_key(root: str, path: str) -> str:
     Raises:
         InvalidPath: ``path`` is malformed.
     """
-    return _path.join_key(root, _path.normalize_path(path))
+    return _path.join_key(root, norm(root, path))
 
 
 def rel(root: str, key: str) -> str:
@@ -266,7 +308,7 @@ def glob_pattern(root: str, pattern: str) -> str:
         InvalidPath: ``pattern`` contains ``..`` or NUL.
     """
     escaped = "".join(f"[{c}]" if c in "*?[]" else c for c in root)
-    relative = _path.normalize_path(pattern)
+    relative = norm(root, pattern)
     return _path.join_key(escaped, relative) if relative else escaped
 
 
@@ -281,10 +323,11 @@ def child_root(root: str, subpath: str) -> str:
     Raises:
         InvalidPath: ``subpath`` is malformed or the root itself.
     """
-    relative = _path.normalize_path(subpath)
+    relative = norm(root, subpath)
     if not relative:
         raise InvalidPath("child() needs a subfolder; '' is this store itself", path=subpath)
-    return _path.join_key(root, relative)
+    joined = _path.join_key(root, relative)
+    return StrictRoot(joined) if isinstance(root, StrictRoot) else joined
 
 
 def older_than_seconds(older_than: object, path: str) -> float:
@@ -356,7 +399,7 @@ def probe_key(root: str, path: str) -> str | None:
     Raises:
         InvalidPath: ``path`` is malformed.
     """
-    relative = _path.normalize_path(path)
+    relative = norm(root, path, folder=False)
     return _path.join_key(root, relative) if relative else None
 
 
@@ -368,7 +411,7 @@ def delete_folder_key(backend: PolicyBackend, root: str, path: str) -> str:
         InvalidPath: ``path`` is malformed or the store root.
     """
     require(backend, Capability.DELETE, path)
-    relative = _path.normalize_path(path)
+    relative = norm(root, path)
     if not relative:
         raise root_delete_refused(backend, path)
     return _path.join_key(root, relative)

@@ -186,7 +186,7 @@ class Registry:
         backend = self.get_backend(profile.backend)
         if profile.middleware:
             backend = apply_middleware(backend, profile.middleware, self._plugin_host())
-        return Store(backend, profile.root_path)
+        return Store(backend, profile.root_path, strict_keys=profile.strict_keys)
 
     store = get_store
 

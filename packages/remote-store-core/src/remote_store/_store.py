@@ -61,6 +61,9 @@ class Store(_policy.PolicyStore):
     Args:
         backend: The `Backend` doing the I/O (shared by `child` stores).
         root_path: Folder inside the backend this store is rooted at (``""`` = backend root).
+        strict_keys: Refuse non-canonical paths (``a//b``, ``/a``, ``./a``, ``a/.``) with
+            `InvalidPath` instead of normalising them, for buckets that hold such keys natively
+            (where ``a//b`` and ``a/b`` are two objects). Inherited by `child` stores.
 
     Raises:
         InvalidPath: ``root_path`` contains ``..`` or NUL.
@@ -75,10 +78,10 @@ class Store(_policy.PolicyStore):
 
     _backend: Backend
 
-    def __init__(self, backend: Backend, root_path: str = "") -> None:
+    def __init__(self, backend: Backend, root_path: str = "", *, strict_keys: bool = False) -> None:
         if not isinstance(backend, Backend):
             raise TypeError(f"Store needs a remote_store.Backend, got {type(backend).__name__}")
-        self._root = _path.normalize_path(root_path)
+        self._root = _policy.store_root(root_path, strict_keys)
         # Links met under root_path resolve beneath it (see Backend.scoped; default: backend itself).
         self._backend = backend.scoped(self._root)
 
@@ -169,7 +172,7 @@ class Store(_policy.PolicyStore):
             InvalidPath: ``subpath`` is malformed, has ``..`` (it can never leave this root),
                 or is the root itself (``""``, ``"/"``): use this store.
         """
-        return Store(self._backend, _policy.child_root(self._root, subpath))
+        return Store(self._backend, _policy.child_root(self._root, subpath), strict_keys=self.strict_keys)
 
     def unwrap(self, type_hint: type[B]) -> B:
         """Return the backend if it is an instance of ``type_hint``.
@@ -614,7 +617,7 @@ class Store(_policy.PolicyStore):
         """
         self._require(Capability.METADATA, path)
         levels = self._levels(max_depth, path)
-        rel = _path.normalize_path(path)
+        rel = _policy.norm(self._root, path)
         key = _path.join_key(self._root, rel)
         try:
             if levels is None:
@@ -672,7 +675,8 @@ class Store(_policy.PolicyStore):
         self.close()
 
     def __repr__(self) -> str:
-        return f"Store({self._backend!r}, root_path={self._root!r})"
+        strict = ", strict_keys=True" if self.strict_keys else ""
+        return f"Store({self._backend!r}, root_path={str(self._root)!r}{strict})"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Store) and other._backend is self._backend and other._root == self._root
@@ -681,4 +685,4 @@ class Store(_policy.PolicyStore):
         return hash((id(self._backend), self._root))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Store, (self._backend, self._root))
+        return (_policy.rebuild_store, (Store, self._backend, str(self._root), self.strict_keys))

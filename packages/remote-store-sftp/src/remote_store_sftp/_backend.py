@@ -108,8 +108,10 @@ class SFTPBackend(Backend):
     **Names** that are not valid UTF-8 are skipped by listings with one WARNING per folder
     listing (see `remote_store_sftp._listing`).
 
-    `move` is one rename (ATOMIC_MOVE is declared only when the server advertises
-    ``posix-rename``); `copy` uses the server-side ``copy-data`` extension where offered.
+    `move(overwrite=True)` is one rename (ATOMIC_MOVE is declared only when the server
+    advertises ``posix-rename``); `move(overwrite=False)` must never replace a file and SFTP
+    has no no-replace rename, so it is ``hardlink@openssh.com`` then ``REMOVE`` of the source:
+    for a moment both names exist (never neither). `copy` uses the server-side ``copy-data`` extension where offered.
 
     One SSH transport per backend (per process) is shared by a pool of SFTP channels
     (``max_channels``); it is opened lazily, rebuilt when it died (an operation that fails

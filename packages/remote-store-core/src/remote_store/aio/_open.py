@@ -77,6 +77,10 @@ def open_store_async(
     backend_cfg = cfg.backends.get(profile.backend)
     native = backend_cfg is not None and not profile.middleware
     if backend_cfg is not None and native and host.backend_spec(backend_cfg.type).async_target is not None:
-        return AsyncStore(build_async_backend(backend_cfg, name=profile.backend, host=host), profile.root_path)
+        return AsyncStore(
+            build_async_backend(backend_cfg, name=profile.backend, host=host),
+            profile.root_path,
+            strict_keys=profile.strict_keys,
+        )
     store = Registry(cfg, host=host).get_store(name_or_url)
-    return AsyncStore(SyncBackendAdapter(store.backend), store.root_path)
+    return AsyncStore(SyncBackendAdapter(store.backend), str(store.root_path), strict_keys=store.strict_keys)

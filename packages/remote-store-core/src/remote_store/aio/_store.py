@@ -85,7 +85,7 @@ class AsyncStore(ListingOps):
         Raises:
             InvalidPath: ``subpath`` is malformed, has ``..``, or is the root itself.
         """
-        return AsyncStore(self._backend, _policy.child_root(self._root, subpath))
+        return AsyncStore(self._backend, _policy.child_root(self._root, subpath), strict_keys=self.strict_keys)
 
     def unwrap(self, type_hint: type[B]) -> B:
         """Return the backend if it is an instance of ``type_hint``, else raise `CapabilityNotSupported` (as `Store.unwrap`)."""
@@ -331,7 +331,7 @@ class AsyncStore(ListingOps):
         """
         self._require(Capability.METADATA, path)
         limit = _policy.levels(max_depth, path)
-        rel = _path.normalize_path(path)
+        rel = _policy.norm(self._root, path)
         key = _path.join_key(self._root, rel)
         try:
             if limit is None:
@@ -376,7 +376,8 @@ class AsyncStore(ListingOps):
         await self.aclose()
 
     def __repr__(self) -> str:
-        return f"AsyncStore({self._backend!r}, root_path={self._root!r})"
+        strict = ", strict_keys=True" if self.strict_keys else ""
+        return f"AsyncStore({self._backend!r}, root_path={str(self._root)!r}{strict})"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, AsyncStore) and other._backend is self._backend and other._root == self._root
@@ -385,4 +386,4 @@ class AsyncStore(ListingOps):
         return hash((id(self._backend), self._root))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (AsyncStore, (self._backend, self._root))
+        return (_policy.rebuild_store, (AsyncStore, self._backend, str(self._root), self.strict_keys))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-from remote_store import _path, _policy
+from remote_store import _policy
 from remote_store._backend import Backend
 from remote_store._streams import error_cause
 from remote_store.aio._backend import AsyncBackend
@@ -23,7 +23,7 @@ class AsyncStoreBase(_policy.PolicyStore):
 
     _backend: AsyncBackend
 
-    def __init__(self, backend: AsyncBackend | Backend, root_path: str = "") -> None:
+    def __init__(self, backend: AsyncBackend | Backend, root_path: str = "", *, strict_keys: bool = False) -> None:
         if isinstance(backend, Backend):
             from remote_store.aio._sync_adapter import SyncBackendAdapter
 
@@ -31,7 +31,7 @@ class AsyncStoreBase(_policy.PolicyStore):
         if not isinstance(backend, AsyncBackend):
             raise TypeError(f"AsyncStore needs a remote_store.aio.AsyncBackend, got {type(backend).__name__}")
         self._backend = backend
-        self._root = _path.normalize_path(root_path)
+        self._root = _policy.store_root(root_path, strict_keys)
 
     # ------------------------------------------------------------------ plumbing
     @property

@@ -17,6 +17,10 @@ Pieces, each usable on its own:
 - `ForwardingBackend`: forwards every `Backend` method to an inner backend (middleware base).
 - `OptionTable` / `Option` and the shared vocabulary (`HIERARCHICAL`, `CREATE_ROOT`,
   `CONNECT_TIMEOUT`, `READ_TIMEOUT`, `RETRIES`, `VERIFY`): table-driven option validation.
+- `RetryPolicy` and the retry / timeout vocabulary (`RETRY_OPTIONS`: ``retries``,
+  ``retry_backoff``, ``retry_backoff_max``, ``retry_budget``, ``retry_on``; `TIMEOUT_OPTIONS`:
+  ``connect_timeout``, ``read_timeout``): one spelling in every backend, one retry loop for
+  services whose SDK has none.
 - `UnreachableKeys`: what listings met that a `Store` cannot address.
 - Helpers: `compile_glob` / `glob_base` (the Store's glob rules), `url_has_password` /
   `is_secret_header` (what the core masks), `SPOOL_MAX_MEMORY` (bytes the portable spooled
@@ -59,6 +63,18 @@ from remote_store.kit._options import (
     to_verify,
 )
 from remote_store.kit._ranged import Fetch, FetchResult, PinnedRangeReader, open_pinned_reader
+from remote_store.kit._retry import (
+    RETRY_BACKOFF,
+    RETRY_BACKOFF_MAX,
+    RETRY_BUDGET,
+    RETRY_CATEGORIES,
+    RETRY_ON,
+    RETRY_OPTIONS,
+    TIMEOUT_OPTIONS,
+    RetryPolicy,
+    to_delay,
+    to_retry_on,
+)
 
 __all__ = [
     "BufferReader",
@@ -82,9 +98,17 @@ __all__ = [
     "READ_TIMEOUT",
     "REQUIRED",
     "RETRIES",
+    "RETRY_BACKOFF",
+    "RETRY_BACKOFF_MAX",
+    "RETRY_BUDGET",
+    "RETRY_CATEGORIES",
+    "RETRY_ON",
+    "RETRY_OPTIONS",
     "RangeReader",
+    "RetryPolicy",
     "SPOOL_MAX_MEMORY",
     "SeekableReader",
+    "TIMEOUT_OPTIONS",
     "UnreachableKeys",
     "UnreachableSnapshot",
     "VERIFY",
@@ -95,9 +119,11 @@ __all__ = [
     "open_range_reader",
     "to_bool",
     "to_choice",
+    "to_delay",
     "to_int",
     "to_mapping",
     "to_optional_str",
+    "to_retry_on",
     "to_seconds",
     "to_secret",
     "to_str",
