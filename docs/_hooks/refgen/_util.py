@@ -34,8 +34,8 @@ def cell(text: str) -> str:
 
 
 def code(text: str) -> str:
-    """``text`` as an inline code span inside a table cell."""
+    """``text`` as an inline code span inside a table cell (the tables extension keeps pipes in code)."""
     text = " ".join(str(text).split())
     ticks = "``" if "`" in text else "`"
     pad = " " if "`" in text else ""
-    return f"{ticks}{pad}{text.replace('|', chr(92) + '|')}{pad}{ticks}"
+    return f"{ticks}{pad}{text}{pad}{ticks}"

@@ -42,7 +42,7 @@ def _rows() -> list[tuple[str, str, type, Any]]:
     rows: list[tuple[str, str, type, Any]] = []
     for name in sorted(host.backend_types()):
         spec = host.backend_spec(name)
-        cls = host.backend_class(name)
+        cls: Any = host.backend_class(name)
         rows.append((name, spec.package, cls, cls.CAPABILITIES))
     for name in sorted(host.backend_types()):
         spec = host.backend_spec(name)
