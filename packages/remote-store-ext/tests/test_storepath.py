@@ -9,7 +9,7 @@ import pytest
 
 from remote_store import Store
 from remote_store.backends import LocalBackend, MemoryBackend
-from remote_store.errors import InvalidPath, NotFound
+from remote_store.errors import AlreadyExists, DirectoryNotEmpty, InvalidPath, NotFound
 from remote_store_ext.path import StorePath
 
 FILES = {
@@ -154,6 +154,92 @@ def test_errors_where_pathlib_raises(pair: tuple[Path, StorePath]) -> None:
         root.open("a")
     with pytest.raises(InvalidPath):
         list(root.glob(""))
+
+
+#: pathlib's exception for each typed error StorePath.mkdir / rmdir raise instead.
+PATHLIB_ERROR = {
+    AlreadyExists: FileExistsError,
+    NotFound: FileNotFoundError,
+    InvalidPath: NotADirectoryError,
+    DirectoryNotEmpty: OSError,
+}
+# (path, mkdir keyword arguments or None for rmdir) → the typed error, or None for success; run in order.
+FOLDER_CASES: list[tuple[str, dict[str, bool] | None, type[Exception] | None]] = [
+    ("a.txt", {}, AlreadyExists),
+    ("a.txt", {"exist_ok": True}, AlreadyExists),
+    ("a.txt/x", {}, InvalidPath),
+    ("a.txt/x/y", {"parents": True}, InvalidPath),
+    ("missing/x", {}, NotFound),
+    ("sub", {}, AlreadyExists),
+    ("sub", {"exist_ok": True}, None),
+    ("new", {}, None),
+    ("new", {}, AlreadyExists),
+    ("new/a/b", {}, NotFound),
+    ("new/a/b", {"parents": True}, None),
+    ("new/a/b", {"parents": True}, AlreadyExists),
+    ("new/a/b", {"parents": True, "exist_ok": True}, None),
+    ("new/a", None, DirectoryNotEmpty),
+    ("a.txt", None, InvalidPath),
+    ("zz", None, NotFound),
+    ("new/a/b", None, None),
+    ("new/a/b", None, NotFound),
+    ("new/a", None, None),
+    ("emptydir", None, None),
+]
+
+
+def test_mkdir_and_rmdir_match_pathlib(pair: tuple[Path, StorePath]) -> None:
+    ref, root = pair
+    for rel, kwargs, error in FOLDER_CASES:
+        p, s = ref / rel, root / rel
+        if error is None:
+            p.mkdir(**kwargs) if kwargs is not None else p.rmdir()
+            s.mkdir(**kwargs) if kwargs is not None else s.rmdir()
+        else:
+            with pytest.raises(PATHLIB_ERROR[error]):
+                p.mkdir(**kwargs) if kwargs is not None else p.rmdir()
+            with pytest.raises(error):
+                s.mkdir(**kwargs) if kwargs is not None else s.rmdir()
+        state = (p.exists(), p.is_dir(), p.is_file())
+        assert state == (s.exists(), s.is_dir(), s.is_file()), (rel, kwargs)
+    assert sorted(_rel(x, ref) for x in ref.rglob("*")) == sorted(x.path for x in root.rglob("*"))
+    assert not [x for x in root.rglob("*") if x.name.startswith(".rs-mkdir-")]
+    with pytest.raises(FileExistsError):
+        ref.mkdir()
+    with pytest.raises(AlreadyExists):
+        root.mkdir()
+    root.mkdir(exist_ok=True)
+    with pytest.raises(InvalidPath):
+        root.rmdir()
+
+
+def test_mkdir_and_rmdir_on_every_store(store: Store) -> None:
+
+    root = StorePath(store)
+    (root / "d" / "x.txt").write_text("x")
+    with pytest.raises(AlreadyExists):
+        (root / "d" / "x.txt").mkdir(exist_ok=True)
+    with pytest.raises(AlreadyExists):
+        (root / "d").mkdir()
+    with pytest.raises(DirectoryNotEmpty):
+        (root / "d").rmdir()
+    with pytest.raises(InvalidPath):
+        (root / "d" / "x.txt").rmdir()
+    with pytest.raises(NotFound):
+        (root / "e" / "f").mkdir()
+    (root / "e" / "f").mkdir(parents=True)
+    (root / "e" / "f").mkdir(parents=True, exist_ok=True)
+    keeps_empty_folders = store.backend.type_name in ("memory", "local")
+    assert (root / "e" / "f").is_dir() is (root / "e" / "f").exists() is keeps_empty_folders
+    assert not [p for p in root.rglob("*") if p.name.startswith(".rs-mkdir-")]
+    if keeps_empty_folders:
+        (root / "e" / "f").rmdir()
+        (root / "e").rmdir()
+    else:
+        with pytest.raises(NotFound):
+            (root / "e" / "f").rmdir()
+    assert sorted(p.path for p in root.rglob("*")) == ["d", "d/x.txt"]
+    assert (root / "d" / "x.txt").read_text() == "x"
 
 
 def test_failed_open_write_keeps_the_old_file(store: Store) -> None:

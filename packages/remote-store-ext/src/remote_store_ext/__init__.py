@@ -6,6 +6,7 @@ Each module is importable as ``remote_store_ext.<name>`` and, through the alias 
 - `arrow` — any Store as a ``pyarrow.fs`` filesystem (extra ``arrow``);
 - `batch` — copy/delete/exists over many paths with partial-failure reporting;
 - `cache` — read-through caching (`CachedStore`, `MemoryCache`, `DiskCache`);
+- `dagster` — Dagster IO manager, store resource and compute log manager (extra ``dagster``);
 - `datastore` — `DataStore`: ``ds["sales"] = df`` over any Store, with pluggable format codecs
   (JSON, JSON Lines, text, bytes, YAML, NumPy, Parquet/CSV for pandas, Polars and PyArrow);
 - `fsspec` — any Store as an fsspec filesystem, protocol ``rs://STORE/path`` (extra ``fsspec``);

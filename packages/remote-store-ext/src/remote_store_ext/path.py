@@ -30,6 +30,7 @@ from remote_store import FileInfo, Store
 from remote_store.errors import InvalidPath, NotFound
 from remote_store_ext._codecs import CodecRegistry
 from remote_store_ext._globmatch import compile_pattern, segments
+from remote_store_ext._pathdirs import make_folder, remove_folder
 from remote_store_ext._pathio import StoreWriter, TextWriter, join_parts, open_spec, prefix_ends
 from remote_store_ext.datastore import load_value, save_value, write_bytes
 
@@ -395,6 +396,32 @@ class StorePath:
             InvalidPath: It is a folder.
         """
         self._store.delete(self._path, missing_ok=missing_ok)
+
+    def mkdir(self, mode: int = 0o777, parents: bool = False, exist_ok: bool = False) -> None:
+        """Create this folder, with `pathlib.Path.mkdir`'s rules and typed errors.
+
+        Where the store keeps no empty folders (object stores, sql-blob) the folder exists
+        only once a file is written below it (see `remote_store_ext._pathdirs`).
+        Args:
+            mode: Ignored (stores set no permissions). parents: Create missing parents too.
+            exist_ok: Accept a folder already here.
+
+        Raises:
+            AlreadyExists: A file, or a folder without ``exist_ok`` (``FileExistsError``).
+            NotFound: The parent is missing and ``parents`` is False (``FileNotFoundError``).
+            InvalidPath: The parent or an ancestor is a file (``NotADirectoryError``).
+        """
+        make_folder(self._store, self._path, parents=parents, exist_ok=exist_ok)
+
+    def rmdir(self) -> None:
+        """Remove this empty folder (`Store.delete_folder`), with `pathlib.Path.rmdir`'s rules.
+
+        Raises:
+            DirectoryNotEmpty: The folder has entries (``OSError`` ``ENOTEMPTY``).
+            NotFound: No folder here (``FileNotFoundError``).
+            InvalidPath: This is a file (``NotADirectoryError``) or the store root.
+        """
+        remove_folder(self._store, self._path)
 
     def rename(self, target: StorePath | str) -> StorePath:
         """Move the file to ``target``, replacing a file there (POSIX ``rename``; `Store.move`).

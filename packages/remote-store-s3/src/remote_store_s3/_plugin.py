@@ -1,4 +1,4 @@
-"""Plugin hooks: registers the ``s3`` backend type and the ``s3://`` URL scheme.
+"""Plugin hooks: registers the ``s3`` backend type and the ``s3://`` URL scheme, and ``s3-pyarrow``.
 
 Imports no boto3: the backend class is named by a string target and imported only
 when a store of type ``s3`` is built.
@@ -15,7 +15,8 @@ from remote_store.errors import ConfigError
 
 @hookimpl
 def remote_store_register_backends(register: Callable[[BackendSpec], None]) -> None:
-    """Register ``type = "s3"`` (`remote_store_s3.S3Backend`) with the ``s3`` URL scheme."""
+    """Register ``type = "s3"`` (`remote_store_s3.S3Backend`) with the ``s3`` URL scheme, and
+    ``type = "s3-pyarrow"`` (`S3PyArrowBackend`, PyArrow's ``S3FileSystem``; extra ``pyarrow``)."""
     register(
         BackendSpec(
             "s3",
@@ -24,6 +25,16 @@ def remote_store_register_backends(register: Callable[[BackendSpec], None]) -> N
             ("s3",),
             "remote_store_s3._plugin:from_url",
             "Amazon S3 and S3-compatible object stores (boto3)",
+        )
+    )
+    register(
+        BackendSpec(
+            "s3-pyarrow",
+            "remote_store_s3._pyarrow_backend:S3PyArrowBackend",
+            "remote-store-s3[pyarrow]",
+            (),
+            None,
+            "Amazon S3 and S3-compatible object stores through PyArrow's C++ S3FileSystem",
         )
     )
 
