@@ -17,7 +17,7 @@ from typing import IO, Any
 
 import requests
 from google.api_core import exceptions as gex
-from google.api_core.retry import Retry, if_transient_error
+from google.api_core.retry import Retry
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.auth.transport.requests import AuthorizedSession
 from google.cloud import storage
@@ -32,9 +32,10 @@ from remote_store.kit import (
     MultipartPolicy,
     MultipartWriter,
     ObjectTarget,
+    RetryPolicy,
     unreachable_reason,
 )
-from remote_store_gcs import _errors, _transfer
+from remote_store_gcs import _errors, _retry, _transfer
 from remote_store_gcs._options import GCSOptions
 
 log = logging.getLogger("remote_store.gcs")
@@ -264,19 +265,8 @@ class GCSBackend(FlatKeyBackend):
         return self._client()[0].bucket(self._opts.bucket)
 
     def _retry(self) -> Retry | None:
-        """A fresh google-api-core ``Retry``: transient errors, at most ``retries`` retries, within ``retry_deadline``."""
-        limit = self._opts.retries
-        if not limit:
-            return None
-        seen = [0]
-
-        def predicate(exc: Exception) -> bool:
-            if not if_transient_error(exc):
-                return False
-            seen[0] += 1
-            return seen[0] <= limit
-
-        return Retry(predicate=predicate, initial=0.1, maximum=5.0, multiplier=2.0, timeout=self._opts.retry_deadline)
+        """A fresh google-api-core ``Retry`` for one request (see `remote_store_gcs._retry.build`)."""
+        return _retry.build(RetryPolicy.from_options(self._opts))
 
     def close(self) -> None:
         """Drop the client and its connection pool; a later call creates new ones."""
