@@ -18,7 +18,8 @@ action          what the client sees                                          se
                 ``body``): 500, 503, S3 ``SlowDown``, Azure ``ServerBusy`` …
 ==============  ============================================================  ==============
 
-Every request is logged in `FaultProxy.requests` (``(method, path?query)``, arrival order);
+``Location`` headers that name the upstream are rewritten to name the proxy (so a
+resumable-upload session URL stays behind it). Every request is logged in `FaultProxy.requests` (``(method, path?query)``, arrival order);
 every injected fault in `FaultProxy.injected` (``(action, method, path)``). `FaultTally`
 counts faults injected and survived per backend and prints one summary line per backend
 at the end of the run (the ``fault_tally`` fixture).
@@ -376,6 +377,15 @@ class FaultProxy:
                 return
             self._relay(client, upstream, target, rule)
 
+    def _rewrite_location(self, header: bytes) -> bytes:
+        """A ``Location`` naming the upstream names the proxy instead (resumable-upload
+        session URLs, redirects), so follow-up requests pass through the proxy too."""
+        if not header.lower().startswith(b"location:"):
+            return header
+        host, port = self._upstream
+        upstream = f"{host}:{port}".encode()
+        return header.replace(upstream, f"127.0.0.1:{self.port}".encode())
+
     def _relay(self, client: socket.socket, upstream: socket.socket, target: str, rule: Rule | None) -> None:
         query = target.partition("?")[2]
         with self._lock:
@@ -385,7 +395,11 @@ class FaultProxy:
             return
         head, rest = got
         status_line, _, header_text = head.partition(b"\r\n")
-        kept = [h for h in header_text.split(b"\r\n") if h and not h.lower().startswith(b"connection:")]
+        kept = [
+            self._rewrite_location(h)
+            for h in header_text.split(b"\r\n")
+            if h and not h.lower().startswith(b"connection:")
+        ]
         new_head = b"\r\n".join([status_line, *kept, *(h.encode("latin-1") for h in extra), b"Connection: close"])
         client.sendall(new_head + b"\r\n\r\n")
         budget = rule.after_bytes if rule is not None and rule.action == "cut" else None

@@ -59,14 +59,15 @@ def classify(exc: BaseException) -> str | None:
     return None
 
 
-def build(policy: RetryPolicy) -> Retry | None:
+def build(policy: RetryPolicy, granted: list[int] | None = None) -> Retry | None:
     """A fresh ``Retry`` for one request under ``policy``; None when ``retries`` is 0.
 
-    Each request needs its own: the predicate counts the retries it granted.
+    Each request needs its own: the predicate counts the retries it granted, in
+    ``granted[0]`` when a list is passed (to tell afterwards whether a request was resent).
     """
     if not policy.retries:
         return None
-    granted = [0]
+    granted = granted if granted is not None else [0]
 
     def predicate(exc: Exception) -> bool:
         category = classify(exc)
