@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from remote_store import Store
-from remote_store.errors import AlreadyExists, BackendUnavailable
+from remote_store.errors import AlreadyExists, BackendUnavailable, ConfigError
 from remote_store_s3 import S3Backend
 from testing.faults import S3_INTERNAL_ERROR, S3_SLOW_DOWN, FaultProxy, FaultTally, fault_tally
 from testing.servers.s3 import MotoS3Server
@@ -299,3 +299,40 @@ def test_lost_answer_then_someone_else_wrote_is_already_exists(
             Store(b).write("race.txt", b"mine", overwrite=False)
     assert _get(raw, s3_bucket, "race.txt") == b"someone else"
     fault_tally.failed_call(NAME, proxy)
+
+
+# ---------------------------------------------------------------------- the options reach botocore
+def test_retry_options_reach_botocore() -> None:
+    from remote_store_s3._retries import BudgetedRetry
+
+    tuning = {"retries": 4, "retry_backoff": 0.25, "retry_backoff_max": 3, "retry_budget": 9, "retry_on": "timeout"}
+    b = S3Backend("bucket", endpoint_url="http://127.0.0.1:1", region="us-east-1", **tuning)
+    client = b._client()
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 5}
+    handler = b._retry_handler
+    assert isinstance(handler, BudgetedRetry)
+    assert (handler.policy.retries, handler.policy.backoff, handler.policy.backoff_max) == (4, 0.25, 3.0)
+    assert handler.policy.budget == 9.0 and handler.policy.retry_on == frozenset({"timeout"})
+    registered = list(client.meta.events._emitter._lookup_cache.get("needs-retry.s3", ()))
+    registered = registered or [h for h in client.meta.events._emitter._handlers.prefix_search("needs-retry.s3")]
+    assert any(getattr(h, "__self__", None) is handler for h in registered)  # botocore's own handler is gone
+    assert not any(type(getattr(h, "__self__", None)).__name__ == "RetryHandler" for h in registered)
+    b.close()
+
+
+def test_max_attempts_is_the_former_name_of_retries_plus_one() -> None:
+    assert S3Backend("bucket", max_attempts=7).s3_options.retries == 6
+    assert S3Backend("bucket", max_attempts="1").s3_options.retries == 0
+    with pytest.raises(ConfigError, match="given twice"):
+        S3Backend("bucket", max_attempts=3, retries=2)
+    with pytest.raises(ConfigError, match="max_attempts"):
+        S3Backend("bucket", max_attempts=0)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("retry_budget", -1), ("retry_backoff", "soon"), ("retry_backoff_max", float("inf")), ("retry_on", "weather")],
+)
+def test_bad_retry_options_are_config_errors(option: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=option):
+        S3Backend("bucket", **{option: value})
