@@ -427,11 +427,17 @@ class FaultTally:
         injected: Faults injected, by backend.
         survived: Faults after which the call still succeeded, by backend.
         failed_typed: Faults that ended the call with the expected typed error, by backend.
+        over_budget: Largest ``took - retry_budget`` (seconds) of a persistent-fault call, by backend.
     """
 
     injected: dict[str, int] = field(default_factory=dict)
     survived: dict[str, int] = field(default_factory=dict)
     failed_typed: dict[str, int] = field(default_factory=dict)
+    over_budget: dict[str, float] = field(default_factory=dict)
+
+    def budget_used(self, backend: str, took: float, budget: float) -> None:
+        """Record how long a call that exhausted its ``budget`` took (``took`` seconds)."""
+        self.over_budget[backend] = max(self.over_budget.get(backend, float("-inf")), took - budget)
 
     def survived_call(self, backend: str, proxy: FaultProxy, before: int = 0) -> None:
         """Count the faults ``proxy`` injected since ``before`` as survived (the call succeeded)."""
@@ -450,6 +456,7 @@ class FaultTally:
         return [
             f"faults[{name}]: injected={self.injected[name]} survived={self.survived.get(name, 0)} "
             f"typed_failures={self.failed_typed.get(name, 0)}"
+            + (f" max_over_budget={self.over_budget[name]:+.2f}s" if name in self.over_budget else "")
             for name in sorted(self.injected)
         ]
 

@@ -260,6 +260,7 @@ def test_persistent_faults_end_in_backend_unavailable_within_the_budget(
             Store(b).write("kept.txt", b"new", overwrite=True)
         took = time.monotonic() - start
     fault_tally.failed_call(NAME, azure_fault_proxy)
+    fault_tally.budget_used(NAME, took, budget)
     assert took <= budget + SLACK, took
     assert len(azure_fault_proxy.injected) >= 3  # it retried until the budget stopped it
     assert raw.download_blob("kept.txt").readall() == b"old"
@@ -305,3 +306,23 @@ def test_retry_options_reach_the_sync_and_async_policies() -> None:
 def test_bad_retry_options_are_config_errors(option: str, value: object) -> None:
     with pytest.raises(ConfigError, match=option):
         AzureBackend("c-one", account_name="acct", **{option: value})
+
+
+def test_failed_staged_create_leaves_nothing_visible(
+    azurite: AzuriteServer,
+    azure_container: str,
+    azure_fault_proxy: FaultProxy,
+    raw: ContainerClient,
+    fault_tally: FaultTally,
+) -> None:
+    """Put Block List refused for good: no blob appears. (The staged blocks stay uncommitted on
+    the service, invisible, until it discards them after 7 days: Azure has no call that drops
+    uncommitted blocks without touching the blob, so there is no upload to abort.)"""
+    azure_fault_proxy.fail_request("PUT", "/fresh.bin", status=500, times=100, query_contains="comp=blocklist")
+    with _backend(azurite, azure_fault_proxy, azure_container, retries=1) as b:
+        store = Store(b)
+        with pytest.raises(BackendUnavailable):
+            store.write("fresh.bin", b"y" * (200 * KiB), overwrite=False)
+        assert not store.exists("fresh.bin") and list(store.list_files("")) == []
+    assert [n.name for n in raw.list_blobs()] == []
+    fault_tally.failed_call(NAME, azure_fault_proxy)
