@@ -179,6 +179,21 @@ def test_persistent_faults_end_in_backend_unavailable_within_the_budget(
     assert raw.blob("kept.txt").download_as_bytes() == b"old"
 
 
+def test_failed_resumable_write_cancels_its_session_and_keeps_the_old_object(
+    gcs_server: FakeGCSServer, gcs_bucket: str, proxy: FaultProxy, raw: Any, fault_tally: FaultTally
+) -> None:
+    raw.blob("mp.bin").upload_from_string(b"previous")
+    path = rf"/upload/storage/v1/b/{gcs_bucket}/o$"
+    _busy(proxy, "PUT", path, query="upload_id=", times=100)  # every chunk refused
+    with _backend(gcs_server, proxy, gcs_bucket, retries=2) as b:
+        with pytest.raises(BackendUnavailable):
+            Store(b).write("mp.bin", bytes(range(256)) * (3 * 1024), overwrite=True)
+        assert not b._sessions and not b._held  # nothing left to resume or abort
+    assert proxy.count("DELETE", path, "upload_id=") == 1  # the session was cancelled on the service
+    assert raw.blob("mp.bin").download_as_bytes() == b"previous"
+    fault_tally.failed_call(NAME, proxy)
+
+
 # ---------------------------------------------------------------------- (e) lost answers of exclusive creates
 def test_lost_answer_of_an_exclusive_put_is_our_success(
     gcs_server: FakeGCSServer, gcs_bucket: str, proxy: FaultProxy, raw: Any, fault_tally: FaultTally
