@@ -135,8 +135,8 @@ def _read_chunked(sock: socket.socket, body: bytes) -> bytes | None:
         line_end = body.index(b"\r\n", pos)
         size = int(body[pos:line_end].split(b";")[0].strip() or b"0", 16)
         need = line_end + 2 + size + 2
-        if size == 0:
-            while b"\r\n\r\n" not in body[line_end:] and not body.endswith(b"0\r\n\r\n"):
+        if size == 0:  # the last chunk: the (possibly empty) trailer section ends with an empty line
+            while b"\r\n\r\n" not in body[line_end:]:
                 chunk = sock.recv(65536)
                 if not chunk:
                     return None
