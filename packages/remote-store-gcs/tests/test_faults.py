@@ -141,7 +141,7 @@ def test_list_copy_move_delete_and_info_survive_transient_faults(
     _busy(proxy, "POST", r"/rewriteTo/")  # objects.rewrite (copy)
     proxy.reset("DELETE", _obj(gcs_bucket, "d/src.txt"))  # the move's delete, never seen by the server
     proxy.stall("GET", rf"/storage/v1{_obj(gcs_bucket, 'd/moved.txt')}", seconds=3.0)  # objects.get
-    proxy.reset("DELETE", _obj(gcs_bucket, "d/gone.txt"))
+    proxy.drop("DELETE", _obj(gcs_bucket, "d/gone.txt"))  # deleted, answer lost: the resend sees 404
     with _backend(gcs_server, proxy, gcs_bucket, read_timeout=0.5) as b:
         store = Store(b)
         assert sorted(f.name for f in store.list_files("d")) == ["gone.txt", "src.txt"]
