@@ -6,9 +6,9 @@ benchmarks too). The pytest fixtures are:
 
 * ``azurite`` (session): the running server, or a skip/fail via `server_missing`.
 * ``azure_container`` (function): a fresh, empty container name, deleted afterwards.
-* ``azure_fault_proxy`` (function): a `FaultProxy` in front of the session's Azurite that
-  can swallow the response of chosen requests (the service did the work, the client never
-  hears), to make azure-core resend a request whose first attempt succeeded.
+* ``azure_fault_proxy`` (function): a `FaultProxy` (the shared `testing.faults.FaultProxy`
+  with Azure helpers) in front of the session's Azurite: lost answers (the service did the
+  work, the client never hears), injected 5xx / ``ServerBusy``, stalls, resets, cut bodies.
 
 Azurite is looked up at ``$REMOTE_STORE_AZURITE`` (path of ``main.js``), then
 ``<repo>/.tools/azurite/node_modules/azurite/dist/src/blob/main.js`` and
@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
-import socket
 import subprocess
 import tempfile
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from typing import Any
 
 import pytest
 
+from testing import faults
 from testing.servers._common import free_port, port_open, server_missing, stop_process, wait_until
 
 #: Azurite's well-known development account (public, documented by Microsoft; not a secret).
@@ -159,165 +158,59 @@ def azure_container(azurite: AzuriteServer) -> Iterator[str]:
         service.close()
 
 
-@dataclass
-class _DropRule:
-    method: str
-    path: str
-    query: str
-    times: int
-    #: "drop" (forward, lose the response), "status" (answer ``status`` without forwarding),
-    #: "stall" (forward, hold the response ``seconds``, then close).
-    action: str = "drop"
-    status: int = 503
-    seconds: float = 0.0
+class FaultProxy(faults.FaultProxy):
+    """The shared `testing.faults.FaultProxy` in front of Azurite, with Azure-flavoured helpers.
 
-
-class FaultProxy:
-    """A TCP proxy on 127.0.0.1 in front of Azurite that can drop chosen responses.
-
-    Every request is forwarded with ``Connection: close`` (one request per connection), so
-    requests are told apart without parsing responses. `drop_response` arms a rule: the
-    next ``times`` requests whose method and path match are forwarded to Azurite, which
-    processes them; the proxy then closes the client's connection as soon as Azurite starts
-    answering, so the client sees a lost response (and azure-core retries the request).
+    Matching here is by substring (``path_contains`` / ``query_contains``), not regex; the
+    shared proxy's own methods (`add`, `cut`, `reset`, …) take regular expressions.
 
     Args:
         upstream: The Azurite server to forward to.
     """
 
     def __init__(self, upstream: AzuriteServer) -> None:
-        self._upstream = upstream
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self._listener.getsockname()[1]
-        self._rules: list[_DropRule] = []
-        self._lock = threading.Lock()
-        #: ``(method, path)`` of every response dropped so far.
-        self.dropped: list[tuple[str, str]] = []
-        #: ``(action, method, path)`` of every fault injected so far (drops, statuses, stalls).
-        self.injected: list[tuple[str, str, str]] = []
-        #: ``(method, path?query)`` of every request forwarded, in arrival order.
-        self.requests: list[tuple[str, str]] = []
-        self._headers: list[tuple[str, str]] = []
-        self._closed = False
-        self._thread = threading.Thread(target=self._serve, name="azure-fault-proxy", daemon=True)
-        self._thread.start()
+        super().__init__(upstream.port)
+        self._account = upstream.account_name
 
     @property
     def account_url(self) -> str:
         """Blob endpoint through the proxy."""
-        return f"http://127.0.0.1:{self.port}/{self._upstream.account_name}"
+        return f"http://127.0.0.1:{self.port}/{self._account}"
 
     def drop_response(self, method: str, path_contains: str, *, times: int = 1, query_contains: str = "") -> None:
-        """Swallow the response of the next ``times`` ``method`` requests whose path contains
-        ``path_contains`` (and whose query string contains ``query_contains``)."""
-        with self._lock:
-            self._rules.append(_DropRule(method.upper(), path_contains, query_contains, times))
+        """Forward the next ``times`` matching requests to Azurite (which processes them) and
+        lose their answers, so azure-core retries a request whose first attempt succeeded."""
+        self.drop(method, re.escape(path_contains), query=re.escape(query_contains), times=times)
 
     def fail_request(
         self, method: str, path_contains: str, *, status: int = 503, times: int = 1, query_contains: str = ""
     ) -> None:
         """Answer the next ``times`` matching requests with HTTP ``status`` (503 = ``ServerBusy``,
-        500 = ``InternalError``) *without* forwarding them: the service never sees them."""
-        with self._lock:
-            self._rules.append(
-                _DropRule(method.upper(), path_contains, query_contains, times, action="status", status=status)
-            )
+        otherwise ``InternalError``) *without* forwarding them: the service never sees them."""
+        code = "ServerBusy" if status == 503 else "InternalError"
+        body = faults.AZURE_SERVER_BUSY if status == 503 else b""
+        self.respond(
+            method,
+            re.escape(path_contains),
+            status=status,
+            headers={"x-ms-error-code": code, "Content-Type": "application/xml"},
+            body=body,
+            query=re.escape(query_contains),
+            times=times,
+        )
 
     def stall_response(
         self, method: str, path_contains: str, *, seconds: float, times: int = 1, query_contains: str = ""
     ) -> None:
-        """Forward the next ``times`` matching requests, then hold their responses for ``seconds``
-        (past the client's read timeout) and close the connection without answering."""
-        with self._lock:
-            self._rules.append(
-                _DropRule(method.upper(), path_contains, query_contains, times, action="stall", seconds=seconds)
-            )
+        """Forward the next ``times`` matching requests, then hold their answers for ``seconds``
+        (past the client's read timeout) and reset the connection."""
+        self.stall(method, re.escape(path_contains), seconds=seconds, query=re.escape(query_contains), times=times)
 
-    def add_response_header(self, query_contains: str, header: str) -> None:
+    def add_response_header(self, query: str, header: str) -> None:
         """Add ``header`` (``"Name: value"``) to every response to a request whose query string
-        contains ``query_contains`` — e.g. to make Get Account Information report a
-        hierarchical namespace, which Azurite never does."""
-        with self._lock:
-            self._headers.append((query_contains, header))
-
-    def close(self) -> None:
-        """Stop accepting connections."""
-        self._closed = True
-        with contextlib.suppress(OSError):
-            self._listener.close()
-
-    def _match(self, method: str, target: str) -> _DropRule | None:
-        path, _, query = target.partition("?")
-        with self._lock:
-            self.requests.append((method, target))
-            for rule in self._rules:
-                if rule.method == method and rule.path in path and rule.query in query and rule.times > 0:
-                    rule.times -= 1
-                    if rule.action == "drop":
-                        self.dropped.append((method, path))
-                    self.injected.append((rule.action, method, path))
-                    return rule
-        return None
-
-    def _serve(self) -> None:
-        while not self._closed:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(client,), daemon=True).start()
-
-    def _handle(self, client: socket.socket) -> None:
-        with contextlib.ExitStack() as stack:
-            stack.callback(client.close)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = client.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            method, target = lines[0].split(" ")[:2]
-            headers = [h for h in lines[1:] if not h.lower().startswith("connection:")]
-            length = 0
-            for h in headers:
-                name, _, value = h.partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value.strip())
-            while len(body) < length:
-                chunk = client.recv(65536)
-                if not chunk:
-                    return
-                body += chunk
-            rule = self._match(method, target)
-            if rule is not None and rule.action == "status":
-                code = "ServerBusy" if rule.status == 503 else "InternalError"
-                client.sendall(
-                    f"HTTP/1.1 {rule.status} Injected\r\nx-ms-error-code: {code}\r\nContent-Length: 0\r\n"
-                    "Connection: close\r\n\r\n".encode("latin-1")
-                )
-                return
-            upstream = socket.create_connection(("127.0.0.1", self._upstream.port))
-            stack.callback(upstream.close)
-            request = "\r\n".join([lines[0], *headers, "Connection: close"]).encode("latin-1") + b"\r\n\r\n" + body
-            upstream.sendall(request)
-            if rule is not None:
-                upstream.recv(1)  # Azurite has processed the request; the client never hears back
-                if rule.action == "stall":
-                    time.sleep(rule.seconds)
-                return
-            query = target.partition("?")[2]
-            with self._lock:
-                extra = [h for q, h in self._headers if q in query]
-            if extra:
-                answer = b""
-                while b"\r\n" not in answer and (chunk := upstream.recv(65536)):
-                    answer += chunk
-                status, _, rest = answer.partition(b"\r\n")
-                client.sendall(status + b"\r\n" + "".join(h + "\r\n" for h in extra).encode("latin-1") + rest)
-            while chunk := upstream.recv(65536):
-                client.sendall(chunk)
+        contains ``query`` — e.g. to make Get Account Information report a hierarchical
+        namespace, which Azurite never does."""
+        super().add_response_header(re.escape(query), header)
 
 
 @pytest.fixture

@@ -432,7 +432,9 @@ def test_create_root_option(azurite: AzuriteServer, raw: ContainerClient, spelli
         ({"container": "ok-name", "account_url": "ftp://x"}, "account_url"),
         ({"container": "ok-name", "retries": -1}, "retries"),
         ({"container": "ok-name", "retry_total": -1}, "retries"),  # the former name, reported canonically
-        ({"container": "ok-name", "retry_backoff": 0}, "retry_backoff"),
+        ({"container": "ok-name", "retry_backoff": -1}, "retry_backoff"),
+        ({"container": "ok-name", "retry_budget": "forever"}, "retry_budget"),
+        ({"container": "ok-name", "retry_on": "sometimes"}, "retry_on"),
         ({"container": "ok-name", "connect_timeout": "soon"}, "connect_timeout"),
         ({"container": "ok-name", "read_timeout": -1}, "read_timeout"),
         ({"container": "ok-name", "verify": ""}, "verify"),

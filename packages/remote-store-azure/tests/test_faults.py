@@ -11,11 +11,18 @@ import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from remote_store import Store
-from remote_store.errors import AlreadyExists, BackendUnavailable
+from remote_store.errors import AlreadyExists, BackendUnavailable, ConfigError
 from remote_store_azure import AzureBackend
+from testing.faults import FaultTally, fault_tally
 from testing.servers.azure import AzuriteServer, FaultProxy
 
+__all__ = ["fault_tally"]
+
 KiB = 1024
+NAME = "azure"
+#: Seconds a persistent failure may take beyond ``retry_budget`` (the last attempt's timeouts
+#: plus scheduling noise on a loaded 2-core machine).
+SLACK = 1.5
 
 
 @pytest.fixture
@@ -102,15 +109,12 @@ def test_lost_answer_of_a_create_that_then_really_conflicts_is_already_exists(
     blob: the resend's 409 is no success of ours (content differs) and stays AlreadyExists."""
     azure_fault_proxy.drop_response("PUT", "/race.txt")
     with _backend(azurite, azure_fault_proxy, azure_container, retries=1) as b:
-        original = azure_fault_proxy._match
 
-        def replace_after_the_drop(method: str, target: str) -> object:
-            rule = original(method, target)
+        def replace_after_the_drop(method: str, target: str, rule: object) -> None:
             if rule is None and method == "PUT" and "/race.txt" in target and azure_fault_proxy.dropped:
                 raw.upload_blob("race.txt", b"someone else", overwrite=True)
-            return rule
 
-        azure_fault_proxy._match = replace_after_the_drop  # type: ignore[method-assign]
+        azure_fault_proxy.on_request = replace_after_the_drop
         with pytest.raises(AlreadyExists):
             Store(b).write("race.txt", b"mine", overwrite=False)
     assert raw.download_blob("race.txt").readall() == b"someone else"
@@ -152,3 +156,173 @@ def test_delete_survives_a_transient_500(
         Store(b).delete("gone.txt")
     assert _count(azure_fault_proxy, "DELETE", "/gone.txt") == 2
     assert [n.name for n in raw.list_blobs()] == []
+
+
+# ---------------------------------------------------------------------- every operation class, tallied
+@pytest.mark.parametrize("fault", ["reset", "drop", "busy"])
+def test_read_whole_survives_a_transient_fault(
+    azurite: AzuriteServer,
+    azure_container: str,
+    azure_fault_proxy: FaultProxy,
+    raw: ContainerClient,
+    fault_tally: FaultTally,
+    fault: str,
+) -> None:
+    data = bytes(range(256)) * 1000
+    raw.upload_blob("r.bin", data)
+    path = rf"/{azure_container}/r\.bin$"
+    if fault == "reset":
+        azure_fault_proxy.reset("GET", path)
+    elif fault == "drop":
+        azure_fault_proxy.drop("GET", path)
+    else:
+        azure_fault_proxy.fail_request("GET", "/r.bin", status=503, times=2)
+    with _backend(azurite, azure_fault_proxy, azure_container) as b:
+        assert Store(b).read_bytes("r.bin") == data
+    assert azure_fault_proxy.injected
+    fault_tally.survived_call(NAME, azure_fault_proxy)
+
+
+def test_body_cut_mid_stream_is_resumed_or_raised_never_short(
+    azurite: AzuriteServer,
+    azure_container: str,
+    azure_fault_proxy: FaultProxy,
+    raw: ContainerClient,
+    fault_tally: FaultTally,
+) -> None:
+    """azure-storage's downloader re-requests a chunk whose body broke off: the read succeeds."""
+    data = bytes(range(256)) * 4096  # 1 MiB
+    raw.upload_blob("cut.bin", data)
+    azure_fault_proxy.cut("GET", rf"/{azure_container}/cut\.bin$", after_bytes=100_000)
+    with _backend(azurite, azure_fault_proxy, azure_container) as b:
+        assert Store(b).read_bytes("cut.bin") == data
+    assert [a for a, _, _ in azure_fault_proxy.injected] == ["cut"]
+    fault_tally.survived_call(NAME, azure_fault_proxy)
+
+
+def test_list_copy_move_and_info_survive_transient_faults(
+    azurite: AzuriteServer,
+    azure_container: str,
+    azure_fault_proxy: FaultProxy,
+    raw: ContainerClient,
+    fault_tally: FaultTally,
+) -> None:
+    raw.upload_blob("d/src.txt", b"payload")
+    azure_fault_proxy.fail_request("GET", f"/{azure_container}", status=503, query_contains="comp=list", times=2)
+    azure_fault_proxy.fail_request("PUT", "/d/copy.txt", status=500)
+    azure_fault_proxy.drop_response("DELETE", "/d/src.txt")
+    azure_fault_proxy.reset("HEAD", r"/d/moved\.txt$")
+    with _backend(azurite, azure_fault_proxy, azure_container) as b:
+        store = Store(b)
+        assert [f.name for f in store.list_files("d")] == ["src.txt"]
+        store.copy("d/src.txt", "d/copy.txt")
+        store.move("d/src.txt", "d/moved.txt")
+        assert store.get_file_info("d/moved.txt").size == 7
+    assert sorted(n.name for n in raw.list_blobs()) == ["d/copy.txt", "d/moved.txt"]
+    assert len(azure_fault_proxy.injected) == 5
+    fault_tally.survived_call(NAME, azure_fault_proxy)
+
+
+def test_lost_answer_of_an_exclusive_put_is_our_success(
+    azurite: AzuriteServer,
+    azure_container: str,
+    azure_fault_proxy: FaultProxy,
+    raw: ContainerClient,
+    fault_tally: FaultTally,
+) -> None:
+    azure_fault_proxy.drop_response("PUT", "/mine.txt")
+    with _backend(azurite, azure_fault_proxy, azure_container) as b:
+        assert Store(b).write("mine.txt", b"mine", overwrite=False).size == 4
+    assert _count(azure_fault_proxy, "PUT", "/mine.txt") == 2
+    assert raw.download_blob("mine.txt").readall() == b"mine"
+    fault_tally.survived_call(NAME, azure_fault_proxy)
+
+
+@pytest.mark.parametrize("fault", ["busy", "reset"])
+def test_persistent_faults_end_in_backend_unavailable_within_the_budget(
+    azurite: AzuriteServer,
+    azure_container: str,
+    azure_fault_proxy: FaultProxy,
+    raw: ContainerClient,
+    fault_tally: FaultTally,
+    fault: str,
+) -> None:
+    raw.upload_blob("kept.txt", b"old")
+    if fault == "busy":
+        azure_fault_proxy.fail_request("PUT", "/kept.txt", status=503, times=1000)
+    else:
+        azure_fault_proxy.reset("PUT", r"/kept\.txt$", times=1000)
+    budget = 1.5
+    tuning = {"retries": 100, "retry_backoff": 0.1, "retry_backoff_max": 0.2, "retry_budget": budget}
+    with _backend(azurite, azure_fault_proxy, azure_container, read_timeout=0.3, **tuning) as b:
+        start = time.monotonic()
+        with pytest.raises(BackendUnavailable):
+            Store(b).write("kept.txt", b"new", overwrite=True)
+        took = time.monotonic() - start
+    fault_tally.failed_call(NAME, azure_fault_proxy)
+    fault_tally.budget_used(NAME, took, budget)
+    assert took <= budget + SLACK, took
+    assert len(azure_fault_proxy.injected) >= 2  # it retried until the budget stopped it
+    assert raw.download_blob("kept.txt").readall() == b"old"
+
+
+def test_retry_on_without_throttling_gives_up_at_the_first_server_busy(
+    azurite: AzuriteServer, azure_container: str, azure_fault_proxy: FaultProxy, fault_tally: FaultTally
+) -> None:
+    azure_fault_proxy.fail_request("PUT", "/once.txt", status=503)
+    with _backend(azurite, azure_fault_proxy, azure_container, retry_on="connection,timeout,server") as b:
+        with pytest.raises(BackendUnavailable):
+            Store(b).write("once.txt", b"x")
+    assert _count(azure_fault_proxy, "PUT", "/once.txt") == 1
+    fault_tally.failed_call(NAME, azure_fault_proxy)
+
+
+def test_retry_options_reach_the_sync_and_async_policies() -> None:
+    from remote_store_azure._aio_client import AsyncBackoff, client_kwargs
+    from remote_store_azure._options import AzureOptions
+    from remote_store_azure._retry import Backoff
+
+    tuning = {"retries": 5, "retry_backoff": 0.0, "retry_backoff_max": 2, "retry_budget": 7, "retry_on": "timeout"}
+    b = AzureBackend("c-one", account_url="http://127.0.0.1:1/acct", account_key="a2V5", **tuning)
+    policy = b._cc()._config.retry_policy
+    assert isinstance(policy, Backoff)
+    assert (policy.total_retries, policy.connect_retries, policy.read_retries, policy.status_retries) == (5, 5, 5, 5)
+    assert (policy.policy.budget, policy.policy.retry_on, policy.get_backoff_time({"count": 3})) == (
+        7.0,
+        frozenset({"timeout"}),
+        0.0,
+    )
+    b.close()
+    opts = AzureOptions("c-one", account_url="http://127.0.0.1:1/acct", account_key="a2V5", **tuning)
+    aio = client_kwargs(opts)["retry_policy"]
+    assert isinstance(aio, AsyncBackoff) and aio.total_retries == 5 and aio.policy.budget == 7.0
+    assert aio.policy.retry_on == frozenset({"timeout"})
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("retry_budget", -1), ("retry_backoff", "soon"), ("retry_backoff_max", float("nan")), ("retry_on", "weather")],
+)
+def test_bad_retry_options_are_config_errors(option: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=option):
+        AzureBackend("c-one", account_name="acct", **{option: value})
+
+
+def test_failed_staged_create_leaves_nothing_visible(
+    azurite: AzuriteServer,
+    azure_container: str,
+    azure_fault_proxy: FaultProxy,
+    raw: ContainerClient,
+    fault_tally: FaultTally,
+) -> None:
+    """Put Block List refused for good: no blob appears. (The staged blocks stay uncommitted on
+    the service, invisible, until it discards them after 7 days: Azure has no call that drops
+    uncommitted blocks without touching the blob, so there is no upload to abort.)"""
+    azure_fault_proxy.fail_request("PUT", "/fresh.bin", status=500, times=100, query_contains="comp=blocklist")
+    with _backend(azurite, azure_fault_proxy, azure_container, retries=1) as b:
+        store = Store(b)
+        with pytest.raises(BackendUnavailable):
+            store.write("fresh.bin", b"y" * (200 * KiB), overwrite=False)
+        assert not store.exists("fresh.bin") and list(store.list_files("")) == []
+    assert [n.name for n in raw.list_blobs()] == []
+    fault_tally.failed_call(NAME, azure_fault_proxy)

@@ -59,6 +59,7 @@ def make_store(http_site: HttpSite, transport: str) -> Iterator[object]:
     made: list[HttpBackend] = []
 
     def make(**options: object) -> Store:
+        options = {"retry_backoff": 0, **options}  # retried 5xx answers stay fast
         backend = HttpBackend(http_site.url, use_requests=transport == "requests", **options)  # type: ignore[arg-type]
         made.append(backend)
         return Store(backend)
@@ -351,7 +352,7 @@ def test_connection_refused_is_backend_unavailable() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    store = Store(HttpBackend(f"http://127.0.0.1:{port}/"))
+    store = Store(HttpBackend(f"http://127.0.0.1:{port}/", retry_backoff=0))
     with pytest.raises(BackendUnavailable):
         store.ping()
     with pytest.raises(BackendUnavailable):
@@ -366,7 +367,7 @@ def test_timeout_is_backend_unavailable() -> None:
         s.bind(("127.0.0.1", 0))
         s.listen(5)
         port = s.getsockname()[1]
-        store = Store(HttpBackend(f"http://127.0.0.1:{port}/", timeout=0.3))
+        store = Store(HttpBackend(f"http://127.0.0.1:{port}/", timeout=0.3, retry_backoff=0))
         start = time.monotonic()
         with pytest.raises(BackendUnavailable):
             store.get_file_info("a.txt")

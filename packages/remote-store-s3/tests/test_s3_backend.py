@@ -580,7 +580,7 @@ def test_options_roundtrip_and_string_coercion() -> None:
     as_text: dict[str, Any] = {"max_attempts": "7", "path_checks": "true", "verify": "false"}
     b = S3Backend("bucket", prefix="/p/q/", access_key_id="a", secret_access_key="s", **as_text)
     opts = b.options
-    assert opts["prefix"] == "p/q" and opts["max_attempts"] == 7 and opts["hierarchical"] is True
+    assert opts["prefix"] == "p/q" and opts["retries"] == 6 and opts["hierarchical"] is True  # max_attempts - 1
     assert opts["verify"] is False
     assert S3Backend(**opts).options == opts
     assert b.native_path("x/y") == "s3://bucket/p/q/x/y"
@@ -617,7 +617,7 @@ def test_open_store_from_config_and_url(s3_server: MotoS3Server, s3_bucket: str)
     )
     with remote_store.open_store(url) as store:
         assert store.read_text("reports/r.txt") == "hello"
-        assert store.backend.options["max_attempts"] == 2
+        assert store.backend.options["retries"] == 1  # the former max_attempts=2
     with pytest.raises(ConfigError, match="unknown S3 option 'colour'"):
         remote_store.open_store(f"s3://{s3_bucket}/?colour=blue")
     with pytest.raises(ConfigError, match="'part_size'"):

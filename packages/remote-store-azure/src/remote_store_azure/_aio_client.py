@@ -17,11 +17,13 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from azure.core.exceptions import ResourceExistsError
+from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.core.pipeline.transport import AioHttpTransport
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient, ExponentialRetry
 
 from remote_store.errors import ConfigError
+from remote_store.kit import RetryPolicy
+from remote_store_azure import _retry
 from remote_store_azure._options import (
     ENV_ACCOUNT_KEY,
     ENV_ACCOUNT_NAME,
@@ -69,19 +71,46 @@ class SingleSendTransport(AioHttpTransport):  # type: ignore[misc]  # the packag
             self.session._retry_connection = False
 
 
+class AsyncBackoff(ExponentialRetry):  # type: ignore[misc]
+    """The async twin of `remote_store_azure._retry.Backoff`: azure-storage's async
+    ``ExponentialRetry`` obeying ``retries``, ``retry_backoff`` / ``retry_backoff_max``,
+    ``retry_budget`` and ``retry_on``.
+
+    Args:
+        policy: The backend's `RetryPolicy`.
+
+    Attributes:
+        policy: The `RetryPolicy` in force.
+    """
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        super().__init__(**_retry.stock_kwargs(policy))
+
+    def configure_retries(self, request: Any) -> dict[str, Any]:
+        """The stock settings plus the request's start time."""
+        return _retry.configure(super().configure_retries(request))
+
+    def increment(
+        self, settings: dict[str, Any], request: Any, response: Any = None, error: AzureError | None = None
+    ) -> bool:
+        """The stock decision, narrowed by ``retry_on`` and ``retry_budget``."""
+        return bool(super().increment(settings, request, response, error)) and _retry.admit(
+            self.policy, settings, response, error
+        )
+
+    def get_backoff_time(self, settings: dict[str, Any]) -> float:
+        """Seconds to wait before the next attempt (``settings["count"]`` retries so far)."""
+        return _retry.delay(self.policy, settings)
+
+
 def client_kwargs(opts: AzureOptions) -> dict[str, Any]:
     """Keyword arguments for one async service client: retry policy, transport (timeouts, TLS), sizes.
 
     Call it once per client: the transport in it belongs to that client (closed with it).
     """
-    backoff: float = int(opts.retry_backoff) if opts.retry_backoff >= 1 else opts.retry_backoff
     kwargs: dict[str, Any] = {
-        "retry_policy": ExponentialRetry(
-            initial_backoff=backoff,  # type: ignore[arg-type]
-            increment_base=2,
-            retry_total=opts.retry_total,
-            random_jitter_range=max(1, int(opts.retry_backoff)),
-        ),
+        "retry_policy": AsyncBackoff(RetryPolicy.from_options(opts, jitter=_retry.JITTER)),
         "transport": SingleSendTransport(
             connection_verify=opts.connection_verify,
             connection_timeout=opts.connection_timeout,

@@ -2,19 +2,19 @@
 
 Retries, timeouts and TLS verification are the SDK's own machinery: `Backoff` is an
 azure-storage `ExponentialRetry` (the storage retry policy: connection errors, timeouts, 408
-and 5xx, with the storage-specific secondary-host and stream-rewind handling) with a
-doubling delay capped by ``retry_backoff_max``; ``connect_timeout`` / ``read_timeout`` /
+and 5xx, with the storage-specific secondary-host and stream-rewind handling) narrowed by
+the shared options (``retries``, ``retry_backoff`` doubling up to ``retry_backoff_max``,
+``retry_budget``, ``retry_on``; see `remote_store_azure._retry`); ``connect_timeout`` / ``read_timeout`` /
 ``verify`` are the transport's ``connection_timeout`` / ``read_timeout`` /
 ``connection_verify``.
 """
 
 from __future__ import annotations
 
-import random
 import urllib.parse
 from typing import Any
 
-from azure.storage.blob import BlobServiceClient, ExponentialRetry
+from azure.storage.blob import BlobServiceClient
 
 from remote_store.errors import ConfigError
 from remote_store_azure._options import (
@@ -26,41 +26,15 @@ from remote_store_azure._options import (
     MiB,
     _env,
 )
-
-#: Fraction of a retry delay added or removed at random (spreads retries of many clients).
-JITTER = 0.2
-
-
-class Backoff(ExponentialRetry):
-    """azure-storage's `ExponentialRetry` with delays in seconds that double from ``first`` up to ``cap``.
-
-    The stock policy waits ``initial_backoff + increment_base ** n`` seconds, which cannot
-    express a sub-second first delay; this one waits ``min(cap, first * 2 ** (n - 1))``
-    seconds (±`JITTER`) before retry ``n``. Which failures are retried is the stock policy's
-    decision.
-
-    Args:
-        retries: Retries after the first attempt (azure-core ``retry_total``).
-        first: Seconds before the first retry.
-        cap: Longest wait in seconds.
-    """
-
-    def __init__(self, retries: int, first: float, cap: float) -> None:
-        super().__init__(initial_backoff=0, increment_base=2, retry_total=retries, random_jitter_range=0)
-        self.first = first
-        self.cap = cap
-
-    def get_backoff_time(self, settings: dict[str, Any]) -> float:
-        """Seconds to wait before the next attempt (``settings["count"]`` retries so far)."""
-        count = max(1, int(settings.get("count", 1)))
-        delay = min(self.cap, self.first * 2 ** (count - 1))
-        return max(0.0, float(delay) * random.uniform(1 - JITTER, 1 + JITTER))
+from remote_store_azure._retry import Backoff
 
 
 def client_kwargs(o: AzureOptions) -> dict[str, Any]:
     """Keyword arguments of `BlobServiceClient` for ``o``: retry policy, timeouts, TLS, sizes."""
     kwargs: dict[str, Any] = {
-        "retry_policy": Backoff(o.retries, o.retry_backoff, o.retry_backoff_max),
+        "retry_policy": Backoff(
+            o.retries, o.retry_backoff, o.retry_backoff_max, budget=o.retry_budget, retry_on=o.retry_on
+        ),
         "connection_verify": o.verify,
         "connection_timeout": o.connect_timeout,
         "read_timeout": o.read_timeout,

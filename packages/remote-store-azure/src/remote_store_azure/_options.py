@@ -2,7 +2,8 @@
 
 Validation runs through one `remote_store.kit.OptionTable` (`OPTIONS`), which carries the
 vocabulary every backend shares — ``hierarchical``, ``create_root``, ``connect_timeout``,
-``read_timeout``, ``retries``, ``verify`` — and the former Azure spellings as aliases
+``read_timeout``, ``retries``, ``retry_backoff``, ``retry_backoff_max``, ``retry_budget``,
+``retry_on``, ``verify`` — and the former Azure spellings as aliases
 (``strict_paths``, ``create_container``, ``connection_timeout``, ``retry_total``,
 ``connection_verify``).
 """
@@ -25,13 +26,17 @@ from remote_store.kit import (
     READ_TIMEOUT,
     REQUIRED,
     RETRIES,
+    RETRY_BACKOFF,
+    RETRY_BACKOFF_MAX,
+    RETRY_BUDGET,
+    RETRY_CATEGORIES,
+    RETRY_ON,
     VERIFY,
     Option,
     OptionTable,
     to_bool,
     to_int,
     to_optional_str,
-    to_seconds,
     to_secret,
     to_str,
     to_url,
@@ -97,9 +102,15 @@ class AzureOptions:
         retries: Retries after a failed first attempt (0-100; default 3), by azure-storage's
             `ExponentialRetry` policy: connection errors, timeouts, 408 and 5xx responses.
             Non-idempotent calls that were resent are checked after the fact (see `AzureBackend`).
-        retry_backoff: Seconds before the first retry (> 0; default 0.5); each later retry
+        retry_backoff: Seconds before the first retry (≥ 0; default 0.5); each later retry
             waits twice as long as the one before, with ±20 % jitter, up to ``retry_backoff_max``.
-        retry_backoff_max: Longest wait between two attempts in seconds (> 0; default 10).
+        retry_backoff_max: Longest wait between two attempts in seconds (≥ 0; default 10).
+        retry_budget: Seconds one request may spend, every attempt and wait included (≥ 0;
+            default 120): azure-core starts no retry whose wait would end past it. A call
+            made of several requests (a staged upload) has this budget per request.
+        retry_on: Failure categories that are retried: ``connection``, ``timeout`` (connect
+            and read timeouts, 408), ``throttling`` (429, 503, ``ServerBusy``), ``server``
+            (other 5xx); a set or a comma-separated string, ``"all"`` (default) or ``"none"``.
         max_single_put_size: Uploads shorter than this many bytes (and than one
             ``block_size``) are one Put Blob request; longer ones are staged blocks
             (Put Block + Put Block List). Default 8 MiB.
@@ -139,6 +150,8 @@ class AzureOptions:
     retries: int = 3
     retry_backoff: float = 0.5
     retry_backoff_max: float = 10.0
+    retry_budget: float = 120.0
+    retry_on: frozenset[str] = frozenset(RETRY_CATEGORIES)
     max_single_put_size: int = 8 * MiB
     block_size: int = 8 * MiB
     max_concurrency: int = 4
@@ -280,8 +293,10 @@ OPTIONS = OptionTable(
         Option("credential", _credential, None, doc="token credential object"),
         Option("anonymous", to_bool, False, doc="no credential at all"),
         RETRIES.with_default(3).with_aliases("retry_total"),
-        Option("retry_backoff", to_seconds, 0.5, doc="seconds before the first retry"),
-        Option("retry_backoff_max", to_seconds, 10.0, doc="longest wait between attempts, seconds"),
+        RETRY_BACKOFF,
+        RETRY_BACKOFF_MAX,
+        RETRY_BUDGET,
+        RETRY_ON,
         Option("max_single_put_size", to_int(1, MAX_SINGLE_PUT_SIZE), 8 * MiB, doc="bytes sent as one Put Blob"),
         Option("block_size", to_int(1, MAX_BLOCK_SIZE), 8 * MiB, doc="bytes per staged block"),
         Option("max_concurrency", to_int(1, 256), 4, doc="blocks / ranges in flight"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
 import json
 import logging
 import mimetypes
@@ -17,7 +18,7 @@ from typing import IO, Any
 
 import requests
 from google.api_core import exceptions as gex
-from google.api_core.retry import Retry, if_transient_error
+from google.api_core.retry import Retry
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.auth.transport.requests import AuthorizedSession
 from google.cloud import storage
@@ -32,9 +33,10 @@ from remote_store.kit import (
     MultipartPolicy,
     MultipartWriter,
     ObjectTarget,
+    RetryPolicy,
     unreachable_reason,
 )
-from remote_store_gcs import _errors, _transfer
+from remote_store_gcs import _errors, _retry, _transfer
 from remote_store_gcs._options import GCSOptions
 
 log = logging.getLogger("remote_store.gcs")
@@ -264,19 +266,8 @@ class GCSBackend(FlatKeyBackend):
         return self._client()[0].bucket(self._opts.bucket)
 
     def _retry(self) -> Retry | None:
-        """A fresh google-api-core ``Retry``: transient errors, at most ``retries`` retries, within ``retry_deadline``."""
-        limit = self._opts.retries
-        if not limit:
-            return None
-        seen = [0]
-
-        def predicate(exc: Exception) -> bool:
-            if not if_transient_error(exc):
-                return False
-            seen[0] += 1
-            return seen[0] <= limit
-
-        return Retry(predicate=predicate, initial=0.1, maximum=5.0, multiplier=2.0, timeout=self._opts.retry_deadline)
+        """A fresh google-api-core ``Retry`` for one request (see `remote_store_gcs._retry.build`)."""
+        return _retry.build(RetryPolicy.from_options(self._opts))
 
     def close(self) -> None:
         """Drop the client and its connection pool; a later call creates new ones."""
@@ -357,6 +348,7 @@ class GCSBackend(FlatKeyBackend):
         """
         _check_metadata(metadata)
         blob, content_type = self._new_blob(name, metadata)
+        resent = [0]
         try:
             blob.upload_from_file(
                 BufferReader(data),
@@ -364,12 +356,15 @@ class GCSBackend(FlatKeyBackend):
                 content_type=content_type,
                 if_generation_match=None if overwrite else 0,
                 timeout=self._timeout,
-                retry=self._retry(),
+                retry=_retry.build(RetryPolicy.from_options(self._opts), resent),
             )
         except gex.PreconditionFailed:
             if overwrite:
                 raise
-            raise AlreadyExists("file exists", path=key) from None
+            ours = self._ours_after_resend(name, data) if resent[0] else None
+            if ours is None:
+                raise AlreadyExists("file exists", path=key) from None
+            blob = ours
         except gex.NotFound:  # an insert names no existing object: the bucket is missing
             raise ConfigError(f"GCS bucket {self._opts.bucket!r} does not exist (objects.insert: 404)") from None
         resource = {
@@ -380,6 +375,13 @@ class GCSBackend(FlatKeyBackend):
             "updated": blob.updated,
         }
         return _result(key, len(data), resource, metadata)
+
+    def _ours_after_resend(self, name: str, data: bytes | bytearray) -> storage.Blob | None:
+        """After a refused exclusive create that was resent (its first answer was lost): the
+        object when it holds our bytes (same MD5: the lost first attempt created it), else None."""
+        blob = self._bucket().get_blob(name, timeout=self._timeout, retry=self._retry())
+        digest = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+        return blob if blob is not None and blob.md5_hash == digest else None
 
     def _exclusive_writer(self, key: str, *, overwrite: bool, metadata: Mapping[str, str]) -> MultipartWriter:
         target = _Target(self, self.object_key(key), key, overwrite=overwrite, metadata=metadata)

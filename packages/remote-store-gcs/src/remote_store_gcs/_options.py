@@ -17,13 +17,17 @@ from remote_store.kit import (
     READ_TIMEOUT,
     REQUIRED,
     RETRIES,
+    RETRY_BACKOFF,
+    RETRY_BACKOFF_MAX,
+    RETRY_BUDGET,
+    RETRY_CATEGORIES,
+    RETRY_ON,
     VERIFY,
     Option,
     OptionTable,
     to_bool,
     to_int,
     to_optional_str,
-    to_seconds,
     to_secret,
     to_str,
     to_url,
@@ -74,11 +78,20 @@ class GCSOptions:
         verify: TLS verification: True (default), False, or a CA bundle path.
         connect_timeout: Seconds to wait for a connection (> 0; default 10).
         read_timeout: Seconds to wait for data on an open connection (> 0; default 60).
-        retries: Retries after a failed first attempt of a request (0-100; default 2). Retried
-            are the errors google-api-core calls transient (429, 500, 502, 503, 504, connection
-            errors); 0 disables retrying. Errors left after them raise `BackendUnavailable`.
-        retry_deadline: Most seconds one request may spend retrying (google-api-core
-            ``Retry(timeout=...)``; > 0; default 120).
+        retries: Retries after a failed first attempt of a request (0-100; default 2), by a
+            google-api-core ``Retry``. Retried are the transient errors of google-cloud-storage's
+            own predicate (408, 429, 500, 502, 503, 504, connection errors, timeouts) in a
+            category of ``retry_on``; 0 disables retrying. Errors left after them raise
+            `BackendUnavailable`.
+        retry_backoff: Seconds before the first retry (≥ 0; default 0.5; ``Retry(initial=...)``),
+            doubling (``multiplier=2``) each retry.
+        retry_backoff_max: Longest wait between attempts (≥ 0; default 10; ``Retry(maximum=...)``).
+        retry_budget: Seconds one request may spend, every attempt and wait included
+            (``Retry(timeout=...)``; ≥ 0; default 120). The former name ``retry_deadline``
+            is an alias.
+        retry_on: Failure categories that are retried: ``connection``, ``timeout``,
+            ``throttling`` (429, 503), ``server`` (other 5xx); a set or a comma-separated
+            string, ``"all"`` (default) or ``"none"``.
         create_root: Create the bucket (in ``project``) when it is missing (default False).
         chunk_size: Bytes per resumable-upload chunk, a multiple of 256 KiB (256 KiB-1 GiB;
             default 8 MiB). A streamed write holds about ``4 x chunk_size`` bytes, whatever its size.
@@ -109,7 +122,10 @@ class GCSOptions:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     retries: int = 2
-    retry_deadline: float = 120.0
+    retry_backoff: float = 0.5
+    retry_backoff_max: float = 10.0
+    retry_budget: float = 120.0
+    retry_on: frozenset[str] = frozenset(RETRY_CATEGORIES)
     create_root: bool = False
     chunk_size: int = 8 * MiB
     multipart_threshold: int = 8 * MiB
@@ -200,7 +216,10 @@ OPTIONS = OptionTable(
         CONNECT_TIMEOUT,
         READ_TIMEOUT,
         RETRIES,
-        Option("retry_deadline", to_seconds, 120.0, doc="most seconds one request spends retrying"),
+        RETRY_BACKOFF,
+        RETRY_BACKOFF_MAX,
+        RETRY_BUDGET.with_aliases("retry_deadline"),
+        RETRY_ON,
         CREATE_ROOT,
         Option(
             "chunk_size",

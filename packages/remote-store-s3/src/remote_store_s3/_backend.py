@@ -7,6 +7,7 @@ import binascii
 import contextlib
 import email.header
 import email.utils
+import hashlib
 import logging
 import mimetypes
 import os
@@ -38,9 +39,10 @@ from remote_store.kit import (
     ListPage,
     MultipartPolicy,
     PendingUpload,
+    RetryPolicy,
     unreachable_reason,
 )
-from remote_store_s3 import _errors
+from remote_store_s3 import _errors, _retries
 from remote_store_s3._options import MAX_PART_SIZE, MAX_PARTS, S3Options
 
 log = logging.getLogger("remote_store.s3")
@@ -132,6 +134,7 @@ class S3Backend(FlatKeyBackend):
         )
         self._lock = threading.Lock()
         self._client_obj: Any = None
+        self._retry_handler: _retries.BudgetedRetry | None = None
         self._pid = os.getpid()
         self._secrets = [
             s.reveal() for s in (opts.access_key_id, opts.secret_access_key, opts.session_token) if s is not None
@@ -218,7 +221,7 @@ class S3Backend(FlatKeyBackend):
     def _make_client(self) -> Any:
         o = self._opts
         config = botocore.config.Config(
-            retries={"mode": o.retry_mode, "total_max_attempts": o.max_attempts},
+            retries={"mode": o.retry_mode, "total_max_attempts": o.retries + 1},
             max_pool_connections=max(o.max_pool_connections, o.max_concurrency + 1),
             connect_timeout=o.connect_timeout,
             read_timeout=o.read_timeout,
@@ -238,7 +241,10 @@ class S3Backend(FlatKeyBackend):
             kwargs["endpoint_url"] = o.endpoint_url
         kwargs.update(o.client_kwargs)
         log.debug("creating S3 client for bucket %r (endpoint %s)", o.bucket, o.endpoint_url or "AWS")
-        return session.client("s3", **kwargs)
+        client = session.client("s3", **kwargs)
+        if client.meta.config.retries.get("mode") in ("standard", "adaptive"):
+            self._retry_handler = _retries.install(client, RetryPolicy.from_options(o))
+        return client
 
     def close(self) -> None:
         """Drop the boto3 client (its connection pool closes); a later call creates a new one."""
@@ -369,14 +375,34 @@ class S3Backend(FlatKeyBackend):
             resp = self._client().put_object(Bucket=self._bucket, Key=name, Body=data, **args)
         except ClientError as exc:
             if _errors.is_precondition_failed(exc) and not overwrite:
-                raise AlreadyExists("file exists", path=key) from None
-            raise
+                resp = self._ours_after_resend(
+                    exc, name, '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
+                )
+                if resp is None:
+                    raise AlreadyExists("file exists", path=key) from None
+            else:
+                raise
         digest = None
         algo = self._opts.checksum_algorithm
         if algo and resp.get(f"Checksum{algo}"):
             with contextlib.suppress(binascii.Error, ValueError):
                 digest = ContentDigest(algo.lower(), base64.b64decode(resp[f"Checksum{algo}"]).hex())
         return _result(key, len(data), resp, metadata, digest)
+
+    def _ours_after_resend(self, exc: ClientError, name: str, etag: str) -> dict[str, Any] | None:
+        """Check after a refused exclusive create that botocore had resent (its first answer
+        was lost): the ``HeadObject`` response when the object now holds our bytes (its ETag
+        is ``etag``, so the lost first attempt created it), else None (someone else's object).
+
+        A 412 on the first attempt (no resend) is a real conflict and returns None unread.
+        """
+        if not exc.response.get("ResponseMetadata", {}).get("RetryAttempts"):
+            return None
+        try:
+            head: dict[str, Any] = self._client().head_object(Bucket=self._bucket, Key=name)
+        except ClientError:
+            return None
+        return head if head.get("ETag") == etag else None
 
     def _part_checksum(self) -> str | None:
         """Checksum algorithm of multipart uploads: the configured one, else ``CRC32`` when
@@ -439,8 +465,11 @@ class S3Backend(FlatKeyBackend):
             )
         except ClientError as exc:
             if _errors.is_precondition_failed(exc) and not overwrite:
-                raise AlreadyExists("file exists", path=key) from None
-            raise
+                resp = self._ours_after_resend(exc, name, _multipart_etag(parts))
+                if resp is None:
+                    raise AlreadyExists("file exists", path=key) from None
+            else:
+                raise
         return _result(key, size, resp, metadata, None)
 
     def abort_multipart(self, name: str, upload_id: str) -> None:
@@ -590,6 +619,12 @@ def _page(resp: Mapping[str, Any]) -> ListPage:
     ]
     prefixes = [c["Prefix"] for c in resp.get("CommonPrefixes", ())]
     return ListPage(objects, prefixes)
+
+
+def _multipart_etag(parts: Sequence[Any]) -> str:
+    """The ETag S3 gives a completed multipart upload: MD5 of the parts' binary MD5s, ``-N``."""
+    digests = b"".join(bytes.fromhex(str(p["ETag"]).strip('"')) for p in parts)
+    return f'"{hashlib.md5(digests, usedforsecurity=False).hexdigest()}-{len(parts)}"'
 
 
 def _result(

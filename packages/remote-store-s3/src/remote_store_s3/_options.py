@@ -15,6 +15,7 @@ from remote_store.kit import (
     HIERARCHICAL,
     READ_TIMEOUT,
     REQUIRED,
+    RETRY_OPTIONS,
     VERIFY,
     Option,
     OptionTable,
@@ -54,8 +55,9 @@ class S3Options:
     Validation is table-driven (`OPTIONS`, a `remote_store.kit.OptionTable`); `from_mapping`
     also accepts the aliases ``access_key`` / ``aws_access_key_id`` (for ``access_key_id``),
     ``secret_key`` / ``aws_secret_access_key`` (``secret_access_key``), ``aws_session_token``
-    (``session_token``), ``region_name`` (``region``), ``endpoint`` (``endpoint_url``) and
-    ``path_checks`` (``hierarchical``), and refuses unknown names with `ConfigError`.
+    (``session_token``), ``region_name`` (``region``), ``endpoint`` (``endpoint_url``),
+    ``path_checks`` (``hierarchical``) and ``max_attempts`` (total attempts: ``retries``
+    + 1), and refuses unknown names with `ConfigError`.
 
     Attributes:
         bucket: Bucket name (3-255 characters of letters, digits, ``.``, ``-``, ``_``).
@@ -74,9 +76,24 @@ class S3Options:
         verify: TLS certificate verification: True (default), False (not recommended), or
             the path of a CA bundle file.
         retry_mode: botocore retry mode: ``"standard"`` (default), ``"adaptive"`` (adds
-            client-side rate limiting) or ``"legacy"``.
-        max_attempts: Total attempts per request including the first (≥ 1; default 3).
-            Throttling and 5xx errors left after them raise `BackendUnavailable`.
+            client-side rate limiting) or ``"legacy"``. With ``standard`` and ``adaptive``
+            botocore decides *whether* a failure is retryable (its standard conditions) and
+            the shared options below decide how often, how long to wait and which
+            categories; ``legacy`` honours ``retries`` only.
+        retries: Retries after a failed first attempt of one request (0-100; default 2),
+            botocore's ``total_max_attempts = retries + 1``. The former option
+            ``max_attempts`` (total attempts, ≥ 1) is still accepted and means
+            ``retries = max_attempts - 1``. Failures left after them raise
+            `BackendUnavailable`.
+        retry_backoff: Seconds before the first retry (≥ 0; default 0.5); doubles each retry
+            (±20 % jitter), replacing botocore's own exponential backoff.
+        retry_backoff_max: Longest wait between two attempts in seconds (≥ 0; default 10).
+        retry_budget: Seconds one S3 request may spend, all attempts and waits included
+            (≥ 0; default 120): no retry starts whose wait would end past it. A call made of
+            several requests (a multipart upload) has this budget per request.
+        retry_on: Failure categories that are retried (``connection``, ``timeout``,
+            ``throttling`` = 429/503/``SlowDown``, ``server`` = other 5xx); a set or a
+            comma-separated string, ``"all"`` (default) or ``"none"``.
         max_pool_connections: Size of the client's HTTP connection pool (≥ 1; default 10).
             Keep it ≥ ``max_concurrency``.
         connect_timeout: Seconds to wait for a TCP/TLS connection (> 0; default 10).
@@ -138,7 +155,11 @@ class S3Options:
     addressing_style: str = "auto"
     verify: bool | str = True
     retry_mode: str = "standard"
-    max_attempts: int = 3
+    retries: int = 2
+    retry_backoff: float = 0.5
+    retry_backoff_max: float = 10.0
+    retry_budget: float = 120.0
+    retry_on: frozenset[str] = frozenset(("connection", "timeout", "throttling", "server"))
     max_pool_connections: int = 10
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
@@ -179,7 +200,14 @@ class S3Options:
             ConfigError: An unknown option, an option given twice (as name and alias), a
                 missing ``bucket`` or an invalid value; the message names the option.
         """
-        return cls(**OPTIONS.parse(options))
+        given = dict(options)
+        if "max_attempts" in given:
+            if "retries" in given:
+                raise ConfigError(
+                    "S3 option 'retries' is given twice (as 'retries' and 'max_attempts')", path="retries"
+                )
+            given["retries"] = _retries_from_max_attempts(given.pop("max_attempts"))
+        return cls(**OPTIONS.parse(given))
 
     def changed(self) -> dict[str, Any]:
         """Return the fields that differ from their defaults (``bucket`` always), as constructor kwargs."""
@@ -217,6 +245,19 @@ def _prefix(name: str, value: Any) -> str:
     return text
 
 
+def _retries_from_max_attempts(value: Any) -> int:
+    """``max_attempts`` (total attempts, the former option) as ``retries`` (attempts - 1).
+
+    Raises:
+        ConfigError: Not an integer between 1 and 101 (the message names ``max_attempts``).
+    """
+    try:
+        attempts: int = to_int(1, 101)("max_attempts", value)
+    except ConfigError as exc:
+        raise ConfigError(f"S3 {exc.message}", path="max_attempts") from None
+    return attempts - 1
+
+
 #: The table every `S3Options` value is validated against (names, aliases, converters, defaults).
 OPTIONS = OptionTable(
     "S3",
@@ -232,7 +273,7 @@ OPTIONS = OptionTable(
         Option("addressing_style", to_choice(*_ADDRESSING), "auto", doc="auto, path or virtual"),
         VERIFY,
         Option("retry_mode", to_choice(*_RETRY_MODES), "standard", doc="botocore retry mode"),
-        Option("max_attempts", to_int(1, 100), 3, doc="attempts per request including the first"),
+        *RETRY_OPTIONS,
         Option("max_pool_connections", to_int(1), 10, doc="HTTP connection pool size"),
         CONNECT_TIMEOUT,
         READ_TIMEOUT,

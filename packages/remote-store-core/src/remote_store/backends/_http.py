@@ -19,8 +19,8 @@ import io
 import ssl
 import threading
 import urllib.parse
-from collections.abc import Iterator, Mapping
-from typing import IO, Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import IO, Any, TypeVar
 
 from remote_store import _path
 from remote_store._backend import Backend
@@ -29,6 +29,7 @@ from remote_store._log import get_logger
 from remote_store._models import FileInfo, WriteResult
 from remote_store._secret import Secret, is_secret_header, reveal
 from remote_store._streams import RangeReader
+from remote_store.backends import _http_retry
 from remote_store.backends._http_errors import FileChangedError, HttpStatusError, translate_http_error
 from remote_store.backends._http_streams import (
     _CHUNK,
@@ -48,8 +49,11 @@ from remote_store.errors import (
     NotFound,
     RemoteStoreError,
 )
+from remote_store.kit._options import to_seconds
+from remote_store.kit._retry import RetryPolicy
 
 log = get_logger("remote_store.http")
+T = TypeVar("T")
 
 _FULL = CapabilitySet({Capability.READ, Capability.METADATA, Capability.LAZY_READ, Capability.SEEKABLE_READ})
 _NO_RANGES = _FULL - {Capability.SEEKABLE_READ}
@@ -80,7 +84,22 @@ class HttpBackend(Backend):
             headers (Authorization, Proxy-Authorization, Cookie, X-Api-Key, any name
             containing token/secret/auth/key) are held as `Secret` and masked in reprs
             and logs; values may already be `Secret`. They are dropped on redirects to another host.
-        timeout: Connect and read timeout in seconds, per request.
+        timeout: The former single timeout: when given, both ``connect_timeout`` and
+            ``read_timeout`` (seconds, > 0).
+        connect_timeout: Seconds to wait for a TCP (and TLS) connection (> 0; default 10).
+        read_timeout: Seconds to wait for data on an open connection (> 0; default 60).
+        retries: Retries after a failed first attempt (0-100; default 2). Every request of
+            this backend is a ``GET`` or ``HEAD`` (idempotent), retried through
+            `remote_store.kit.RetryPolicy.call` together with reading its body, so a body
+            cut short is fetched again (a block of a ranged read with ``If-Range``), never
+            returned short. A stream of a server without ``Range`` cannot resume and raises
+            `BackendUnavailable` instead.
+        retry_backoff: Seconds before the first retry (≥ 0; default 0.5), doubling.
+        retry_backoff_max: Longest wait between attempts in seconds (≥ 0; default 10).
+        retry_budget: Seconds one call may spend, attempts and waits included (≥ 0; default 120).
+        retry_on: Failure categories retried: ``connection``, ``timeout`` (and 408),
+            ``throttling`` (429, 503), ``server`` (other 5xx but 501/505); a set, a
+            comma-separated string, ``"all"`` (default) or ``"none"``.
         verify: Verify the server's TLS certificate (True) or not (False).
         ca_file: PEM file of CA certificates to trust instead of the system store.
         block_size: Bytes fetched per ranged request (the read-ahead of `read` streams).
@@ -91,8 +110,9 @@ class HttpBackend(Backend):
         max_idle_connections: Idle keep-alive connections kept per host (stdlib transport).
 
     Raises:
-        ConfigError: ``base_url`` is not an absolute http(s) URL, ``block_size`` < 1,
-            ``timeout`` <= 0, or ``use_requests`` without ``requests`` installed.
+        ConfigError: ``base_url`` is not an absolute http(s) URL, ``block_size`` < 1, a
+            timeout <= 0, a retry option out of range, or ``use_requests`` without
+            ``requests`` installed.
     """
 
     TYPE = "http"
@@ -103,13 +123,20 @@ class HttpBackend(Backend):
         base_url: str,
         *,
         headers: Mapping[str, str | Secret] | None = None,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         verify: bool = True,
         ca_file: str | None = None,
         block_size: int = _CHUNK,
         use_requests: bool = False,
         ranges: bool | None = None,
         max_idle_connections: int = 8,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        retries: int | None = None,
+        retry_backoff: float | None = None,
+        retry_backoff_max: float | None = None,
+        retry_budget: float | None = None,
+        retry_on: str | Iterable[str] | None = None,
     ) -> None:
         base = reveal(base_url)
         if not isinstance(base, str):
@@ -134,12 +161,28 @@ class HttpBackend(Backend):
         parts = parts._replace(path=path, fragment="")
         if block_size < 1:
             raise ConfigError("block_size must be >= 1 byte")
-        if timeout <= 0:
-            raise ConfigError("timeout must be > 0 seconds")
+        if timeout is not None:
+            if connect_timeout is not None or read_timeout is not None:
+                raise ConfigError("give 'timeout' or 'connect_timeout' / 'read_timeout', not both", path="timeout")
+            connect_timeout = read_timeout = to_seconds("timeout", timeout)
+        tuning = _http_retry.parse(
+            {
+                "connect_timeout": connect_timeout,
+                "read_timeout": read_timeout,
+                "retries": retries,
+                "retry_backoff": retry_backoff,
+                "retry_backoff_max": retry_backoff_max,
+                "retry_budget": retry_budget,
+                "retry_on": retry_on,
+            }
+        )
+        self._tuning = tuning
+        self._policy = RetryPolicy.from_options(tuning)
         self._base = urllib.parse.urlunsplit(parts)
         self._parts = parts
         self._headers = hdrs
-        self._timeout = float(timeout)
+        self._connect_timeout = float(tuning["connect_timeout"])
+        self._read_timeout = float(tuning["read_timeout"])
         self._verify = bool(verify)
         self._ca_file = ca_file
         self._block_size = int(block_size)
@@ -168,8 +211,11 @@ class HttpBackend(Backend):
         opts: dict[str, Any] = {"base_url": self._base}
         if self._headers:
             opts["headers"] = dict(self._headers)
+        for name, value in self._tuning.items():
+            row = _http_retry.OPTIONS.rows[name]
+            if value != row.default:
+                opts[name] = sorted(value) if name == "retry_on" else value
         opts.update(
-            timeout=self._timeout,
             verify=self._verify,
             ca_file=self._ca_file,
             block_size=self._block_size,
@@ -210,6 +256,15 @@ class HttpBackend(Backend):
         return urllib.parse.unquote(parts.path[len(base_path) :])
 
     # ------------------------------------------------------------------ transport
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The `RetryPolicy` every request of this backend runs under (see the class docstring)."""
+        return self._policy
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        """Run one idempotent unit (request and body read) under the retry policy."""
+        return self._policy.call(attempt, classify=_http_retry.classify, idempotent=True)
+
     def _get_transport(self) -> _Transport:
         transport = self._transport
         if transport is not None:
@@ -218,9 +273,11 @@ class HttpBackend(Backend):
             if self._transport is None:
                 if self._use_requests:
                     verify: bool | str = self._ca_file if (self._verify and self._ca_file) else self._verify
-                    self._transport = _RequestsTransport(self._timeout, verify)
+                    self._transport = _RequestsTransport((self._connect_timeout, self._read_timeout), verify)
                 else:
-                    self._transport = _Pool(self._timeout, self._ssl_context(), self._max_idle)
+                    self._transport = _Pool(
+                        self._connect_timeout, self._ssl_context(), self._max_idle, read_timeout=self._read_timeout
+                    )
             return self._transport
 
     def _ssl_context(self) -> ssl.SSLContext | None:
@@ -312,7 +369,7 @@ class HttpBackend(Backend):
             PermissionDenied: 401/403.
             BackendUnavailable: 5xx, timeouts, connection errors.
         """
-        return self._head(key, missing_ok=True) is not None
+        return self._retrying(lambda: self._head(key, missing_ok=True)) is not None
 
     def is_folder(self, key: str) -> bool:
         """Best effort: ``""`` is a folder; otherwise ``HEAD key/`` answering 2xx.
@@ -322,13 +379,17 @@ class HttpBackend(Backend):
         """
         if not key:
             return True
-        resp = self._request("HEAD", key, url=self.url_for(key) + "/")
-        resp.close()
-        if 200 <= resp.status < 300:
-            return True
-        if resp.status >= 500 or resp.status in (408, 429):
-            raise HttpStatusError(resp.status, resp.reason, key)
-        return False
+
+        def attempt() -> bool:
+            resp = self._request("HEAD", key, url=self.url_for(key) + "/")
+            resp.close()
+            if 200 <= resp.status < 300:
+                return True
+            if resp.status >= 500 or resp.status in (408, 429):
+                raise HttpStatusError(resp.status, resp.reason, key)
+            return False
+
+        return self._retrying(attempt)
 
     def stat(self, key: str) -> FileInfo:
         """``HEAD`` the key: size (``Content-Length``), ``ETag``, ``Last-Modified``, ``Content-Type``.
@@ -338,11 +399,14 @@ class HttpBackend(Backend):
             PermissionDenied: 401/403.
             BackendUnavailable: 5xx / network errors.
         """
-        resp = self._head(key, missing_ok=False)
+        resp = self._retrying(lambda: self._head(key, missing_ok=False))
         assert resp is not None
         self._learn_ranges(resp)
         length = resp.header("Content-Length")
-        size = int(length) if length is not None and length.strip().isdigit() else self._size_by_range(key)
+        if length is not None and length.strip().isdigit():
+            size = int(length)
+        else:
+            size = self._retrying(lambda: self._size_by_range(key))
         return FileInfo(
             path=key,
             name=_path.basename(key),
@@ -387,10 +451,14 @@ class HttpBackend(Backend):
             PermissionDenied: 401/403 (the credentials are refused).
             BackendUnavailable: 5xx, timeout, connection refused, TLS failure.
         """
-        resp = self._request("HEAD", "", url=self._base)
-        resp.close()
-        if resp.status in (401, 403, 407) or resp.status >= 500:
-            raise HttpStatusError(resp.status, resp.reason, "")
+
+        def attempt() -> None:
+            resp = self._request("HEAD", "", url=self._base)
+            resp.close()
+            if resp.status in (401, 403, 407) or resp.status >= 500:
+                raise HttpStatusError(resp.status, resp.reason, "")
+
+        self._retrying(attempt)
 
     # ------------------------------------------------------------------ reads
     def read_bytes(self, key: str) -> bytes:
@@ -400,13 +468,17 @@ class HttpBackend(Backend):
             NotFound: 404/410. InvalidPath: the URL is a folder.
             BackendUnavailable: 5xx, network errors, or a body shorter than ``Content-Length``.
         """
-        resp = self._request("GET", key)
-        if resp.status != 200:
-            raise self._fail(resp, key)
-        try:
-            return resp.read()
-        finally:
-            resp.close()
+
+        def attempt() -> bytes:
+            resp = self._request("GET", key)
+            if resp.status != 200:
+                raise self._fail(resp, key)
+            try:
+                return resp.read()
+            finally:
+                resp.close()
+
+        return self._retrying(attempt)
 
     def open_read(self, key: str) -> IO[bytes]:
         """Open a lazy stream.
@@ -421,6 +493,9 @@ class HttpBackend(Backend):
             PermissionDenied: 401/403. BackendUnavailable: 5xx / network errors.
             RemoteStoreError: later, from ``read()``, when the file changed on the server.
         """
+        return self._retrying(lambda: self._open_read(key))
+
+    def _open_read(self, key: str) -> IO[bytes]:
         if self._ranges_ok is False:
             resp = self._request("GET", key)
             if resp.status != 200:
@@ -466,6 +541,9 @@ class HttpBackend(Backend):
 
     def _fetch(self, key: str, start: int, length: int, size: int, validator: str | None) -> bytes:
         """``GET`` bytes ``start``…``start+length-1`` with ``If-Range``; verify the answer is that slice."""
+        return self._retrying(lambda: self._fetch_once(key, start, length, size, validator))
+
+    def _fetch_once(self, key: str, start: int, length: int, size: int, validator: str | None) -> bytes:
         end = start + length - 1
         extra = {"Range": f"bytes={start}-{end}"}
         if validator:

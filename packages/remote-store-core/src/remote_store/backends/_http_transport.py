@@ -85,8 +85,11 @@ _Origin = tuple[str, str, int]
 class _Pool:
     """Keep-alive ``http.client`` connections, a few idle ones per (scheme, host, port)."""
 
-    def __init__(self, timeout: float, ssl_context: ssl.SSLContext | None, max_idle: int) -> None:
+    def __init__(
+        self, timeout: float, ssl_context: ssl.SSLContext | None, max_idle: int, read_timeout: float | None = None
+    ) -> None:
         self._timeout = timeout
+        self._read_timeout = timeout if read_timeout is None else read_timeout
         self._ssl_context = ssl_context
         self._max_idle = max_idle
         self._idle: dict[_Origin, list[http.client.HTTPConnection]] = {}
@@ -126,6 +129,10 @@ class _Pool:
         for attempt in range(2):
             conn, reused = self.get(origin)
             try:
+                if conn.sock is None:
+                    conn.connect()  # within the connect timeout; then wait for data up to the read timeout
+                    if conn.sock is not None:
+                        conn.sock.settimeout(self._read_timeout)
                 conn.request(method, target, headers=dict(headers))
                 resp = conn.getresponse()
             except _IDEMPOTENT_RETRY:
@@ -174,7 +181,7 @@ class _RequestsResponse:
 class _RequestsTransport:
     """A ``requests.Session`` (connection pooling by urllib3). Imported only when asked for."""
 
-    def __init__(self, timeout: float, verify: bool | str) -> None:
+    def __init__(self, timeout: float | tuple[float, float], verify: bool | str) -> None:
         import requests
 
         self._requests = requests
