@@ -251,6 +251,9 @@ class FsspecBackend(Backend):
             raise NotFound("file not found", path=key, backend=self.TYPE)
         if self._is_dir_info(info):
             raise InvalidPath("is a folder", path=key, backend=self.TYPE)
+        return self._reader(key)
+
+    def _reader(self, key: str) -> IO[bytes]:
         f: IO[bytes] = self.fs.open(self._path(key), "rb")
         if isinstance(f, io.BytesIO):
             # fsspec's memory file system hands out the stored buffer itself (shared position,
@@ -418,7 +421,9 @@ class FsspecBackend(Backend):
         self._check_placement(dst)
         if not overwrite and self.exists(dst):
             raise AlreadyExists("destination exists", path=dst, backend=self.TYPE)
-        with self.fs.open(self._path(src), "rb") as f:
+        with self._reader(
+            src
+        ) as f:  # a private copy on fsspec memory: threads copying one source never share a position
             self._publish(dst, f, overwrite)
         if move:
             self.fs.rm_file(self._path(src))
