@@ -58,6 +58,9 @@ __all__ = ["FsspecBackend", "SECRET_OPTION_NAMES", "TEMP_PREFIX"]
 #: Name prefix of the staging file a write creates next to its target (hidden from listings).
 TEMP_PREFIX = ".rs-tmp-"
 
+#: ``fs.ls`` attempts while a concurrent delete keeps breaking the memory file system's listing.
+_LS_ATTEMPTS = 20
+
 #: Fragments of ``storage_options`` names whose string values are wrapped in `Secret`.
 SECRET_OPTION_NAMES = (
     "secret",
@@ -210,6 +213,10 @@ class FsspecBackend(Backend):
         try:
             info: dict[str, Any] = self.fs.info(self._path(key))
         except (FileNotFoundError, NotADirectoryError):
+            return None
+        except KeyError:
+            # fsspec's memory file system checks ``path in store`` and then reads
+            # ``store[path]``: a delete by another thread in between is a missing file
             return None
         return info
 
@@ -378,11 +385,17 @@ class FsspecBackend(Backend):
     def _entries(self, prefix: str) -> list[dict[str, Any]]:
         if prefix and not self.is_folder(prefix):
             return []
-        try:
-            entries: list[dict[str, Any]] = self.fs.ls(self._path(prefix), detail=True)
-        except FileNotFoundError:
-            return []
-        return entries
+        for _ in range(_LS_ATTEMPTS):
+            try:
+                entries: list[dict[str, Any]] = self.fs.ls(self._path(prefix), detail=True)
+            except FileNotFoundError:
+                return []
+            except KeyError:
+                # fsspec's memory file system lists a snapshot of its keys and then looks each
+                # one up: a file another thread deleted meanwhile raises KeyError. List again.
+                continue
+            return entries
+        raise RemoteStoreError("the folder kept changing while it was listed", path=prefix, backend=self.TYPE)
 
     def iter_files(self, prefix: str, *, recursive: bool, max_depth: int | None = None) -> Iterator[FileInfo]:
         """``fs.ls`` of each folder, depth first in name order (``max_depth`` 1 = direct children)."""
