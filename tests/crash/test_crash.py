@@ -35,7 +35,7 @@ import statistics
 import sys
 import time
 import traceback
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from random import Random
 from typing import Any
@@ -48,10 +48,10 @@ from testing.backends import make_payload, open_store, parse_payload
 
 TRIALS = int(os.environ.get("REMOTE_STORE_CRASH_TRIALS", "100"))
 SEED = int(os.environ.get("REMOTE_STORE_CRASH_SEED", str(int(time.time() * 1000) % 1_000_000)))
-#: Spans five SQL chunk rows (``chunk_size`` 64 KiB below) and eight SFTP write packets (32 KiB).
-SIZE = 256 * 1024 + 17
+#: Spans five SQL chunk rows (``chunk_size`` 32 KiB below) and five SFTP write packets (32 KiB).
+SIZE = 128 * 1024 + 17
 #: Backend options per kind: small SQL chunks, so a file is several rows a kill could split.
-OPTIONS: dict[str, dict[str, Any]] = {"sqlite": {"chunk_size": 64 * 1024}}
+OPTIONS: dict[str, dict[str, Any]] = {"sqlite": {"chunk_size": 32 * 1024}}
 #: Children forked ahead of their trial (their connection set-up overlaps earlier trials).
 AHEAD = 2
 KEY = "data/target.bin"
@@ -232,7 +232,7 @@ def test_sigkill_mid_write_leaves_old_or_new(kind: str, case: str, request: pyte
     blob = pickle.dumps(store)
     typical = bound = _child_duration(case, store, blob)
     states: Counter[str] = Counter()
-    spent: Counter[str] = Counter()
+    spent: defaultdict[str, float] = defaultdict(float)
     started = time.perf_counter()
     state = "new"
     children = deque(_Writer(case, blob) for _ in range(AHEAD))
@@ -254,7 +254,9 @@ def test_sigkill_mid_write_leaves_old_or_new(kind: str, case: str, request: pyte
                 state = _check(case, store)
             except AssertionError as exc:
                 raise AssertionError(f"trial {trial} (seed {seed}, kill after {delay * 1000:.1f} ms): {exc}") from exc
-            spent.update(prepare=t1 - t0, ready=t2 - t1, run=t3 - t2, check=time.perf_counter() - t3)
+            for phase, seconds in (("prepare", t1 - t0), ("ready", t2 - t1), ("run", t3 - t2)):
+                spent[phase] += seconds
+            spent["check"] += time.perf_counter() - t3
             states[state if reported == "killed" else f"{state}, child finished"] += 1
             bound *= 1.15 if state == "old" else 0.87
     finally:

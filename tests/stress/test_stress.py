@@ -1,7 +1,7 @@
 """Stress: 16 threads x mixed operations on a few overlapping keys, on every backend kind.
 
 Each thread runs ``REMOTE_STORE_STRESS_OPS`` operations (default 1,000 per thread), or as many
-as fit in ``REMOTE_STORE_STRESS_SECONDS`` per backend (default 15; 0 = no limit, as
+as fit in ``REMOTE_STORE_STRESS_SECONDS`` per backend (default 10; 0 = no limit, as
 ``scripts/soak.sh`` runs it), drawn from
 write / write_atomic / read / exists / get_file_info / list_files / move / copy / delete on
 the same six keys, all through one shared `Store`. Every payload describes itself
@@ -43,7 +43,7 @@ from testing.backends import TornPayload, make_payload, parse_payload
 THREADS = 16
 OPS = int(os.environ.get("REMOTE_STORE_STRESS_OPS", "1000"))
 #: Seconds per backend after which the threads stop early (0 = no limit; the soak sets 0).
-BUDGET = float(os.environ.get("REMOTE_STORE_STRESS_SECONDS", "15"))
+BUDGET = float(os.environ.get("REMOTE_STORE_STRESS_SECONDS", "10"))
 TIMEOUT = float(os.environ.get("REMOTE_STORE_STRESS_TIMEOUT", "120"))
 SEED = int(os.environ.get("REMOTE_STORE_STRESS_SEED", str(int(time.time() * 1000) % 1_000_000)))
 FOLDER = "s"
