@@ -236,6 +236,7 @@ def test_sigkill_mid_write_leaves_old_or_new(kind: str, case: str, request: pyte
     started = time.perf_counter()
     state = "new"
     children = deque(_Writer(case, blob) for _ in range(AHEAD))
+    child = children[0]
     try:
         for trial in range(TRIALS):
             t0 = time.perf_counter()
@@ -260,8 +261,8 @@ def test_sigkill_mid_write_leaves_old_or_new(kind: str, case: str, request: pyte
             states[state if reported == "killed" else f"{state}, child finished"] += 1
             bound *= 1.15 if state == "old" else 0.87
     finally:
-        for child in children:
-            child.kill()
+        for left in (child, *children):
+            left.kill()
     leftovers: list[str] = []
     scan = _disk_leftovers(kind, store, request)
     if scan is not None:
