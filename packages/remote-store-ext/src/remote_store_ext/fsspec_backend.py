@@ -58,6 +58,9 @@ __all__ = ["FsspecBackend", "SECRET_OPTION_NAMES", "TEMP_PREFIX"]
 #: Name prefix of the staging file a write creates next to its target (hidden from listings).
 TEMP_PREFIX = ".rs-tmp-"
 
+#: ``fs.ls`` attempts while a concurrent delete keeps breaking the memory file system's listing.
+_LS_ATTEMPTS = 20
+
 #: Fragments of ``storage_options`` names whose string values are wrapped in `Secret`.
 SECRET_OPTION_NAMES = (
     "secret",
@@ -211,6 +214,10 @@ class FsspecBackend(Backend):
             info: dict[str, Any] = self.fs.info(self._path(key))
         except (FileNotFoundError, NotADirectoryError):
             return None
+        except KeyError:
+            # fsspec's memory file system checks ``path in store`` and then reads
+            # ``store[path]``: a delete by another thread in between is a missing file
+            return None
         return info
 
     def _is_dir_info(self, info: Mapping[str, Any] | None) -> bool:
@@ -251,6 +258,9 @@ class FsspecBackend(Backend):
             raise NotFound("file not found", path=key, backend=self.TYPE)
         if self._is_dir_info(info):
             raise InvalidPath("is a folder", path=key, backend=self.TYPE)
+        return self._reader(key)
+
+    def _reader(self, key: str) -> IO[bytes]:
         f: IO[bytes] = self.fs.open(self._path(key), "rb")
         if isinstance(f, io.BytesIO):
             # fsspec's memory file system hands out the stored buffer itself (shared position,
@@ -375,11 +385,17 @@ class FsspecBackend(Backend):
     def _entries(self, prefix: str) -> list[dict[str, Any]]:
         if prefix and not self.is_folder(prefix):
             return []
-        try:
-            entries: list[dict[str, Any]] = self.fs.ls(self._path(prefix), detail=True)
-        except FileNotFoundError:
-            return []
-        return entries
+        for _ in range(_LS_ATTEMPTS):
+            try:
+                entries: list[dict[str, Any]] = self.fs.ls(self._path(prefix), detail=True)
+            except FileNotFoundError:
+                return []
+            except KeyError:
+                # fsspec's memory file system lists a snapshot of its keys and then looks each
+                # one up: a file another thread deleted meanwhile raises KeyError. List again.
+                continue
+            return entries
+        raise RemoteStoreError("the folder kept changing while it was listed", path=prefix, backend=self.TYPE)
 
     def iter_files(self, prefix: str, *, recursive: bool, max_depth: int | None = None) -> Iterator[FileInfo]:
         """``fs.ls`` of each folder, depth first in name order (``max_depth`` 1 = direct children)."""
@@ -418,7 +434,9 @@ class FsspecBackend(Backend):
         self._check_placement(dst)
         if not overwrite and self.exists(dst):
             raise AlreadyExists("destination exists", path=dst, backend=self.TYPE)
-        with self.fs.open(self._path(src), "rb") as f:
+        with self._reader(
+            src
+        ) as f:  # a private copy on fsspec memory: threads copying one source never share a position
             self._publish(dst, f, overwrite)
         if move:
             self.fs.rm_file(self._path(src))

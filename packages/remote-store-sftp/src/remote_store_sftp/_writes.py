@@ -240,7 +240,8 @@ def finish(c: _wire.Client, session: _pool.Session, t: Target, sent: int, *, fsy
     """Close the temp file (checking every write), publish it, forget it.
 
     Raises:
-        AlreadyExists: Exclusive publish found a file at the key.
+        AlreadyExists: Exclusive publish found a file at the key (also when that file was
+            removed again before the diagnosis could see it).
         InvalidPath: The key became a folder.
     """
     _wire.finish_write(c, t.file, sent=sent, fsync=fsync and "fsync@openssh.com" in c.extensions, mode=t.mode)
@@ -250,6 +251,11 @@ def finish(c: _wire.Client, session: _pool.Session, t: Target, sent: int, *, fsy
         if is_connection_error(exc):
             raise
         diagnose_target(c, session.base, t.key, t.overwrite)
+        if not t.overwrite and exc.errno is None:
+            # An exclusive publish's bare FAILURE is the link's (or RENAME's) EEXIST: a file was
+            # at the key at that moment and another client deleted or moved it away before the
+            # LSTAT above. This write did not happen, as for any lost exclusive create.
+            raise AlreadyExists("a file was at this path when the write was published", path=t.key) from None
         raise
     session.temps.discard(t.tmp)
 

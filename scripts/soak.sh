@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Soak: the crash and stress suites at full scale against the real test servers, summaries printed.
+#   crash:  REMOTE_STORE_CRASH_TRIALS trials per backend and operation (default here 1,000; CI 100)
+#   stress: 16 threads x REMOTE_STORE_STRESS_OPS operations per backend (default 1,000), no time
+#           budget (REMOTE_STORE_STRESS_SECONDS=0; CI stops each backend after 10 s)
+# Replay a run with REMOTE_STORE_CRASH_SEED / REMOTE_STORE_STRESS_SEED (each run prints its seeds).
+# Extra arguments go to pytest, e.g. `bash scripts/soak.sh -k sftp` or `bash scripts/soak.sh tests/crash`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.local/bin:$PATH"
+export REMOTE_STORE_TOOLS=${REMOTE_STORE_TOOLS:-$PWD/.tools}
+export REMOTE_STORE_CRASH_TRIALS=${REMOTE_STORE_CRASH_TRIALS:-1000}
+export REMOTE_STORE_STRESS_OPS=${REMOTE_STORE_STRESS_OPS:-1000}
+export REMOTE_STORE_STRESS_SECONDS=${REMOTE_STORE_STRESS_SECONDS:-0}
+export REMOTE_STORE_STRESS_TIMEOUT=${REMOTE_STORE_STRESS_TIMEOUT:-3600}
+paths=()
+[[ $# -gt 0 && -e ${1%%::*} ]] || paths=(tests/crash tests/stress/test_stress.py)
+log=${REMOTE_STORE_SOAK_LOG:-${TMPDIR:-/tmp}/remote-store-soak-$(date -u +%Y%m%dT%H%M%SZ).log}
+echo "soak: crash trials ${REMOTE_STORE_CRASH_TRIALS}, stress ops ${REMOTE_STORE_STRESS_OPS}/thread; log ${log}" >&2
+set +e
+uv run --all-packages pytest -s -q -p no:cacheprovider "${paths[@]}" "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+echo "=== summary" >&2
+grep -E '^\[(crash|stress)\] .*(trials in|ops in)' "$log" >&2 || true
+exit "$rc"
