@@ -330,9 +330,7 @@ class FaultProxy:
     def _check_cut(self, link: _Link) -> None:
         if link.cut is not None and link.cut[1] == 0 and link.doomed_at is None:
             direction, _, hold = link.cut
-            link.drop_up = link.drop_down = True
-            link.to_server.clear()
-            link.to_client.clear()
+            link.drop_up = link.drop_down = True  # bytes already queued are still delivered
             link.doomed_at = time.monotonic() + hold
             self._event("cut", link.number, f"{direction} after {link.up} B up / {link.down} B down")
             for other in self._links:  # one cut per arming
