@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from remote_store import Store
-from remote_store.errors import AlreadyExists, BackendUnavailable
+from remote_store.errors import AlreadyExists, BackendUnavailable, ConfigError
 from remote_store_sftp import SFTPBackend
 from testing.servers.sftp import SFTPServer
 from testing.tcpfaults import FaultProxy, FaultTally
@@ -65,6 +65,8 @@ def make(
             "retry_budget": 15.0,
             "stale_temp_age": None,
         }
+        if "operation_timeout" in overrides:  # the alias replaces the default read_timeout above
+            del options["read_timeout"]
         options.update(overrides)
         backend = SFTPBackend(**options)
         made.append(backend)
@@ -348,3 +350,39 @@ def test_idle_pooled_connection_reset_is_replaced_transparently(
     store.write("g", io.BytesIO(SMALL), overwrite=True)
     assert store.read_bytes("g") == SMALL
     TALLY.record("sftp", 1, survived=True)
+
+
+def test_options_reach_the_transport_and_bad_values_are_config_errors(make: Callable[..., SFTPBackend]) -> None:
+    backend = make(
+        connect_timeout=3,
+        operation_timeout=4,  # the former name of read_timeout
+        retries="4",
+        retry_backoff=0.25,
+        retry_on="connection",
+    )
+    store = Store(backend)
+    store.write("f", SMALL, overwrite=True)
+    session = backend._session
+    assert session is not None
+    transport = session.transport
+    # connect_timeout bounds the TCP connect, the banner, the key exchange and authentication
+    assert (transport.banner_timeout, transport.handshake_timeout, transport.auth_timeout) == (3.0, 3.0, 3.0)
+    assert all(client.sock.gettimeout() == 4.0 for client in session.idle)  # read_timeout: channel timeout
+    policy = backend.retry_policy
+    assert (policy.retries, policy.backoff, policy.retry_on) == (4, 0.25, frozenset({"connection"}))
+    assert backend.options["read_timeout"] == 4.0
+    rebuilt = SFTPBackend(**backend.options)  # the options rebuild an equal backend
+    assert rebuilt.retry_policy == policy
+    bad: list[dict[str, Any]] = [
+        {"retries": -1},
+        {"retries": "many"},
+        {"retry_backoff": -0.5},
+        {"retry_budget": "soon"},
+        {"retry_on": "lightning"},
+        {"read_timeout": 0},
+        {"connect_timeout": -1},
+        {"read_timeout": 5, "operation_timeout": 5},
+    ]
+    for options in bad:
+        with pytest.raises(ConfigError):
+            make(**options)
