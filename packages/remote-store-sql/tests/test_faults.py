@@ -390,3 +390,44 @@ def test_options_reach_the_engine_and_bad_values_are_config_errors(db: ProxiedDa
     ):
         with pytest.raises(ConfigError):
             SQLBlobBackend(db.direct_url, **bad)
+
+
+def test_sql_query_reads_survive_a_reset_and_fail_typed_when_refused(db: ProxiedDatabase) -> None:
+    """The read-only sql-query backend reruns its query after a lost connection (a query only reads)."""
+    pytest.importorskip("pyarrow")
+    from remote_store_sql import SQLQueryBackend
+
+    sql = "SELECT n FROM (SELECT 1 AS n UNION ALL SELECT 2 UNION ALL SELECT 3) AS t ORDER BY n"
+    backend = SQLQueryBackend(
+        db.url,
+        queries={"n.csv": sql},
+        connect_timeout=2,
+        read_timeout=5,
+        retries=100,
+        retry_backoff=0.0,
+        retry_budget=PERSISTENT_BUDGET,
+    )
+    store = Store(backend)
+    try:
+        expected = store.read_bytes("n.csv")
+        assert expected.split() == [b'"n"', b"1", b"2", b"3"]
+        answers = _bytes_down(db.proxy, lambda: store.read_bytes("n.csv"))
+        db.proxy.cut_after(max(1, answers // 2), "down")
+        assert store.read_bytes("n.csv") == expected
+        assert db.proxy.counts["cut"] == 1
+        db.proxy.refuse()
+        db.proxy.reset_all()
+        start = time.monotonic()
+        with pytest.raises(BackendUnavailable):
+            store.read_bytes("n.csv")
+        assert time.monotonic() - start < PERSISTENT_BUDGET + SLACK
+        assert db.proxy.counts["refuse"] >= 2
+        policy = backend.retry_policy
+        assert (policy.retries, policy.budget) == (100, PERSISTENT_BUDGET)
+        assert backend.options["read_timeout"] == 5.0
+    finally:
+        backend.close()
+    TALLY.record(db.name, 1, survived=True)
+    TALLY.record(db.name, db.proxy.counts["refuse"] + db.proxy.counts["reset"], survived=False)
+    with pytest.raises(ConfigError):
+        SQLQueryBackend(db.url, queries={"n.csv": sql}, retries=-1)
