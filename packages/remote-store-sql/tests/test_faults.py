@@ -40,8 +40,14 @@ DATABASES = ["pg_fault_proxy", "mysql_fault_proxy"]
 @pytest.fixture(scope="module", autouse=True)
 def _summary(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    TALLY.print_summary(reporter.write_line if reporter is not None else None)
+    if capture is None or reporter is None:
+        TALLY.print_summary()
+        return
+    with capture.global_and_fixture_disabled():  # past pytest's output capture
+        reporter.write_line("")
+        TALLY.print_summary(reporter.write_line)
 
 
 @pytest.fixture(params=DATABASES, ids=["postgresql", "mariadb"])
