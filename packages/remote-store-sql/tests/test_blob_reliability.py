@@ -441,8 +441,9 @@ def server_url(request: pytest.FixtureRequest, engine_name: str) -> str:
 def test_a_stalled_network_fails_within_the_timeout_and_recovers(server_url: str) -> None:
     up = sa.make_url(server_url)
     with StallingProxy(up.host or "127.0.0.1", up.port or 0) as proxy:
+        # retries=0: this measures one timeout firing (retries after a timeout: tests/test_faults.py)
         backend = SQLBlobBackend(
-            proxy.url_for(server_url), timeout=1.0, connect_timeout=2, table_prefix=unique_prefix()
+            proxy.url_for(server_url), timeout=1.0, connect_timeout=2, table_prefix=unique_prefix(), retries=0
         )
         store = Store(backend)
         try:
@@ -452,7 +453,7 @@ def test_a_stalled_network_fails_within_the_timeout_and_recovers(server_url: str
             with pytest.raises(BackendUnavailable):
                 store.read_bytes("f")  # a pooled connection, mid-statement: the socket deadline fires
             stalled_read = time.monotonic() - start
-            fresh = SQLBlobBackend(proxy.url_for(server_url), timeout=1.0, connect_timeout=2)
+            fresh = SQLBlobBackend(proxy.url_for(server_url), timeout=1.0, connect_timeout=2, retries=0)
             start = time.monotonic()
             with pytest.raises(BackendUnavailable):
                 Store(fresh).ping()  # a new connection that gets no handshake: connect_timeout fires
