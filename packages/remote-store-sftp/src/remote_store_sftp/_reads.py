@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -140,7 +141,21 @@ class Reader(SeekableReader):
             self._next += n
 
     def _fetch(self) -> bool:
-        """Load the block at ``_pos`` into the buffer; False at end of file."""
+        """Load the block at ``_pos`` into the buffer; False at end of file.
+
+        A lost connection (while a reply is awaited or a request is sent) resumes on a new
+        one (`_resume`) when the retry policy allows.
+        """
+        while True:
+            try:
+                return self._fetch_once()
+            except Exception as exc:
+                with contextlib.suppress(Exception):
+                    self._reset(self._pos)
+                if not self._resume(exc):
+                    raise
+
+    def _fetch_once(self) -> bool:
         if self._pos >= self._size:
             return False
         if not self._pending or self._pending[0][1] != self._pos:
@@ -149,10 +164,8 @@ class Reader(SeekableReader):
         ticket, off, n = self._pending.popleft()
         try:
             data = self._win.result(ticket)
-        except BaseException as exc:
+        except BaseException:
             self._reset(self._pos)
-            if isinstance(exc, Exception) and self._resume(exc):
-                return self._fetch()
             raise
         if not data:  # the file shrank under us
             if self._delivered:
