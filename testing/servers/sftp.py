@@ -483,3 +483,16 @@ def sftp_server_session() -> Iterator[SFTPServer]:
 def sftp_base(sftp_server_session: SFTPServer) -> str:
     """A fresh, empty, unique server-side folder for one test (absolute server path)."""
     return sftp_server_session.unique_base()
+
+
+@pytest.fixture
+def sftp_fault_proxy(sftp_server_session: SFTPServer) -> Iterator[Any]:
+    """A `testing.tcpfaults.FaultProxy` in front of the session's SFTP server (fresh per test).
+
+    Connect to ``127.0.0.1:<proxy.port>`` and trust ``sftp_server_session.host_key_line``
+    (the known_hosts file names the server's own port).
+    """
+    from testing.tcpfaults import FaultProxy
+
+    with FaultProxy((sftp_server_session.host, sftp_server_session.port), name="sftp") as proxy:
+        yield proxy

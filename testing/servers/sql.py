@@ -23,6 +23,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -289,3 +290,49 @@ class StallingProxy:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def proxied_url(url: str, port: int) -> str:
+    """``url`` pointing at ``127.0.0.1:<port>`` (a proxy in front of its server)."""
+    import sqlalchemy as sa
+
+    return sa.make_url(url).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+
+
+@dataclass
+class ProxiedDatabase:
+    """A database behind a `testing.tcpfaults.FaultProxy`.
+
+    Attributes:
+        name: ``"postgresql"`` or ``"mariadb"``.
+        proxy: The fault proxy.
+        url: SQLAlchemy URL that reaches the database through the proxy.
+        direct_url: SQLAlchemy URL of the database itself.
+    """
+
+    name: str
+    proxy: Any
+    url: str
+    direct_url: str
+
+
+def _fault_proxy(url: str, name: str) -> Iterator[ProxiedDatabase]:
+    import sqlalchemy as sa
+
+    from testing.tcpfaults import FaultProxy
+
+    parsed = sa.make_url(url)
+    with FaultProxy((parsed.host or "127.0.0.1", parsed.port or 0), name=name) as proxy:
+        yield ProxiedDatabase(name, proxy, proxied_url(url, proxy.port), url)
+
+
+@pytest.fixture
+def pg_fault_proxy(postgres_url: str) -> Iterator[ProxiedDatabase]:
+    """The test PostgreSQL behind a fresh `testing.tcpfaults.FaultProxy` (`ProxiedDatabase`)."""
+    yield from _fault_proxy(postgres_url, "postgresql")
+
+
+@pytest.fixture
+def mysql_fault_proxy(mysql_url: str) -> Iterator[ProxiedDatabase]:
+    """The test MariaDB behind a fresh `testing.tcpfaults.FaultProxy` (`ProxiedDatabase`)."""
+    yield from _fault_proxy(mysql_url, "mariadb")

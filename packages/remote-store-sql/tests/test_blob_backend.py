@@ -583,7 +583,7 @@ def test_open_url_sqlite_with_options_and_root(tmp_path: Path) -> None:
 def test_open_url_sets_the_timeouts_and_refuses_bad_values(tmp_path: Path) -> None:
     store = open_url(f"sqlite:///{tmp_path / 't.db'}?timeout=2.5&connect_timeout=4&busy_timeout=1")
     options = store.unwrap(SQLBlobBackend).options
-    assert (options["timeout"], options["connect_timeout"], options["busy_timeout"]) == (2.5, 4.0, 1.0)
+    assert (options["read_timeout"], options["connect_timeout"], options["busy_timeout"]) == (2.5, 4.0, 1.0)
     with pytest.raises(ConfigError, match="timeout"):
         open_url(f"sqlite:///{tmp_path / 't.db'}?timeout=soon")
     with pytest.raises(ConfigError, match="timeout"):

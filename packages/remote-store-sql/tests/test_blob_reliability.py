@@ -353,7 +353,8 @@ def _pooled_id(backend: SQLBlobBackend) -> int:
 def test_a_pooled_connection_killed_by_the_server_is_replaced(
     request: pytest.FixtureRequest, engine_name: str, pre_ping: bool
 ) -> None:
-    options = {} if pre_ping else {"engine_options": {"pool_pre_ping": False}}
+    # the control turns off retries too: with them a lost connection is retried on a new one (test_faults.py)
+    options = {} if pre_ping else {"engine_options": {"pool_pre_ping": False}, "retries": 0}
     backend = request.getfixturevalue(engine_name)(**options)
     store = Store(backend)
     store.write("f", b"before")
@@ -440,8 +441,9 @@ def server_url(request: pytest.FixtureRequest, engine_name: str) -> str:
 def test_a_stalled_network_fails_within_the_timeout_and_recovers(server_url: str) -> None:
     up = sa.make_url(server_url)
     with StallingProxy(up.host or "127.0.0.1", up.port or 0) as proxy:
+        # retries=0: this measures one timeout firing (retries after a timeout: tests/test_faults.py)
         backend = SQLBlobBackend(
-            proxy.url_for(server_url), timeout=1.0, connect_timeout=2, table_prefix=unique_prefix()
+            proxy.url_for(server_url), timeout=1.0, connect_timeout=2, table_prefix=unique_prefix(), retries=0
         )
         store = Store(backend)
         try:
@@ -451,7 +453,7 @@ def test_a_stalled_network_fails_within_the_timeout_and_recovers(server_url: str
             with pytest.raises(BackendUnavailable):
                 store.read_bytes("f")  # a pooled connection, mid-statement: the socket deadline fires
             stalled_read = time.monotonic() - start
-            fresh = SQLBlobBackend(proxy.url_for(server_url), timeout=1.0, connect_timeout=2)
+            fresh = SQLBlobBackend(proxy.url_for(server_url), timeout=1.0, connect_timeout=2, retries=0)
             start = time.monotonic()
             with pytest.raises(BackendUnavailable):
                 Store(fresh).ping()  # a new connection that gets no handshake: connect_timeout fires

@@ -9,11 +9,12 @@ touches paramiko's private API, with public-API fallbacks).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
 import stat as stat_mod
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 
 import paramiko
@@ -21,6 +22,7 @@ import paramiko
 from remote_store import (
     AtomicWriter,
     Backend,
+    BackendUnavailable,
     Capability,
     CapabilitySet,
     ConfigError,
@@ -33,12 +35,22 @@ from remote_store import (
     WriteResult,
     WriteSource,
 )
-from remote_store_sftp import _connect, _errors, _listing, _paths, _pool, _reads, _wire, _writes
-from remote_store_sftp._errors import enoent, is_connection_error, is_status
+from remote_store.kit import RetryPolicy
+from remote_store_sftp import _connect, _errors, _listing, _outcome, _paths, _pool, _reads, _retry, _wire, _writes
+from remote_store_sftp._errors import enoent, is_status
 from remote_store_sftp._keys import looks_like_pem
 from remote_store_sftp._options import DEFAULT_STALE_TEMP_AGE, HostKeyPolicy
 
 _COPY_CHUNK = 1024 * 1024
+
+
+class _Unset:
+    """Marks an option that was not given (to tell an alias from the canonical name)."""
+
+    __slots__ = ()
+
+
+_UNSET = _Unset()
 
 _BASE_CAPS = CapabilitySet(
     {
@@ -114,9 +126,19 @@ class SFTPBackend(Backend):
     for a moment both names exist (never neither). `copy` uses the server-side ``copy-data`` extension where offered.
 
     One SSH transport per backend (per process) is shared by a pool of SFTP channels
-    (``max_channels``); it is opened lazily, rebuilt when it died (an operation that fails
-    because the connection dropped is retried once on a fresh connection when that is safe),
-    and never reused across ``fork``.
+    (``max_channels``); it is opened lazily, rebuilt when it died, and never reused across
+    ``fork``.
+
+    **Retries** speak the shared vocabulary (`remote_store.kit.RetryPolicy`): a call that
+    fails because the connection was refused, dropped or timed out is run again on a new
+    connection, up to ``retries`` times within ``retry_budget`` seconds, when that is safe —
+    queries, reads (a stream that loses its connection reopens the same file version and
+    continues at its offset), deletes, and overwrites (restarted from scratch through a new
+    temp file while the source stream is unread or seekable). An exclusive write, copy or
+    move whose publishing request was sent before the connection dropped is never repeated:
+    the target is checked on a new connection (size and SHA-256 of an exclusive write; size
+    and modification time of a move) and the call succeeds, raises `AlreadyExists`, or raises
+    `BackendUnavailable` saying the outcome is unknown.
 
     Args:
         host: Server name or address, or a ``Host`` alias of ``ssh_config``.
@@ -138,11 +160,23 @@ class SFTPBackend(Backend):
         host_key: Inline trusted host key(s): ``"ssh-ed25519 AAAA…"``, known_hosts lines, or
             ``"SHA256:…"`` fingerprints, one per line. Default: ``$REMOTE_STORE_SFTP_HOST_KEY``.
             Checked in addition to ``known_hosts``.
-        connect_timeout: Seconds to wait for the TCP connection and key exchange.
-        banner_timeout: Seconds to wait for the server's SSH banner.
-        auth_timeout: Seconds to wait for an authentication reply.
-        operation_timeout: Seconds one SFTP request may wait for its reply (None: forever);
-            also how long a call waits for a free channel when all ``max_channels`` are busy.
+        connect_timeout: Seconds to wait for the TCP connection and the SSH key exchange
+            (default 10); the banner and authentication replies wait at most
+            ``banner_timeout`` / ``auth_timeout``, so connecting never hangs.
+        banner_timeout: Seconds to wait for the server's SSH banner (default: ``connect_timeout``).
+        auth_timeout: Seconds to wait for an authentication reply (default: ``connect_timeout``).
+        read_timeout: Seconds one SFTP request may wait for its reply (the channel timeout;
+            default 60; None: forever); also how long a call waits for a free channel when all
+            ``max_channels`` are busy. ``operation_timeout`` is its former name (an alias;
+            give one of the two).
+        operation_timeout: Alias of ``read_timeout``.
+        retries: Retries after a failed first attempt (0..100, default 2).
+        retry_backoff: Seconds before the first retry, doubling each retry (default 0.5).
+        retry_backoff_max: Cap on one delay in seconds (default 10).
+        retry_budget: Seconds one call may spend, retries and delays included (default 120);
+            no retry starts past it.
+        retry_on: Failures retried: ``"connection"`` and/or ``"timeout"`` (a set, a comma
+            list, ``"all"`` or ``"none"``; ``throttling`` and ``server`` never occur on SFTP).
         keepalive_interval: Seconds between SSH keepalive messages (0 disables).
         max_channels: SFTP channels open at once over the one connection (2..MaxSessions;
             OpenSSH allows 10 by default). Each open read stream holds one.
@@ -155,7 +189,9 @@ class SFTPBackend(Backend):
 
     Raises:
         ConfigError: An option is invalid (empty host, bad policy, ``max_channels`` < 2,
-            negative ``stale_temp_age``).
+            negative ``stale_temp_age``, a timeout that is not a positive number of seconds,
+            a retry option the shared vocabulary refuses, both ``read_timeout`` and
+            ``operation_timeout``).
     """
 
     TYPE = "sftp"
@@ -177,14 +213,20 @@ class SFTPBackend(Backend):
         known_hosts: str | os.PathLike[str] | None = None,
         host_key: str | None = None,
         connect_timeout: float = 10.0,
-        banner_timeout: float = 15.0,
-        auth_timeout: float = 15.0,
-        operation_timeout: float | None = 60.0,
+        banner_timeout: float | None = None,
+        auth_timeout: float | None = None,
+        read_timeout: float | _Unset | None = _UNSET,
+        operation_timeout: float | _Unset | None = _UNSET,
         keepalive_interval: int = 30,
         max_channels: int = 8,
         ssh_config: str | bool | None = None,
         fsync: bool = False,
         stale_temp_age: float | None = DEFAULT_STALE_TEMP_AGE,
+        retries: int = 2,
+        retry_backoff: float = 0.5,
+        retry_backoff_max: float = 10.0,
+        retry_budget: float = 120.0,
+        retry_on: str | Iterable[str] = "all",
     ) -> None:
         if not host:
             raise ConfigError("SFTPBackend needs a 'host'")
@@ -212,10 +254,24 @@ class SFTPBackend(Backend):
         self._create_base = bool(create_base)
         self._known_hosts = os.fspath(known_hosts) if known_hosts is not None else None
         self._host_key = host_key
-        self._connect_timeout = float(connect_timeout)
-        self._banner_timeout = float(banner_timeout)
-        self._auth_timeout = float(auth_timeout)
-        self._operation_timeout = float(operation_timeout) if operation_timeout is not None else None
+        if not isinstance(read_timeout, _Unset) and not isinstance(operation_timeout, _Unset):
+            raise ConfigError("give 'read_timeout' or its alias 'operation_timeout', not both")
+        timeout = read_timeout if not isinstance(read_timeout, _Unset) else operation_timeout
+        self._connect_timeout = float(_retry.check_timeout("connect_timeout", connect_timeout, optional=False) or 0)
+        banner = self._connect_timeout if banner_timeout is None else banner_timeout
+        auth = self._connect_timeout if auth_timeout is None else auth_timeout
+        self._banner_timeout = float(_retry.check_timeout("banner_timeout", banner, optional=False) or 0)
+        self._auth_timeout = float(_retry.check_timeout("auth_timeout", auth, optional=False) or 0)
+        self._operation_timeout = (
+            60.0 if isinstance(timeout, _Unset) else _retry.check_timeout("read_timeout", timeout, optional=True)
+        )
+        self._policy_retry = _retry.build_policy(
+            retries=retries,
+            retry_backoff=retry_backoff,
+            retry_backoff_max=retry_backoff_max,
+            retry_budget=retry_budget,
+            retry_on=retry_on,
+        )
         self._keepalive = int(keepalive_interval)
         self._max_channels = int(max_channels)
         self._ssh_config = ssh_config
@@ -233,6 +289,7 @@ class SFTPBackend(Backend):
             max_channels=self._max_channels,
             operation_timeout=self._operation_timeout,
             connect_timeout=self._connect_timeout,
+            policy=self._policy_retry,
         )
 
     # ------------------------------------------------------------------ identity
@@ -254,13 +311,23 @@ class SFTPBackend(Backend):
             "connect_timeout": self._connect_timeout,
             "banner_timeout": self._banner_timeout,
             "auth_timeout": self._auth_timeout,
-            "operation_timeout": self._operation_timeout,
+            "read_timeout": self._operation_timeout,
             "keepalive_interval": self._keepalive,
             "max_channels": self._max_channels,
             "ssh_config": self._ssh_config,
             "fsync": self._fsync,
             "stale_temp_age": self._stale_temp_age,
+            "retries": self._policy_retry.retries,
+            "retry_backoff": self._policy_retry.backoff,
+            "retry_backoff_max": self._policy_retry.backoff_max,
+            "retry_budget": self._policy_retry.budget,
+            "retry_on": sorted(self._policy_retry.retry_on),
         }
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The `remote_store.kit.RetryPolicy` built from the retry options."""
+        return self._policy_retry
 
     @property
     def capabilities(self) -> CapabilitySet:
@@ -373,21 +440,24 @@ class SFTPBackend(Backend):
         return self._open(key, first=False)
 
     def _open(self, key: str, *, first: bool) -> IO[bytes]:
-        for attempt in (0, 1):
+        def attempt() -> tuple[_pool.Session, _wire.Client, paramiko.SFTPFile, paramiko.SFTPAttributes, bytes | None]:
             session, client = self._pool.checkout()
             try:
-                f, size, data = _reads.open_checked(client, session.base, key, first=first)
+                f, fst, data = _reads.open_version(client, session.base, key, first=first)
             except BaseException as exc:
                 dead = _pool.connection_lost(exc, session)
-                broken = is_connection_error(exc) or not isinstance(exc, (RemoteStoreError, OSError))
+                broken = _errors.is_connection_error(exc) or not isinstance(exc, (RemoteStoreError, OSError))
                 self._pool.release(session, client, discard=dead or broken)
                 if dead:
                     self._pool.drop(session)
-                    if attempt == 0 and isinstance(exc, Exception):
-                        continue
                 raise
-            return _reads.Reader(self, session, client, f, size, key, data)  # type: ignore[return-value]
-        raise AssertionError("unreachable")  # pragma: no cover
+            return session, client, f, fst, data
+
+        session, client, f, fst, data = self._policy_retry.call(
+            attempt, classify=_retry.classify, idempotent=True, on_retry=self._pool.on_retry
+        )
+        size = int(fst.st_size or 0)
+        return _reads.Reader(self, session, client, f, size, key, data, fst)  # type: ignore[return-value]
 
     def read_bytes(self, key: str) -> bytes:
         """The whole file, read like `open_read` (size from the handle's ``FSTAT``), with the first
@@ -398,6 +468,7 @@ class SFTPBackend(Backend):
     # ------------------------------------------------------------------ writes
     def _write(self, key: str, stream: IO[bytes], overwrite: bool, metadata: Mapping[str, str]) -> WriteResult:
         counted = _CountingReader(stream)
+        progress = _writes.Progress()
 
         def fill(c: _wire.Client, f: paramiko.SFTPFile) -> int:
             total = 0
@@ -411,12 +482,30 @@ class SFTPBackend(Backend):
                 total += len(chunk)
 
         def op(c: _wire.Client, s: _pool.Session) -> int:
-            size = _writes.write_via_temp(c, s, key, fill, overwrite, fsync=self._fsync)
+            progress.publishing = False
+            counted.rewind()
+            size = _writes.write_via_temp(c, s, key, fill, overwrite, fsync=self._fsync, progress=progress)
             self._sweeper.after_write(c, s.base, key)
             return size
 
-        size = self._pool.run(op, retry=lambda: counted.count == 0)
-        return WriteResult(path=key, size=size, source=WriteSource.BASIC, metadata=dict(metadata))
+        def may_retry() -> bool:
+            # an exclusive publish whose answer was lost is checked, never repeated
+            return not (progress.publishing and not overwrite) and counted.rewindable
+
+        for _ in range(self._policy_retry.retries + 1):
+            try:
+                size = self._pool.run(op, may_retry=may_retry)
+            except Exception as exc:
+                if overwrite or not progress.publishing or _retry.classify(exc) is None:
+                    raise
+                if _outcome.created(self, key, counted.count, counted.sha256, exc):
+                    size = counted.count
+                elif counted.rewindable:
+                    continue  # checked: the publish never ran; write again from the start
+                else:
+                    raise _outcome.unknown("publishing", key, exc) from exc
+            return WriteResult(path=key, size=size, source=WriteSource.BASIC, metadata=dict(metadata))
+        raise BackendUnavailable("the connection kept dropping while the file was published", path=key)
 
     def write(self, key: str, stream: IO[bytes], *, overwrite: bool, metadata: Mapping[str, str]) -> WriteResult:
         """Stream into a temp file next to ``key`` and publish it by rename (like `write_atomic`).
@@ -492,18 +581,26 @@ class SFTPBackend(Backend):
             InvalidPath: ``key`` is a folder.
         """
 
+        sent = False  # a REMOVE went out on an earlier attempt whose answer was lost
+
         def op(c: _wire.Client, s: _pool.Session) -> None:
+            nonlocal sent
             path = _paths.abs_path(s.base, key)
+            removing = sent_before = False
             try:
                 _paths.check_parent(c, s.base, key)
+                removing, sent_before = True, sent
+                sent = True
                 c.remove(path)
             except OSError as exc:
-                if is_connection_error(exc):
+                if _errors.is_connection_error(exc):
                     raise
                 try:
                     st = c.lstat(path)
                 except OSError as exc2:
                     if enoent(exc2):
+                        if removing and sent_before:
+                            return  # our earlier REMOVE did it; its answer was lost
                         raise NotFound("file not found", path=key) from None
                     raise
                 if stat_mod.S_ISDIR(st.st_mode or 0):
@@ -559,7 +656,7 @@ class SFTPBackend(Backend):
             try:
                 c.rmdir(path)
             except OSError as exc:
-                if is_connection_error(exc):
+                if _errors.is_connection_error(exc):
                     raise
                 if c.listdir(path):
                     raise DirectoryNotEmpty("folder is not empty", path=key) from None
@@ -580,7 +677,22 @@ class SFTPBackend(Backend):
             AlreadyExists: ``dst`` exists and ``overwrite`` is False.
             InvalidPath: ``dst`` is a folder or below a file.
         """
-        self._pool.run(lambda c, s: _writes.move(c, s.base, src, dst, overwrite), retry=False)
+        progress = _writes.Progress()
+
+        def op(c: _wire.Client, s: _pool.Session) -> None:
+            progress.publishing = False
+            _writes.move(c, s.base, src, dst, overwrite, progress)
+
+        for _ in range(self._policy_retry.retries + 1):
+            try:
+                self._pool.run(op, may_retry=lambda: not progress.publishing)
+                return
+            except Exception as exc:
+                if not progress.publishing or _retry.classify(exc) is None:
+                    raise
+                if _outcome.moved(self, src, dst, progress.source, exc):
+                    return
+        raise BackendUnavailable("the connection kept dropping while the file was renamed", path=src)
 
     def copy(self, src: str, dst: str, *, overwrite: bool) -> None:
         """Copy server-side with the ``copy-data`` extension into a temp file published like `write_atomic`;
@@ -596,22 +708,37 @@ class SFTPBackend(Backend):
                 self.write_atomic(dst, stream, overwrite=overwrite, metadata={})
             return
 
+        progress = _writes.Progress()
+        copied = 0
+
         def op(c: _wire.Client, s: _pool.Session) -> None:
+            nonlocal copied
+            progress.publishing = False
             try:
                 rf, size, _ = _reads.open_checked(c, s.base, src)
             except InvalidPath:
                 raise NotFound("source not found", path=src) from None
+            copied = size
             try:
 
                 def fill(c2: _wire.Client, wf: paramiko.SFTPFile) -> int:
                     _wire.copy_data(c2, rf, wf)
                     return size
 
-                _writes.write_via_temp(c, s, dst, fill, overwrite, fsync=self._fsync)
+                _writes.write_via_temp(c, s, dst, fill, overwrite, fsync=self._fsync, progress=progress)
             finally:
                 _wire.close_async(c, rf)
 
-        self._pool.run(op, retry=False)
+        for _ in range(self._policy_retry.retries + 1):
+            try:
+                self._pool.run(op, may_retry=lambda: overwrite or not progress.publishing)
+                return
+            except Exception as exc:
+                if overwrite or not progress.publishing or _retry.classify(exc) is None:
+                    raise
+                if _outcome.created(self, dst, copied, _outcome.digest(self, src), exc):
+                    return
+        raise BackendUnavailable("the connection kept dropping while the copy was published", path=dst)
 
     # ------------------------------------------------------------------ listing
     def iter_files(self, prefix: str, *, recursive: bool, max_depth: int | None = None) -> Iterator[FileInfo]:
@@ -682,14 +809,46 @@ class _SFTPAtomicWriter(AtomicWriter):
 
 
 class _CountingReader:
-    """Wraps a source stream and counts bytes handed out (a retry is safe only while it is 0)."""
+    """Wraps a source stream: counts and hashes the bytes handed out, rewinds a seekable source.
+
+    A write may start over only while nothing was read yet or the source can seek back to
+    where it started (`rewindable`).
+    """
 
     def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
         self.count = 0
+        self._hash = hashlib.sha256()
+        self._start: int | None = None
+        try:
+            if stream.seekable():
+                self._start = stream.tell()
+        except (AttributeError, OSError, ValueError):
+            self._start = None
+
+    @property
+    def rewindable(self) -> bool:
+        """Whether the write can start over from the first byte."""
+        return self.count == 0 or self._start is not None
+
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of the bytes handed out since the last `rewind`."""
+        return self._hash.hexdigest()
+
+    def rewind(self) -> None:
+        """Seek back to the first byte (a no-op before anything was read)."""
+        if self.count == 0:
+            return
+        if self._start is None:
+            raise ValueError("the source stream cannot be rewound")
+        self._stream.seek(self._start)
+        self.count = 0
+        self._hash = hashlib.sha256()
 
     def read(self, size: int = -1) -> bytes:
         data = self._stream.read(size)
-        if data:
+        if data and not isinstance(data, str):
             self.count += len(data)
+            self._hash.update(data)
         return data

@@ -4,6 +4,11 @@ paramiko's ``SFTPClient`` is not safe for concurrent requests, so every call che
 channel out (`Pool.checkout`) and returns it (`Pool.release`). The transport is opened lazily,
 checked before every call, rebuilt when it died, and never reused across ``fork``.
 
+**Retries.** `Pool.run` is the one retry loop: it runs a call through the backend's
+`remote_store.kit.RetryPolicy`; a failure the policy retries (a dropped connection, a timeout)
+drops the session and runs the call again on a new connection. Callers say whether a call is
+idempotent; a non-idempotent one is never repeated (its caller checks the outcome).
+
 **Temp files of lost connections.** A write registers its temp path on its `Session` before
 creating it and forgets it once the temp is published or removed. When a session is dropped
 because the connection died, its registered temp paths become orphans, and the next
@@ -26,7 +31,8 @@ from typing import Any, TypeVar
 import paramiko
 
 from remote_store.errors import BackendUnavailable, RemoteStoreError
-from remote_store_sftp import _errors, _wire
+from remote_store.kit import RetryPolicy
+from remote_store_sftp import _errors, _retry, _wire
 
 T = TypeVar("T")
 log = logging.getLogger("remote_store.sftp")
@@ -96,6 +102,7 @@ class Pool:
         operation_timeout: Seconds a request may wait for its reply, and a checkout for a free
             channel (None: forever).
         connect_timeout: Seconds to open a channel.
+        policy: How often and how long `run` retries (default: the shared defaults).
     """
 
     def __init__(
@@ -106,8 +113,10 @@ class Pool:
         max_channels: int,
         operation_timeout: float | None,
         connect_timeout: float,
+        policy: RetryPolicy | None = None,
     ) -> None:
         self._connect = connect
+        self.policy = policy if policy is not None else RetryPolicy()
         self._host = host
         self.max_channels = max_channels
         self.operation_timeout = operation_timeout
@@ -192,47 +201,48 @@ class Pool:
     def checkout(self) -> tuple[Session, _wire.Client]:
         """Take an idle channel, or open one while fewer than ``max_channels`` are out; else wait.
 
+        A channel that cannot be opened because the connection died drops the session (the
+        caller's retry runs on a new connection).
+
         Raises:
             BackendUnavailable: No channel became free within ``operation_timeout``.
         """
         timeout = self.operation_timeout
-        for attempt in (0, 1):
-            session = self.live()
-            with self.lock:
-                deadline: float | None = None
-                while True:
-                    idle = session.idle
-                    while idle:
-                        client = idle.pop()
-                        if not client.sock.closed:
-                            self._busy += 1
-                            return session, client
-                    if self._busy < self.max_channels:
+        session = self.live()
+        with self.lock:
+            deadline: float | None = None
+            while True:
+                idle = session.idle
+                while idle:
+                    client = idle.pop()
+                    if not client.sock.closed:
                         self._busy += 1
-                        break
-                    self._waiting += 1
-                    try:
-                        if timeout is not None:
-                            now = time.monotonic()
-                            deadline = deadline or now + timeout
-                            if now >= deadline or not self._free.wait(deadline - now):
-                                raise BackendUnavailable(
-                                    f"no free SFTP channel after {timeout}s (max_channels={self.max_channels})"
-                                )
-                        else:
-                            self._free.wait()
-                    finally:
-                        self._waiting -= 1
-            try:
-                return session, open_channel(session.transport, self.operation_timeout, self.connect_timeout)
-            except BaseException as exc:
-                with self.lock:
-                    self._busy -= 1
-                    self._free.notify()
-                if attempt == 1 or not _errors.is_connection_error(exc):
-                    raise
+                        return session, client
+                if self._busy < self.max_channels:
+                    self._busy += 1
+                    break
+                self._waiting += 1
+                try:
+                    if timeout is not None:
+                        now = time.monotonic()
+                        deadline = deadline or now + timeout
+                        if now >= deadline or not self._free.wait(deadline - now):
+                            raise BackendUnavailable(
+                                f"no free SFTP channel after {timeout}s (max_channels={self.max_channels})"
+                            )
+                    else:
+                        self._free.wait()
+                finally:
+                    self._waiting -= 1
+        try:
+            return session, open_channel(session.transport, self.operation_timeout, self.connect_timeout)
+        except BaseException as exc:
+            with self.lock:
+                self._busy -= 1
+                self._free.notify()
+            if _errors.is_connection_error(exc):
                 self.drop(session)
-        raise AssertionError("unreachable")  # pragma: no cover
+            raise
 
     def release(self, session: Session, client: _wire.Client, *, discard: bool = False) -> None:
         """Return a channel (closing it instead when ``discard`` or its session is gone)."""
@@ -247,9 +257,26 @@ class Pool:
             with contextlib.suppress(Exception):
                 client.close()
 
-    def run(self, fn: Callable[[_wire.Client, Session], T], *, retry: Callable[[], bool] | bool = True) -> T:
-        """Run ``fn(client, session)`` on a pooled channel; retry once on a fresh connection if it dropped."""
-        for attempt in (0, 1):
+    def run(
+        self,
+        fn: Callable[[_wire.Client, Session], T],
+        *,
+        idempotent: bool = True,
+        may_retry: Callable[[], bool] | None = None,
+    ) -> T:
+        """Run ``fn(client, session)`` on a pooled channel, retried by `policy` on a new connection.
+
+        Args:
+            fn: The call; it may run more than once when ``idempotent``.
+            idempotent: False: never run ``fn`` a second time (the first failure is raised).
+            may_retry: Asked after a failure whether running ``fn`` again is still safe (a
+                write whose source stream cannot be rewound says no).
+
+        Raises:
+            Exception: The last failure once the policy gives up (the backend maps it).
+        """
+
+        def attempt() -> T:
             session, client = self.checkout()
             try:
                 result = fn(client, session)
@@ -261,14 +288,23 @@ class Pool:
                 self.release(session, client, discard=not clean)
                 if dead:
                     self.drop(session)
-                    may_retry = retry() if callable(retry) else retry
-                    if attempt == 0 and may_retry and isinstance(exc, Exception):
-                        log.info("SFTP connection dropped (%s); retrying on a new connection", type(exc).__name__)
-                        continue
                 raise
             self.release(session, client)
             return result
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def classify(exc: BaseException) -> str | None:
+            if may_retry is not None and not may_retry():
+                return None
+            return _retry.classify(exc)
+
+        return self.policy.call(attempt, classify=classify, idempotent=idempotent, on_retry=self.on_retry)
+
+    def on_retry(self, number: int, exc: BaseException) -> None:
+        """Before retry ``number``: a timed-out connection is suspect too — drop it, connect anew."""
+        log.info("SFTP call failed (%s); retry %d on a new connection", type(exc).__name__, number)
+        session = self.session
+        if session is not None and isinstance(exc, (socket.timeout, TimeoutError)):
+            self.drop(session)
 
 
 def connection_lost(exc: BaseException, session: Session) -> bool:

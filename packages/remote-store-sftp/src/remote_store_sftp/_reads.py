@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import paramiko
 
 from remote_store import ContentChanged, InvalidPath, SeekableReader
-from remote_store_sftp import _paths, _pool, _wire
+from remote_store_sftp import _paths, _pool, _retry, _wire
 from remote_store_sftp._errors import enoent
 
 if TYPE_CHECKING:
@@ -24,6 +26,17 @@ def open_checked(
     c: _wire.Client, base: str, key: str, *, first: bool = False
 ) -> tuple[paramiko.SFTPFile, int, bytes | None]:
     """Open ``key`` for reading; return ``(file, size, first bytes)`` with the size from the handle's ``FSTAT``.
+
+    See `open_version` (which also returns the handle's attributes).
+    """
+    f, fst, data = open_version(c, base, key, first=first)
+    return f, int(fst.st_size or 0), data
+
+
+def open_version(
+    c: _wire.Client, base: str, key: str, *, first: bool = False
+) -> tuple[paramiko.SFTPFile, paramiko.SFTPAttributes, bytes | None]:
+    """Open ``key`` for reading; return ``(file, the handle's FSTAT attributes, first bytes)``.
 
     With ``first`` (whole-file reads), the first ``READ`` travels with the ``FSTAT`` and its
     bytes are returned (else None: a lazy stream fetches nothing before it is read).
@@ -54,7 +67,7 @@ def open_checked(
             n = min(getattr(c, "max_read", _wire.SAFE_REQUEST), int(st.st_size or 0)) if first else 0
             fst, data = _wire.fstat_and_read(c, f, n)
             if _paths.same_file(st, fst) or _recheck(c, base, key, fst):
-                return f, int(fst.st_size or 0), data
+                return f, fst, data
         except BaseException:
             _wire.close_async(c, f)
             raise
@@ -89,8 +102,12 @@ class Reader(SeekableReader):
         size: int,
         key: str,
         first: bytes | None = None,
+        attrs: paramiko.SFTPAttributes | None = None,
     ) -> None:
         self._backend = backend
+        self._attrs = attrs
+        self._resumes = 0
+        self._failed_at: float | None = None
         self._key = key
         self._session = session
         self._client = client
@@ -124,7 +141,21 @@ class Reader(SeekableReader):
             self._next += n
 
     def _fetch(self) -> bool:
-        """Load the block at ``_pos`` into the buffer; False at end of file."""
+        """Load the block at ``_pos`` into the buffer; False at end of file.
+
+        A lost connection (while a reply is awaited or a request is sent) resumes on a new
+        one (`_resume`) when the retry policy allows.
+        """
+        while True:
+            try:
+                return self._fetch_once()
+            except Exception as exc:
+                with contextlib.suppress(Exception):
+                    self._reset(self._pos)
+                if not self._resume(exc):
+                    raise
+
+    def _fetch_once(self) -> bool:
         if self._pos >= self._size:
             return False
         if not self._pending or self._pending[0][1] != self._pos:
@@ -199,6 +230,54 @@ class Reader(SeekableReader):
 
     def readall(self) -> bytes:
         return self.read(-1)
+
+    def _resume(self, exc: Exception) -> bool:
+        """Reopen the same file version on a new connection after ``exc``; False when not allowed.
+
+        Raises:
+            ContentChanged: The key now holds another version.
+        """
+        policy = self._backend.retry_policy
+        category = _retry.classify(exc)
+        now = time.monotonic()
+        if self._failed_at is None:
+            self._failed_at = now
+        if (
+            self._attrs is None
+            or category is None
+            or category not in policy.retry_on
+            or self._resumes >= policy.retries
+            or now - self._failed_at > policy.budget
+        ):
+            return False
+        self._resumes += 1
+        pool = self._backend._pool
+        pool.release(self._session, self._client, discard=True)
+        self._released = True
+        pool.drop(self._session)
+        time.sleep(policy.delay(self._resumes))
+
+        def attempt() -> tuple[_pool.Session, _wire.Client, paramiko.SFTPFile, paramiko.SFTPAttributes]:
+            session, client = pool.checkout()
+            try:
+                f, fst, _ = open_version(client, session.base, self._key)
+            except BaseException:
+                pool.release(session, client, discard=True)
+                if not session.transport.is_active():
+                    pool.drop(session)
+                raise
+            return session, client, f, fst
+
+        session, client, f, fst = policy.call(attempt, classify=_retry.classify, idempotent=True)
+        if not _paths.same_file(self._attrs, fst):
+            _wire.close_async(client, f)
+            pool.release(session, client)
+            raise ContentChanged("the file was replaced while the connection was re-established", path=self._key)
+        self._session, self._client, self._f = session, client, f
+        self._win = _wire.ReadWindow(client, f)
+        self._released = False
+        self._reset(self._pos)
+        return True
 
     def _on_error(self) -> None:
         if not self._session.transport.is_active():

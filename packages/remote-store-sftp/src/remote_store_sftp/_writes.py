@@ -97,6 +97,20 @@ def diagnose_target(c: _wire.Client, base: str, key: str, overwrite: bool) -> bo
 
 # ---------------------------------------------------------------------- temp + publish
 @dataclass(slots=True)
+class Progress:
+    """How far a write or move got, for judging a failure (``publishing``: the rename was sent).
+
+    Attributes:
+        publishing: The publishing rename / hardlink request was (about to be) sent: a lost
+            answer from here on leaves the outcome unknown until it is checked.
+        source: ``LSTAT`` attributes of a move's source before the rename (None otherwise).
+    """
+
+    publishing: bool = False
+    source: paramiko.SFTPAttributes | None = None
+
+
+@dataclass(slots=True)
 class Target:
     """A write in progress: the open temp file and what publishing it needs."""
 
@@ -236,8 +250,12 @@ def publish(c: _wire.Client, base: str, src: str, key: str, overwrite: bool, *, 
         raise NotFound("source was moved or deleted meanwhile", path=key) from None
 
 
-def finish(c: _wire.Client, session: _pool.Session, t: Target, sent: int, *, fsync: bool) -> None:
+def finish(
+    c: _wire.Client, session: _pool.Session, t: Target, sent: int, *, fsync: bool, progress: Progress | None = None
+) -> None:
     """Close the temp file (checking every write), publish it, forget it.
+
+    ``progress.publishing`` is set just before the publishing request is sent.
 
     Raises:
         AlreadyExists: Exclusive publish found a file at the key (also when that file was
@@ -245,6 +263,8 @@ def finish(c: _wire.Client, session: _pool.Session, t: Target, sent: int, *, fsy
         InvalidPath: The key became a folder.
     """
     _wire.finish_write(c, t.file, sent=sent, fsync=fsync and "fsync@openssh.com" in c.extensions, mode=t.mode)
+    if progress is not None:
+        progress.publishing = True
     try:
         publish(c, session.base, t.tmp, t.key, t.overwrite, temp=True)
     except OSError as exc:
@@ -283,12 +303,13 @@ def write_via_temp(
     overwrite: bool,
     *,
     fsync: bool,
+    progress: Progress | None = None,
 ) -> int:
     """`begin`, ``fill`` the temp file (returns bytes written), `finish`; on failure `discard`."""
     t = begin(c, session, key, overwrite)
     try:
         size = fill(c, t.file)
-        finish(c, session, t, size, fsync=fsync)
+        finish(c, session, t, size, fsync=fsync, progress=progress)
     except BaseException:
         discard(c, session, t)
         raise
@@ -296,8 +317,10 @@ def write_via_temp(
 
 
 # ---------------------------------------------------------------------- move
-def move(c: _wire.Client, base: str, src: str, dst: str, overwrite: bool) -> None:
+def move(c: _wire.Client, base: str, src: str, dst: str, overwrite: bool, progress: Progress | None = None) -> None:
     """Rename file ``src`` to ``dst``; every failure is diagnosed into a typed error.
+
+    ``progress`` records the source's attributes and when the rename is sent.
 
     A bare SFTP ``FAILURE`` (OpenSSH's answer to ``EEXIST`` and more) is followed by
     ``LSTAT``s of both keys: a missing source is `NotFound`, an existing destination without
@@ -309,7 +332,7 @@ def move(c: _wire.Client, base: str, src: str, dst: str, overwrite: bool) -> Non
         AlreadyExists: ``dst`` exists and ``overwrite`` is False.
         InvalidPath: ``dst`` is a folder or below a file; a symlink leads outside the base.
     """
-    src_path = _source(c, base, src)
+    src_path = _source(c, base, src, progress)
     dst_parent = _paths.parent_of(dst)
     last: BaseException | None = None
     for _ in range(_MOVE_ATTEMPTS):
@@ -320,6 +343,8 @@ def move(c: _wire.Client, base: str, src: str, dst: str, overwrite: bool) -> Non
                 if not enoent(exc):
                     raise
                 makedirs(c, base, dst_parent, dst)
+        if progress is not None:
+            progress.publishing = True
         try:
             publish(c, base, src_path, dst, overwrite, temp=False)
             return
@@ -334,13 +359,15 @@ def move(c: _wire.Client, base: str, src: str, dst: str, overwrite: bool) -> Non
     raise RemoteStoreError(f"move failed repeatedly while the keys kept changing: {last}", path=src)
 
 
-def _source(c: _wire.Client, base: str, src: str) -> str:
+def _source(c: _wire.Client, base: str, src: str, progress: Progress | None = None) -> str:
     try:
         _real, st, _ = _paths.resolve(c, base, src)
     except (InvalidPath, NotFound):
         raise NotFound("source not found", path=src) from None
     if not stat_mod.S_ISREG(st.st_mode or 0):
         raise NotFound("source is not a file", path=src)
+    if progress is not None and progress.source is None:
+        progress.source = st
     return _paths.abs_path(base, src)
 
 

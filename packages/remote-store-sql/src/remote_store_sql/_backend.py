@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 
 import sqlalchemy as sa
 
 from remote_store import Backend, CapabilitySet, FileInfo, FolderInfo, Secret, WriteResult
 from remote_store.errors import BackendUnavailable, ConfigError, InvalidPath, RemoteStoreError
-from remote_store.kit import url_has_password
-from remote_store_sql import _errors, _listing, _reads, _writes
+from remote_store.kit import RetryPolicy, url_has_password
+from remote_store_sql import _errors, _listing, _reads, _retry, _writes
 from remote_store_sql._db import Db
 from remote_store_sql._engine import EngineHolder, parse_url
 from remote_store_sql._schema import Tables, make_tables
@@ -29,6 +29,28 @@ DEFAULT_CHUNK_SIZE = 1024 * 1024
 #: Default table-name prefix.
 DEFAULT_TABLE_PREFIX = "remote_store_"
 _PREFIX_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
+
+
+class _Unset:
+    """Marks an option that was not given (to tell an alias from the canonical name)."""
+
+    __slots__ = ()
+
+
+_UNSET = _Unset()
+
+
+def pick_alias(name: str, value: Any, alias: str, alias_value: Any, default: Any) -> Any:
+    """The value of option ``name`` given under it or under its former name ``alias``.
+
+    Raises:
+        ConfigError: Both spellings were given.
+    """
+    if not isinstance(value, _Unset) and not isinstance(alias_value, _Unset):
+        raise ConfigError(f"give '{name}' or its alias '{alias}', not both")
+    if not isinstance(value, _Unset):
+        return value
+    return default if isinstance(alias_value, _Unset) else alias_value
 
 
 class SQLBlobBackend(Backend):
@@ -91,21 +113,39 @@ class SQLBlobBackend(Backend):
         max_file_size: Largest file in bytes a write accepts, or None for no limit.
         connect_timeout: Seconds to open a database connection (default 10; None: the
             driver's default). PostgreSQL/MariaDB ``connect_timeout``.
-        timeout: Seconds one statement, lock wait or server answer may take (default 60;
+        read_timeout: Seconds one statement, lock wait or server answer may take (default 60;
             None: unlimited) — PostgreSQL ``statement_timeout`` + ``tcp_user_timeout`` +
             TCP keepalives, MariaDB ``max_statement_time`` + ``innodb_lock_wait_timeout`` +
             socket read/write timeouts, SQLite busy timeout. Exceeding it raises
             `BackendUnavailable`. A server-side ``copy`` or ``delete_folder`` of a huge
-            amount of data is one statement and must fit in it.
+            amount of data is one statement and must fit in it. ``timeout`` is its former
+            name and stays an alias (give one of the two).
+        timeout: Alias of ``read_timeout``.
         busy_timeout: SQLite only: seconds a writer waits for the database lock; None
-            (default) uses ``timeout`` (30 s when ``timeout`` is None).
+            (default) uses ``read_timeout`` (30 s when it is None); also ``sqlite3``'s own
+            ``timeout`` when opening the file.
         engine_options: Extra keyword arguments for `sqlalchemy.create_engine`
             (``pool_size``, ``pool_pre_ping`` (default True), ``connect_args`` …); they
             override the timeout settings above.
+        pool_recycle: Seconds after which a pooled connection is replaced (default 1800;
+            None: never); PostgreSQL and MariaDB only.
+        retries: Retries after a lost connection (0..100, default 2): queries and write
+            transactions whose ``COMMIT`` was not sent yet are run again on a new connection
+            (a write only while its content stream has not been read past its first two
+            chunks). A connection lost *during* ``COMMIT`` is never re-run blindly: the file
+            row is checked (does it point at the ``blob_id`` this write created?) and the
+            call succeeds, raises `AlreadyExists`, runs again (it did not commit), or raises
+            `BackendUnavailable` saying the outcome is unknown.
+        retry_backoff: Seconds before the first retry, doubling (default 0.5).
+        retry_backoff_max: Cap on one delay in seconds (default 10).
+        retry_budget: Seconds one call may spend, retries included (default 120).
+        retry_on: Failures retried: ``"connection"``, ``"timeout"`` (set, comma list,
+            ``"all"`` or ``"none"``).
 
     Raises:
         ConfigError: Neither or both of ``url``/``engine``, a bad URL, a missing driver,
-            or an invalid ``table_prefix`` / ``chunk_size`` / ``max_file_size`` / timeout.
+            or an invalid ``table_prefix`` / ``chunk_size`` / ``max_file_size`` / timeout /
+            retry option; both ``read_timeout`` and ``timeout``.
     """
 
     TYPE = "sql-blob"
@@ -122,9 +162,16 @@ class SQLBlobBackend(Backend):
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         max_file_size: int | None = None,
         connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
-        timeout: float | None = DEFAULT_TIMEOUT,
+        read_timeout: float | _Unset | None = _UNSET,
+        timeout: float | _Unset | None = _UNSET,
         busy_timeout: float | None = None,
         engine_options: Mapping[str, Any] | None = None,
+        pool_recycle: float | None = _retry.DEFAULT_POOL_RECYCLE,
+        retries: int = 2,
+        retry_backoff: float = 0.5,
+        retry_backoff_max: float = 10.0,
+        retry_budget: float = 120.0,
+        retry_on: str | Iterable[str] = "all",
     ) -> None:
         if not isinstance(table_prefix, str) or not _PREFIX_RE.match(table_prefix):
             raise ConfigError(
@@ -137,9 +184,19 @@ class SQLBlobBackend(Backend):
             isinstance(max_file_size, bool) or not isinstance(max_file_size, int) or max_file_size < 0
         ):
             raise ConfigError(f"'max_file_size' must be a number of bytes >= 0 or None, got {max_file_size!r}")
-        self._connect_timeout = check_seconds("connect_timeout", connect_timeout)
-        self._timeout = check_seconds("timeout", timeout)
+        self._connect_timeout = _retry.check_timeout("connect_timeout", connect_timeout)
+        self._timeout = _retry.check_timeout(
+            "read_timeout", pick_alias("read_timeout", read_timeout, "timeout", timeout, DEFAULT_TIMEOUT)
+        )
         self._busy_option = check_seconds("busy_timeout", busy_timeout)
+        self._pool_recycle = _retry.TABLE.check("pool_recycle", pool_recycle)
+        self._retry = _retry.build_policy(
+            retries=retries,
+            retry_backoff=retry_backoff,
+            retry_backoff_max=retry_backoff_max,
+            retry_budget=retry_budget,
+            retry_on=retry_on,
+        )
         busy = self._busy_option or self._timeout or 30.0
         self._url_option: str | Secret | None = None
         if url is not None:
@@ -154,6 +211,7 @@ class SQLBlobBackend(Backend):
             busy_timeout=busy,
             connect_timeout=self._connect_timeout,
             timeout=self._timeout,
+            pool_recycle=self._pool_recycle,
         )
         self._engine_options = dict(engine_options or {})
         self._table_prefix = table_prefix
@@ -162,7 +220,7 @@ class SQLBlobBackend(Backend):
         self._chunk_size = chunk_size
         self._max_file_size = max_file_size
         self._t: Tables = make_tables(table_prefix, schema)
-        self._db = Db(self._holder, self._t, self._create_tables)
+        self._db = Db(self._holder, self._t, self._create_tables, self._retry)
         self._safe_url = self._holder.url.render_as_string(hide_password=True)
 
     # ------------------------------------------------------------------ identity
@@ -181,8 +239,14 @@ class SQLBlobBackend(Backend):
             chunk_size=self._chunk_size,
             max_file_size=self._max_file_size,
             connect_timeout=self._connect_timeout,
-            timeout=self._timeout,
+            read_timeout=self._timeout,
             busy_timeout=self._busy_option,
+            pool_recycle=self._pool_recycle,
+            retries=self._retry.retries,
+            retry_backoff=self._retry.backoff,
+            retry_backoff_max=self._retry.backoff_max,
+            retry_budget=self._retry.budget,
+            retry_on=sorted(self._retry.retry_on),
         )
         if self._engine_options:
             opts["engine_options"] = dict(self._engine_options)
@@ -192,6 +256,11 @@ class SQLBlobBackend(Backend):
         if self._url_option is None:
             raise TypeError("an SQLBlobBackend built from an engine object cannot be pickled; build it from url=")
         return super().__reduce__()
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The `remote_store.kit.RetryPolicy` built from the retry options."""
+        return self._retry
 
     @property
     def tables(self) -> Tables:
@@ -258,8 +327,12 @@ class SQLBlobBackend(Backend):
             if not os.path.isdir(folder):
                 raise BackendUnavailable(f"the folder of the SQLite database does not exist: {folder}")
             return
-        with self._holder.connect() as conn:
-            conn.execute(sa.select(sa.literal(1))).scalar_one()
+
+        def attempt() -> None:
+            with self._holder.connect() as conn:
+                conn.execute(sa.select(sa.literal(1))).scalar_one()
+
+        self._db.query(attempt)
 
     def close(self) -> None:
         """Dispose the connection pool of an engine the backend created (a later call reconnects)."""

@@ -20,8 +20,9 @@ from typing import TypeVar
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
-from remote_store.errors import BackendUnavailable
-from remote_store_sql import _errors
+from remote_store.errors import BackendUnavailable, RemoteStoreError
+from remote_store.kit import RetryPolicy
+from remote_store_sql import _errors, _retry
 from remote_store_sql._engine import EngineHolder
 from remote_store_sql._schema import Tables
 from remote_store_sql._statements import Statements
@@ -52,10 +53,15 @@ class Db:
         tables: The store's two tables.
         create_tables: Create missing tables on the first write; reads of missing tables see
             an empty store. When False a missing table is an error (`BackendUnavailable`).
+        policy: Retries after a lost connection (`remote_store.kit.RetryPolicy`; see ``_retry``).
     """
 
-    def __init__(self, holder: EngineHolder, tables: Tables, create_tables: bool) -> None:
+    def __init__(
+        self, holder: EngineHolder, tables: Tables, create_tables: bool, policy: RetryPolicy | None = None
+    ) -> None:
         self.holder = holder
+        self.policy = policy if policy is not None else RetryPolicy()
+        self._local = threading.local()
         self.t = tables
         self.q = Statements(tables)
         self.create = create_tables
@@ -188,6 +194,7 @@ class Db:
                     for blob_id in done:
                         conn.execute(self.q.delete_chunks, {"blob_id": blob_id})
                 yield conn
+                self._local.committing = True  # the COMMIT goes out when this block exits
         except sa_exc.DBAPIError as exc:
             if not creating and self.create and _errors.is_missing_table(exc):
                 raise NoStore from None
@@ -225,14 +232,70 @@ class Db:
         """Whether open readers pin chunk sets right now (bulk chunk deletes must go one by one)."""
         return bool(self._pins)
 
-    def retrying(self, fn: Callable[[], T], can_retry: Callable[[], bool] = lambda: True) -> T:
-        """Run ``fn`` (one whole transaction), again after a deadlock, serialization failure or `Retry`.
+    @property
+    def committing(self) -> bool:
+        """Whether this thread's last write transaction got as far as sending ``COMMIT``."""
+        return bool(getattr(self._local, "committing", False))
 
-        Waits a random, growing pause between attempts (so racing writers spread out).
+    def retrying(
+        self,
+        fn: Callable[[], T],
+        can_retry: Callable[[], bool] = lambda: True,
+        resolve: Callable[[], tuple[bool, T]] | None = None,
+    ) -> T:
+        """Run ``fn`` (one whole write transaction), again after a conflict or a lost connection.
+
+        A deadlock, serialization failure or `Retry` reruns it after a random, growing pause
+        (so racing writers spread out). A lost connection reruns it through `policy` when
+        the ``COMMIT`` was not sent yet (the server rolled it back) and ``can_retry()``
+        allows. A connection lost *during* ``COMMIT`` is never rerun blindly: ``resolve()``
+        checks the rows and returns ``(True, result)`` when the transaction committed, or
+        ``(False, _)`` when it did not (then it is rerun while ``can_retry()``); it may raise
+        the typed error itself (`AlreadyExists` …).
 
         Raises:
-            BackendUnavailable: Still conflicting after `RACE_RETRIES` attempts (`Retry`).
+            BackendUnavailable: Still conflicting after `RACE_RETRIES` attempts (`Retry`); or
+                the connection was lost during ``COMMIT`` and the outcome could not be
+                checked (the message says the outcome is unknown).
         """
+
+        def attempt() -> T:
+            self._local.committing = False
+            return self._contended(fn, can_retry)
+
+        def classify(exc: BaseException) -> str | None:
+            if self.committing or not can_retry():
+                return None
+            return _retry.classify(exc)
+
+        for _ in range(self.policy.retries + 1):
+            try:
+                return self.policy.call(attempt, classify=classify, idempotent=True, on_retry=_log_retry)
+            except sa_exc.DBAPIError as exc:
+                if not self.committing or _retry.classify(exc) is None:
+                    raise
+                if resolve is None:
+                    raise outcome_unknown(exc) from exc
+                log.info("connection lost during COMMIT (%s); checking whether it committed", _errors.describe(exc))
+                try:
+                    done, value = resolve()
+                except RemoteStoreError:
+                    raise
+                except Exception as err:
+                    if _errors.translate(err, None) is None:
+                        raise
+                    raise outcome_unknown(exc) from err
+                if done:
+                    log.info("the transaction had committed before its connection was lost")
+                    return value
+                if not can_retry():
+                    raise BackendUnavailable(
+                        f"the connection was lost during COMMIT and the change was not stored: {_errors.describe(exc)}"
+                    ) from exc
+        raise BackendUnavailable("the connection kept dropping during COMMIT")
+
+    def _contended(self, fn: Callable[[], T], can_retry: Callable[[], bool]) -> T:
+        """``fn``, rerun after a deadlock, serialization failure or `Retry` (random growing pauses)."""
         deadlocks = races = 0
         while True:
             try:
@@ -251,11 +314,34 @@ class Db:
                 pause = 0.01 * deadlocks
             time.sleep(random.uniform(0, pause))
 
+    def query(self, fn: Callable[[], T]) -> T:
+        """Run the idempotent read ``fn`` through `policy` (retried after a lost connection)."""
+        return self.policy.call(fn, classify=_retry.classify, idempotent=True, on_retry=_log_retry)
+
+
+def _log_retry(number: int, exc: BaseException) -> None:
+    log.info("database connection lost (%s); retry %d", _errors.describe(exc), number)
+
+
+def outcome_unknown(exc: BaseException) -> BackendUnavailable:
+    """The error for a transaction whose ``COMMIT`` answer was lost and could not be checked."""
+    return BackendUnavailable(
+        f"the connection was lost during COMMIT; the change may or may not have been stored "
+        f"(outcome unknown): {_errors.describe(exc)}"
+    )
+
 
 def run_query(db: Db, fn: Callable[[Connection], T], empty: Callable[[], T]) -> T:
-    """``fn(conn)`` in a read transaction, or ``empty()`` when nothing is stored yet."""
-    try:
-        with db.read() as conn:
-            return fn(conn)
-    except NoStore:
-        return empty()
+    """``fn(conn)`` in a read transaction, or ``empty()`` when nothing is stored yet.
+
+    Retried on a new connection after a lost one (`Db.query`).
+    """
+
+    def attempt() -> T:
+        try:
+            with db.read() as conn:
+                return fn(conn)
+        except NoStore:
+            return empty()
+
+    return db.query(attempt)

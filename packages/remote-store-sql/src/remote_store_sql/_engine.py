@@ -161,6 +161,7 @@ class EngineHolder:
         connect_timeout: Seconds to open a connection, or None (see ``_timeouts``).
         timeout: Seconds one statement / server answer may take, or None (see ``_timeouts``).
         read_only: Make every session read-only (``PRAGMA query_only`` / ``SET SESSION … READ ONLY``).
+        pool_recycle: Seconds before a pooled connection is replaced (not SQLite), or None.
 
     Raises:
         ConfigError: Neither or both of ``url`` and ``engine``; a bad URL; a missing driver.
@@ -176,6 +177,7 @@ class EngineHolder:
         read_only: bool = False,
         connect_timeout: float | None = None,
         timeout: float | None = None,
+        pool_recycle: float | None = None,
     ) -> None:
         if (url is None) == (engine is None):
             raise ConfigError("give exactly one of 'url' or 'engine'")
@@ -186,6 +188,7 @@ class EngineHolder:
         self._read_only = read_only
         self._connect_timeout = connect_timeout
         self._timeout = timeout
+        self._pool_recycle = pool_recycle
         self._engine: Engine | None = None
         self._pid = os.getpid()
         self._create_lock = threading.Lock()
@@ -228,7 +231,16 @@ class EngineHolder:
         elif backend in ("mysql", "mariadb"):
             kwargs["isolation_level"] = "READ COMMITTED"
         if not self._memory:
-            kwargs.update(engine_kwargs(self._url, self._connect_timeout, self._timeout, self._engine_options))
+            kwargs.update(
+                engine_kwargs(
+                    self._url,
+                    self._connect_timeout,
+                    self._timeout,
+                    self._engine_options,
+                    pool_recycle=self._pool_recycle,
+                    busy_timeout=self._busy_timeout,
+                )
+            )
         for name, value in self._engine_options.items():
             if name == "connect_args" and "connect_args" in kwargs:
                 value = {**dict(value or {}), **kwargs["connect_args"]}  # already merged with the caller's

@@ -7,15 +7,16 @@ seek each. A store with nothing written yet lists nothing (and creates nothing).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from remote_store import FileInfo, FolderInfo
 from remote_store.errors import NotFound
 from remote_store.kit import compile_glob
-from remote_store_sql._db import Db, NoStore, run_query
+from remote_store_sql._db import Db, run_query
 from remote_store_sql._keys import folder_upper, glob_literal, next_string
 from remote_store_sql._reads import dt, info
 
@@ -42,10 +43,8 @@ def scan(
         if hi is not None:
             stmt = stmt.where(k < hi)
         stmt = stmt.order_by(k).limit(page)
-        try:
-            with db.read() as conn:
-                rows = conn.execute(stmt).all()
-        except NoStore:
+        rows = run_query(db, _fetch_all(stmt), lambda: None)
+        if rows is None:
             return
         jumped = False
         for row in rows:
@@ -62,6 +61,13 @@ def scan(
         if not jumped and len(rows) < page:
             return
         page = min(page * 2, MAX_PAGE)
+
+
+def _fetch_all(stmt: Any) -> Callable[[Connection], list[Any] | None]:
+    def fetch(conn: Connection) -> list[Any] | None:
+        return list(conn.execute(stmt).all())
+
+    return fetch
 
 
 def iter_files(db: Db, prefix: str, *, recursive: bool, max_depth: int | None = None) -> Iterator[FileInfo]:

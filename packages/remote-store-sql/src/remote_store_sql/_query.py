@@ -7,7 +7,7 @@ import hashlib
 import io
 import logging
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 
 from remote_store import Backend, Capability, CapabilitySet, FileInfo, Secret, WriteResult, _path
 from remote_store.errors import CapabilityNotSupported, ConfigError, InvalidPath, NotFound, RemoteStoreError
-from remote_store.kit import SPOOL_MAX_MEMORY, compile_glob, url_has_password
-from remote_store_sql import _errors
+from remote_store.kit import SPOOL_MAX_MEMORY, RetryPolicy, compile_glob, url_has_password
+from remote_store_sql import _errors, _retry
 from remote_store_sql._engine import EngineHolder, parse_url
 
 log = logging.getLogger("remote_store.sql-query")
@@ -33,6 +33,8 @@ FORMATS: Mapping[str, str] = {
 }
 #: Default rows per ``fetchmany`` batch.
 DEFAULT_BATCH_SIZE = 10_000
+#: Default seconds one query (or server answer) may take: rendering big results is slow, but never hangs.
+DEFAULT_QUERY_TIMEOUT = 300.0
 
 
 def _format_of(key: str) -> str | None:
@@ -91,11 +93,23 @@ class SQLQueryBackend(Backend):
         batch_size: Rows per ``fetchmany`` batch (≥ 1).
         read_only_session: Make sessions read-only as described above (on by default).
         engine_options: Extra keyword arguments for `sqlalchemy.create_engine`.
+        connect_timeout: Seconds to open a database connection (default 10; None: the
+            driver's default).
+        read_timeout: Seconds one query or server answer may take (default 300; None:
+            unlimited), applied like sql-blob's ``read_timeout``.
+        pool_recycle: Seconds after which a pooled connection is replaced (default 1800).
+        retries: Retries of a query after a lost connection (default 2); a query only reads,
+            so reads, ``stat`` and listings run it again from the start.
+        retry_backoff: Seconds before the first retry, doubling (default 0.5).
+        retry_backoff_max: Cap on one delay in seconds (default 10).
+        retry_budget: Seconds one call may spend, retries included (default 120).
+        retry_on: Failures retried: ``"connection"``, ``"timeout"``.
 
     Raises:
         ConfigError: Neither or both of ``url``/``engine``, an empty query, a key without a
             known suffix, two keys naming one file, a key that is also a folder, or pyarrow
-            is not installed (``pip install 'remote-store-sql[query]'``).
+            is not installed (``pip install 'remote-store-sql[query]'``); a bad timeout or
+            retry option.
     """
 
     TYPE = "sql-query"
@@ -112,7 +126,25 @@ class SQLQueryBackend(Backend):
         batch_size: int = DEFAULT_BATCH_SIZE,
         read_only_session: bool = True,
         engine_options: Mapping[str, Any] | None = None,
+        connect_timeout: float | None = 10.0,
+        read_timeout: float | None = DEFAULT_QUERY_TIMEOUT,
+        pool_recycle: float | None = _retry.DEFAULT_POOL_RECYCLE,
+        retries: int = 2,
+        retry_backoff: float = 0.5,
+        retry_backoff_max: float = 10.0,
+        retry_budget: float = 120.0,
+        retry_on: str | Iterable[str] = "all",
     ) -> None:
+        self._connect_timeout = _retry.check_timeout("connect_timeout", connect_timeout)
+        self._read_timeout = _retry.check_timeout("read_timeout", read_timeout)
+        self._pool_recycle = _retry.TABLE.check("pool_recycle", pool_recycle)
+        self._retry = _retry.build_policy(
+            retries=retries,
+            retry_backoff=retry_backoff,
+            retry_backoff_max=retry_backoff_max,
+            retry_budget=retry_budget,
+            retry_on=retry_on,
+        )
         try:
             import pyarrow  # noqa: F401
         except ImportError:
@@ -147,7 +179,15 @@ class SQLQueryBackend(Backend):
             text = parsed.render_as_string(hide_password=False)
             self._url_option = Secret(text) if (parsed.password or url_has_password(text)) else text
             url = parsed
-        self._holder = EngineHolder(url, engine, engine_options, read_only=read_only_session)
+        self._holder = EngineHolder(
+            url,
+            engine,
+            engine_options,
+            read_only=read_only_session,
+            connect_timeout=self._connect_timeout,
+            timeout=self._read_timeout,
+            pool_recycle=self._pool_recycle,
+        )
         self._engine_options = dict(engine_options or {})
         self._batch_size = batch_size
         self._read_only_session = read_only_session
@@ -166,6 +206,14 @@ class SQLQueryBackend(Backend):
             queries=dict(self._queries),
             batch_size=self._batch_size,
             read_only_session=self._read_only_session,
+            connect_timeout=self._connect_timeout,
+            read_timeout=self._read_timeout,
+            pool_recycle=self._pool_recycle,
+            retries=self._retry.retries,
+            retry_backoff=self._retry.backoff,
+            retry_backoff_max=self._retry.backoff_max,
+            retry_budget=self._retry.budget,
+            retry_on=sorted(self._retry.retry_on),
         )
         if self._engine_options:
             opts["engine_options"] = dict(self._engine_options)
@@ -175,6 +223,14 @@ class SQLQueryBackend(Backend):
         if self._url_option is None:
             raise TypeError("an SQLQueryBackend built from an engine object cannot be pickled; build it from url=")
         return super().__reduce__()
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The `remote_store.kit.RetryPolicy` built from the retry options."""
+        return self._retry
+
+    def _retried(self, fn: Any) -> Any:
+        return self._retry.call(fn, classify=_retry.classify, idempotent=True)
 
     @property
     def queries(self) -> Mapping[str, str]:
@@ -198,8 +254,12 @@ class SQLQueryBackend(Backend):
         Raises:
             BackendUnavailable: The database cannot be reached or refuses the credentials.
         """
-        with self._holder.connect() as conn:
-            conn.execute(sa.select(sa.literal(1))).scalar_one()
+
+        def attempt() -> None:
+            with self._holder.connect() as conn:
+                conn.execute(sa.select(sa.literal(1))).scalar_one()
+
+        self._retried(attempt)
 
     # ------------------------------------------------------------------ namespace
     def exists(self, key: str) -> bool:
@@ -290,8 +350,14 @@ class SQLQueryBackend(Backend):
             InvalidPath: ``key`` is a folder.
         """
         spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY)  # noqa: SIM115
-        try:
+
+        def attempt() -> None:  # a query only reads: a lost connection runs it again from the start
+            spool.seek(0)
+            spool.truncate()
             self.render(key, spool)
+
+        try:
+            self._retried(attempt)
             spool.seek(0)
         except BaseException:
             spool.close()
@@ -309,8 +375,14 @@ class SQLQueryBackend(Backend):
             InvalidPath: ``key`` is a folder.
         """
         self._sql(key)
-        sink = _CountingSink()
-        self.render(key, sink)  # type: ignore[arg-type]
+        sinks: list[_CountingSink] = []
+
+        def attempt() -> None:
+            sinks[:] = [_CountingSink()]
+            self.render(key, sinks[0])  # type: ignore[arg-type]
+
+        self._retried(attempt)
+        sink = sinks[0]
         return FileInfo(
             path=key,
             name=_path.basename(key),

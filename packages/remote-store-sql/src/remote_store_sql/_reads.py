@@ -13,18 +13,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any, NoReturn
 
+import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
-from remote_store import FileInfo, SeekableReader
+from remote_store import ContentChanged, FileInfo, SeekableReader
 from remote_store.errors import InvalidPath, NotFound, RemoteStoreError
-from remote_store_sql import _errors
+from remote_store_sql import _errors, _retry
 from remote_store_sql._db import Db, NoStore, run_query
 from remote_store_sql._keys import folder_upper
 
@@ -133,7 +135,14 @@ def _read_in_snapshot(db: Db, key: str) -> bytes:
 
 
 def _open_snapshot(db: Db, key: str) -> IO[bytes]:
-    """`_open_in` on a new snapshot connection; nothing stored yet → `NotFound`."""
+    """`_open_in` on a new snapshot connection; nothing stored yet → `NotFound`.
+
+    Retried on a new connection after a lost one (`Db.query`).
+    """
+    return db.query(lambda: _open_snapshot_once(db, key))
+
+
+def _open_snapshot_once(db: Db, key: str) -> IO[bytes]:
     try:
         conn = db.snapshot()
     except NoStore:
@@ -210,13 +219,46 @@ def _open_in(db: Db, conn: Connection, key: str) -> IO[bytes]:
             raise RemoteStoreError("stored chunks do not add up to the file size", path=key)
         return io.BytesIO(content)
     stmt = db.q.chunk_range
+    current = [conn]
+    resumes = 0
 
     def fetch(first: int, last: int) -> list[tuple[int, bytes]]:
+        nonlocal resumes
         params = {"blob_id": blob_id, "first": first, "last": last}
-        return [(int(seq), bytes(data)) for seq, data in conn.execute(stmt, params)]
+        while True:
+            try:
+                return [(int(seq), bytes(data)) for seq, data in current[0].execute(stmt, params)]
+            except sa_exc.DBAPIError as exc:
+                if _retry.classify(exc) is None or resumes >= db.policy.retries:
+                    raise
+                resumes += 1
+                with contextlib.suppress(Exception):
+                    current[0].close()
+                current[0] = db.query(lambda: _resume(db, key, blob_id))
 
-    raw = _ChunkReader(fetch, conn.close, key, size, chunk_size, bytes(data))
+    raw = _ChunkReader(fetch, lambda: current[0].close(), key, size, chunk_size, bytes(data))
     return io.BufferedReader(raw, buffer_size=min(chunk_size, 64 * 1024))  # type: ignore[return-value]
+
+
+def _resume(db: Db, key: str, blob_id: str) -> Connection:
+    """A new snapshot connection in which ``key`` still points at ``blob_id`` (a stream lost its connection).
+
+    Chunk rows of one ``blob_id`` never change, so the stream continues at its offset.
+
+    Raises:
+        ContentChanged: The file was replaced or deleted meanwhile (its old chunks are gone).
+    """
+    conn = db.snapshot()
+    try:
+        files = db.t.files
+        row = conn.execute(sa.select(files.c.blob_id).where(files.c.key == key)).first()
+    except BaseException:
+        conn.close()
+        raise
+    if row is None or str(row[0]) != blob_id:
+        conn.close()
+        raise ContentChanged("the file was replaced while the connection was re-established", path=key)
+    return conn
 
 
 class _ChunkReader(SeekableReader):

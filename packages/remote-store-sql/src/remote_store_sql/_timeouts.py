@@ -23,7 +23,10 @@ One vocabulary for every engine (both in seconds, ``None`` = wait forever):
 
 Engines the backend creates also get ``pool_pre_ping=True``: a pooled connection the
 server closed (restart, ``pg_terminate_backend``, ``KILL``, idle timeout, a proxy dropping
-it) is replaced at checkout instead of failing the next operation. Every option can be
+it) is replaced at checkout instead of failing the next operation; and ``pool_recycle``
+(default 1800 s): a connection older than that is replaced before a server or middlebox
+idle limit can cut it. SQLite files get the driver's own ``timeout`` (seconds ``sqlite3``
+waits for a lock while opening) equal to the busy timeout. Every option can be
 overridden through ``engine_options`` (``connect_args`` entries win over these defaults).
 """
 
@@ -49,7 +52,13 @@ _MYSQL_DRIVERS = ("pymysql", "mysqldb")
 
 
 def engine_kwargs(
-    url: sa.URL, connect_timeout: float | None, timeout: float | None, given: dict[str, Any]
+    url: sa.URL,
+    connect_timeout: float | None,
+    timeout: float | None,
+    given: dict[str, Any],
+    *,
+    pool_recycle: float | None = None,
+    busy_timeout: float | None = None,
 ) -> dict[str, Any]:
     """``create_engine`` keyword arguments applying the timeouts to ``url``'s driver.
 
@@ -58,6 +67,8 @@ def engine_kwargs(
         connect_timeout: Seconds to connect, or None.
         timeout: Seconds per statement / server answer, or None.
         given: The caller's ``engine_options`` (its ``connect_args`` win over ours).
+        pool_recycle: Seconds before a pooled connection is replaced (not SQLite), or None.
+        busy_timeout: SQLite: seconds ``sqlite3.connect`` waits for a lock (its ``timeout``).
 
     Returns:
         Keyword arguments to merge under ``given`` (``connect_args`` already merged).
@@ -81,9 +92,13 @@ def engine_kwargs(
             args["connect_timeout"] = max(1, math.ceil(connect_timeout))
         if timeout is not None:
             args["read_timeout"] = args["write_timeout"] = math.ceil(timeout + SOCKET_GRACE)
+    elif backend == "sqlite" and busy_timeout is not None:
+        args["timeout"] = float(busy_timeout)
     kwargs: dict[str, Any] = {}
     if backend != "sqlite":
         kwargs["pool_pre_ping"] = True
+        if pool_recycle is not None:
+            kwargs["pool_recycle"] = pool_recycle
     if args:
         user = dict(given.get("connect_args") or {})
         if "options" in args:

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from remote_store import ContentDigest, WriteResult, WriteSource
 from remote_store.errors import AlreadyExists, DirectoryNotEmpty, InvalidPath, NotFound, RemoteStoreError
-from remote_store_sql._db import Db, NoStore, Retry
+from remote_store_sql._db import Db, NoStore, Retry, outcome_unknown, run_query
 from remote_store_sql._keys import check_key, folder_upper, parents
 from remote_store_sql._reads import dt, has_below, missing
 
@@ -50,7 +50,8 @@ def _read_full(stream: IO[bytes], size: int) -> bytes:
 class Chunks:
     """Reads a stream chunk by chunk; the first two chunks are read ahead (before any transaction).
 
-    A transaction that fails with a deadlock may be retried while `consumed` is False.
+    A failed transaction may run again while `replayable`: nothing was read past the
+    read-ahead yet, or the stream can seek back to the end of the read-ahead (`rewind`).
     """
 
     def __init__(self, stream: IO[bytes], chunk_size: int) -> None:
@@ -63,11 +64,31 @@ class Chunks:
             if second:
                 self.head.append(second)
         self.consumed = False
+        self._resume_at: int | None = None
+        try:
+            if stream.seekable():
+                self._resume_at = stream.tell()
+        except (AttributeError, OSError, ValueError):
+            self._resume_at = None
 
     @property
     def single(self) -> bool:
         """Whether the whole content is already in `head` (at most one chunk)."""
         return len(self.head) <= 1
+
+    @property
+    def replayable(self) -> bool:
+        """Whether the content can be produced again from the first chunk."""
+        return not self.consumed or self._resume_at is not None
+
+    def rewind(self) -> None:
+        """Before a rerun: seek the stream back to the end of the read-ahead (no-op if unread)."""
+        if not self.consumed:
+            return
+        if self._resume_at is None:
+            raise ValueError("the content stream cannot be rewound")
+        self._stream.seek(self._resume_at)
+        self.consumed = False
 
     def __iter__(self) -> Iterator[bytes]:
         yield from self.head
@@ -166,8 +187,11 @@ def write(
     chunks = Chunks(stream, chunk_size)
     meta = json.dumps(dict(metadata), sort_keys=True, ensure_ascii=False) if metadata else None
 
+    last: dict[str, Any] = {}
+
     def attempt() -> WriteResult:
-        blob_id = uuid.uuid4().hex
+        chunks.rewind()
+        blob_id = last["blob_id"] = uuid.uuid4().hex
         now = time.time_ns() // 1000
         values = {"blob_id": blob_id, "chunk_size": chunk_size, "modified_us": now, "user_metadata": meta}
         with db.write() as conn:
@@ -192,17 +216,37 @@ def write(
                 now = time.time_ns() // 1000
                 conn.execute(db.q.update_file, {"b_key": key, "size": size, "etag": etag, "modified_us": now})
             drop_blob(db, conn, old)
-        return WriteResult(
-            path=key,
-            size=size,
-            source=WriteSource.NATIVE,
-            digest=ContentDigest("md5", etag),
-            etag=etag,
-            last_modified=dt(now),
-            metadata=dict(metadata),
-        )
+            result = last["result"] = WriteResult(
+                path=key,
+                size=size,
+                source=WriteSource.NATIVE,
+                digest=ContentDigest("md5", etag),
+                etag=etag,
+                last_modified=dt(now),
+                metadata=dict(metadata),
+            )
+        return result
 
-    return db.retrying(attempt, lambda: not chunks.consumed)
+    def resolve() -> tuple[bool, WriteResult]:
+        blob = _blob_of(db, key)
+        if blob is not None and blob == last.get("blob_id") and "result" in last:
+            return True, last["result"]
+        if blob is not None and not overwrite:
+            raise AlreadyExists("file exists (another writer created it while our COMMIT answer was lost)", path=key)
+        return False, last.get("result")  # type: ignore[return-value]
+
+    return db.retrying(attempt, lambda: chunks.replayable, resolve)
+
+
+def _blob_of(db: Db, key: str) -> str | None:
+    """The ``blob_id`` the file row of ``key`` points at, or None (a query, retried after a lost connection)."""
+    files = db.t.files
+
+    def run(conn: Connection) -> str | None:
+        row = conn.execute(sa.select(files.c.blob_id).where(files.c.key == key)).first()
+        return str(row[0]) if row is not None else None
+
+    return run_query(db, run, lambda: None)
 
 
 def delete(db: Db, key: str) -> None:
@@ -221,13 +265,15 @@ def delete(db: Db, key: str) -> None:
                 missing(db, conn, key)
             drop_blob(db, conn, str(row[0]))
 
-    _nothing_stored(db, run, key, "file not found")
+    _nothing_stored(db, run, key, "file not found", lambda: (_blob_of(db, key) is None, None))
 
 
-def _nothing_stored(db: Db, run: Callable[[], None], key: str, what: str) -> None:
-    """``db.retrying(run)``; a store with nothing written yet raises `NotFound` (creating nothing)."""
+def _nothing_stored(
+    db: Db, run: Callable[[], None], key: str, what: str, resolve: Callable[[], tuple[bool, None]]
+) -> None:
+    """``db.retrying(run, resolve=resolve)``; a store with nothing written yet raises `NotFound` (creating nothing)."""
     try:
-        db.retrying(run)
+        db.retrying(run, resolve=resolve)
     except NoStore:
         raise NotFound(what, path=key) from None
 
@@ -253,7 +299,10 @@ def delete_folder(db: Db, key: str, *, recursive: bool) -> None:
                 conn.execute(ch.delete().where(ch.c.blob_id.in_(sa.select(files.c.blob_id).where(in_range))))
             conn.execute(files.delete().where(in_range))
 
-    _nothing_stored(db, run, key, "folder not found")
+    def gone() -> tuple[bool, None]:
+        return not run_query(db, lambda conn: has_below(db, conn, key), lambda: False), None
+
+    _nothing_stored(db, run, key, "folder not found", gone)
 
 
 def move(db: Db, src: str, dst: str, *, overwrite: bool) -> None:
@@ -265,12 +314,14 @@ def move(db: Db, src: str, dst: str, *, overwrite: bool) -> None:
     """
     check_key(dst)
     files = db.t.files
+    moving: dict[str, str] = {}
 
     def run() -> None:
         with db.write(creating=False) as conn:
             row = conn.execute(db.q.lock_blob_id, {"key": src}).first()
             if row is None:
                 missing(db, conn, src, "source not found (moved or deleted)")
+            moving["blob_id"] = str(row[0])
             check_placement(db, conn, dst)
             old = conn.execute(db.q.lock_blob_id, {"key": dst}).first()
             if old is not None:
@@ -287,13 +338,23 @@ def move(db: Db, src: str, dst: str, *, overwrite: bool) -> None:
             if result.rowcount == 0:  # pragma: no cover - the row is locked
                 raise NotFound("source not found (moved or deleted)", path=src)
 
-    _nothing_stored(db, run, src, "source not found")
+    def resolve() -> tuple[bool, None]:
+        ours = moving.get("blob_id")
+        now_src, now_dst = _blob_of(db, src), _blob_of(db, dst)
+        if ours is not None and now_src is None and now_dst == ours:
+            return True, None
+        if ours is not None and now_src == ours:
+            return False, None  # not committed: the row is still at the source
+        raise outcome_unknown(RuntimeError("the source and destination rows changed meanwhile"))
+
+    _nothing_stored(db, run, src, "source not found", resolve)
 
 
 def copy(db: Db, src: str, dst: str, *, overwrite: bool) -> None:
     """``INSERT INTO chunks … SELECT`` plus a new file row, in one transaction."""
     check_key(dst)
     files, ch = db.t.files, db.t.chunks
+    copying: dict[str, str] = {}
 
     def run() -> None:
         with db.write(creating=False) as conn:
@@ -304,7 +365,7 @@ def copy(db: Db, src: str, dst: str, *, overwrite: bool) -> None:
             ).first()
             if row is None:
                 missing(db, conn, src, "source not found")
-            blob_id = uuid.uuid4().hex
+            blob_id = copying["blob_id"] = uuid.uuid4().hex
             values = {
                 "blob_id": blob_id,
                 "size": row.size,
@@ -324,4 +385,12 @@ def copy(db: Db, src: str, dst: str, *, overwrite: bool) -> None:
             )
             drop_blob(db, conn, old)
 
-    _nothing_stored(db, run, src, "source not found")
+    def resolve() -> tuple[bool, None]:
+        blob = _blob_of(db, dst)
+        if blob is not None and blob == copying.get("blob_id"):
+            return True, None
+        if blob is not None and not overwrite:
+            raise AlreadyExists("destination exists (created while our COMMIT answer was lost)", path=dst)
+        return False, None
+
+    _nothing_stored(db, run, src, "source not found", resolve)
