@@ -113,9 +113,11 @@ class StoreIOManager(dg.IOManager):  # type: ignore[misc]
         A run over several partitions of one asset must return a ``dict`` of partition key → value.
 
         Raises:
-            NoCodec: No codec stores the value; PickleNotAllowed: only pickle could.
+            NoCodec: No codec stores the value.
+            PickleNotAllowed: Only pickle could store it and pickle is not enabled.
             InvalidPath: The value for several partitions is not such a ``dict``.
-            Otherwise as `Store.write_atomic` (`BackendUnavailable`, `PermissionDenied` …).
+            RemoteStoreError: Otherwise as `Store.write_atomic` (`BackendUnavailable`,
+                `PermissionDenied` …).
         """
         if context.dagster_type.is_nothing:
             return

@@ -243,8 +243,9 @@ class RemoteStoreComputeLogManager(ComputeLogManager, ConfigurableClass):  # typ
         """Delete one capture's logs (``log_key``) or every log below ``prefix``, here and locally.
 
         Raises:
-            ConfigError: Neither argument is given. InvalidPath: A key is not usable.
-            Otherwise as `Store.delete` / `Store.delete_folder`.
+            ConfigError: Neither argument is given.
+            InvalidPath: A key is not usable.
+            RemoteStoreError: Otherwise as `Store.delete` / `Store.delete_folder`.
         """
         if log_key:
             for io_type in EXTENSIONS:
