@@ -85,6 +85,10 @@ class Target:
 
 
 # ---------------------------------------------------------------- filesystem kinds
+#: The sqlite target's database files share the test's tmp_path (``testing.backends``).
+SQLITE_FILES = "store-"
+
+
 def _plant_fs(base: Path, root: Path, owner: tuple[int, int] | None = None) -> None:
     """Create ``root`` (a folder in ``base``), canary neighbours in ``base``, and symlinks in
     ``root`` that point at them."""
@@ -108,7 +112,9 @@ def _plant_fs(base: Path, root: Path, owner: tuple[int, int] | None = None) -> N
             os.lchown(root / link, *owner)
 
 
-def _walk(base: Path, skip: Path | None) -> dict[str, str]:
+def _walk(base: Path, skip: Path | None, ignore: str = "") -> dict[str, str]:
+    """Native snapshot of ``base`` without ``skip``; top-level names starting with ``ignore``
+    (another target's files sharing the folder) are left out."""
     out: dict[str, str] = {}
     for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
         d = Path(dirpath)
@@ -118,7 +124,7 @@ def _walk(base: Path, skip: Path | None) -> dict[str, str]:
         for name in dirnames + filenames:
             p = d / name
             rel = str(p.relative_to(base))
-            if skip is not None and p == skip:
+            if (skip is not None and p == skip) or (ignore and d == base and name.startswith(ignore)):
                 continue
             if p.is_symlink():
                 out[rel] = "link:" + os.readlink(p)
@@ -162,7 +168,7 @@ def _local(request: pytest.FixtureRequest) -> Iterator[Target]:
         "local",
         Store(backend),
         lambda: _inside_fs(root),
-        lambda: _walk(base, root),
+        lambda: _walk(base, root, ignore=SQLITE_FILES),
         _has_fs(root),
         known=frozenset(LINK_NAMES),
     )
