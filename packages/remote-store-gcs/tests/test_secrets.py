@@ -17,6 +17,7 @@ import pytest
 from remote_store import Secret, Store
 from remote_store.errors import ConfigError, PermissionDenied, RemoteStoreError
 from remote_store_gcs import GCSBackend
+from testing.secrets import CanaryScan, pem_fragments
 from testing.servers.gcs import FakeGCSServer
 
 
@@ -77,16 +78,13 @@ def key_info(token_server: tuple[str, type[_TokenHandler]]) -> dict[str, str]:
     }
 
 
-def _fragments(info: dict[str, str]) -> list[str]:
-    """The key's PEM body lines (each alone would leak part of the key) and its id."""
-    lines = [ln for ln in info["private_key"].splitlines() if ln and "-----" not in ln]
-    return [*lines, info["private_key_id"]]
-
-
 def _assert_clean(text: str, info: dict[str, str]) -> None:
-    for fragment in _fragments(info):
-        assert fragment not in text
-    assert json.dumps(info["private_key"])[1:40] not in text
+    """No PEM body line of the key (each alone would leak part of it), its id or its JSON form."""
+    scan = CanaryScan(
+        [info["private_key_id"], *pem_fragments(info["private_key"])], [json.dumps(info["private_key"])[1:40]]
+    )
+    scan.add("text", text)
+    scan.assert_clean()
 
 
 @pytest.mark.parametrize("form", ["inline", "file"])

@@ -158,6 +158,17 @@ class AzureBackend(FlatKeyBackend):
         """Distinct blob names listings met that no store path can address (``unreachable.count``)."""
         return self.unreachable.count
 
+    def object_key(self, key: str) -> str:
+        """The blob name of backend key ``key`` (``prefix/key``).
+
+        Raises:
+            InvalidPath: ``key`` contains a backslash: the service turns ``\\`` into ``/`` in
+                blob names, so the blob would be stored (and listed) under another name.
+        """
+        if "\\" in key:
+            raise InvalidPath("'\\' is not allowed in Azure blob names (the service turns it into '/')", path=key)
+        return super().object_key(key)
+
     def native_path(self, key: str) -> str:
         """``az://<container>/<prefix>/<key>``."""
         return f"az://{self._opts.container}/{self.object_key(key)}"

@@ -21,9 +21,14 @@ def normalize_path(path: str, *, allow_root: bool = True) -> str:
         The normalised key without leading or trailing ``/``.
 
     Raises:
-        InvalidPath: ``path`` is not a str, contains NUL, has a ``..`` segment,
-            or is the root while ``allow_root`` is False.
+        InvalidPath: ``path`` is not a str, contains NUL or a lone surrogate (no UTF-8
+            form: services would store a different name), has a ``..`` segment, or is the
+            root while ``allow_root`` is False.
     """
+    if type(path) is str and not path.isascii() and not _encodable(path):
+        raise InvalidPath(
+            "path is not valid unicode (lone surrogate)", path=path.encode("utf-8", "backslashreplace").decode()
+        )
     if type(path) is str and path and path[0] != "/" and path[-1] != "/" and "//" not in path and "\x00" not in path:
         # Fast path for the common, already-normal key: no empty, "." or ".." segments.
         wrapped = f"/{path}/"
@@ -78,6 +83,14 @@ def canonical_path(path: str, *, allow_root: bool = True, folder: bool | None = 
             path=path,
         )
     return key
+
+
+def _encodable(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def join_key(root: str, path: str) -> str:

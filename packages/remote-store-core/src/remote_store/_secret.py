@@ -31,6 +31,7 @@ SECRET_KEYS = frozenset(
         "private_key_passphrase",
         "api_key",
         "credential",
+        "credentials",
         "client_secret",
     }
 )
