@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from remote_store.errors import BackendUnavailable, NotFound, PermissionDenied, RemoteStoreError
+from remote_store_s3._errors import _scrub
 
 #: Fragments of PyArrow / AWS SDK messages, by the error they become (first match wins).
 _MARKERS: tuple[tuple[type[RemoteStoreError], tuple[str, ...]], ...] = (
@@ -33,13 +34,6 @@ _MARKERS: tuple[tuple[type[RemoteStoreError], tuple[str, ...]], ...] = (
         ),
     ),
 )
-
-
-def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "**********")
-    return text
 
 
 def translate(exc: Exception, key: str | None, *, bucket: str, secrets: Iterable[str] = ()) -> RemoteStoreError | None:
