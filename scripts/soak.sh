@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Soak: the crash and stress suites at full scale against the real test servers, summaries printed.
+# Soak: the crash, stress and hostile-path fuzz suites at full scale against the real test servers.
+#   fuzz:   REMOTE_STORE_FUZZ_EXAMPLES hostile paths per operation and backend (default here 2,000; CI 500)
 #   crash:  REMOTE_STORE_CRASH_TRIALS trials per backend and operation (default here 1,000; CI 100)
 #   stress: 16 threads x REMOTE_STORE_STRESS_OPS operations per backend (default 1,000), no time
 #           budget (REMOTE_STORE_STRESS_SECONDS=0; CI stops each backend after 10 s)
@@ -12,11 +13,12 @@ export REMOTE_STORE_TOOLS=${REMOTE_STORE_TOOLS:-$PWD/.tools}
 export REMOTE_STORE_CRASH_TRIALS=${REMOTE_STORE_CRASH_TRIALS:-1000}
 export REMOTE_STORE_STRESS_OPS=${REMOTE_STORE_STRESS_OPS:-1000}
 export REMOTE_STORE_STRESS_SECONDS=${REMOTE_STORE_STRESS_SECONDS:-0}
+export REMOTE_STORE_FUZZ_EXAMPLES=${REMOTE_STORE_FUZZ_EXAMPLES:-2000}
 export REMOTE_STORE_STRESS_TIMEOUT=${REMOTE_STORE_STRESS_TIMEOUT:-3600}
 paths=()
-[[ $# -gt 0 && -e ${1%%::*} ]] || paths=(tests/crash tests/stress/test_stress.py)
+[[ $# -gt 0 && -e ${1%%::*} ]] || paths=(tests/crash tests/stress/test_stress.py tests/fuzz)
 log=${REMOTE_STORE_SOAK_LOG:-${TMPDIR:-/tmp}/remote-store-soak-$(date -u +%Y%m%dT%H%M%SZ).log}
-echo "soak: crash trials ${REMOTE_STORE_CRASH_TRIALS}, stress ops ${REMOTE_STORE_STRESS_OPS}/thread; log ${log}" >&2
+echo "soak: crash trials ${REMOTE_STORE_CRASH_TRIALS}, stress ops ${REMOTE_STORE_STRESS_OPS}/thread, fuzz examples ${REMOTE_STORE_FUZZ_EXAMPLES}; log ${log}" >&2
 set +e
 uv run --all-packages pytest -s -q -p no:cacheprovider "${paths[@]}" "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}

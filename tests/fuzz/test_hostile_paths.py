@@ -9,8 +9,9 @@ them on *every* backend in turn (generating an example costs more CPU than most 
 calls, so one hypothesis run drives all of them); `tests.fuzz._fuzz` lists the properties.
 
 ``REMOTE_STORE_FUZZ_KINDS`` (comma-separated) limits the backends, e.g. to debug one.
-``REMOTE_STORE_FUZZ_EXAMPLES`` sets the examples (CI: 2,000, so every operation sees at least
-2,000 hostile inputs on every backend; the test asserts those counts).
+``REMOTE_STORE_FUZZ_EXAMPLES`` sets the examples per backend (default 500, a bounded CI sample
+of about 3.5 minutes; `scripts/soak.sh` runs 2,000, about 14 minutes). Every operation sees at
+least that many hostile inputs on every backend; the test asserts those counts.
 """
 
 from __future__ import annotations
