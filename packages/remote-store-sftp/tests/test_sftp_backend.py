@@ -218,7 +218,14 @@ def test_error_while_stream_is_read_is_translated(make_backend: Make, sftp_serve
         while stream.read(1024 * 1024):
             pass
     stream.close()
-    assert store.get_file_info("big.bin").size == 8 * 1024 * 1024  # and the backend recovers
+    # And the backend recovers. With retries=0 nothing is retried, so the first call may still
+    # meet another pooled channel of the killed session (a typed BackendUnavailable, seen under
+    # load); the pool drops it, and the next call must work on a fresh connection.
+    try:
+        info = store.get_file_info("big.bin")
+    except BackendUnavailable:
+        info = store.get_file_info("big.bin")
+    assert info.size == 8 * 1024 * 1024
 
 
 def test_sixteen_threads_share_one_backend(make_backend: Make) -> None:
