@@ -87,7 +87,7 @@ backend = "main"
     }
     result = _run(workspace_wheels, tmp_path, "remote-store-s3", config, f"s3://{s3_bucket}/wheel", env)
     assert result["type"] == "s3" and result["url_read"] == "hello from a wheel"
-    assert set(result["types"]) == {"http", "local", "memory", "s3"}  # type: ignore[arg-type]
+    assert set(result["types"]) == {"http", "local", "memory", "s3", "s3-pyarrow"}  # type: ignore[arg-type]
     assert s3_server.secret_access_key not in str(result["repr"])
 
 
