@@ -16,6 +16,10 @@ Pairs:
     write (naive)   the same Store call                vs  Path.write_bytes()  (information only)
     exists          store.exists(key)                  vs  Path.is_file()
     get_file_info   store.get_file_info(key)           vs  os.stat() + the same fields
+    exists (floor)  openat2(O_PATH) + fstat + close alone  vs  Path.is_file()  (information only: the
+                    kernel's share of any confined probe; no Python of ours runs)
+    ... (key)       the same Store call                vs  pathlib from the key string, ``(root / key)``
+                    (information only: what code that holds keys, not Paths, pays)
     ... (rooted)    the same call on Store(backend, "<first folder>"), whose keys resolve
                     beneath that folder (information only: the cost of the store scope)
 """
@@ -107,6 +111,43 @@ def run_key(key: str, resolver: str, target: float, number: int, repeat: int) ->
             ("exists", lambda: store.exists(key), lambda: backend.exists(key), path.is_file, True),
             ("get_file_info", lambda: store.get_file_info(key), lambda: backend.stat(key), raw_info, True),
         ]
+        if resolver == "openat2":
+            # The confinement floor: the two system calls every confined probe needs
+            # (openat2(O_PATH, RESOLVE_BENEATH) + fstat, then close), with no Python of ours
+            # around them. Information only: it shows how much of the ratio is the kernel's.
+            opath = backend._res.opath
+            root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            kb = key.encode()
+
+            def floor() -> os.stat_result:
+                fd = opath(root_fd, kb)
+                try:
+                    return os.fstat(fd)
+                finally:
+                    os.close(fd)
+
+            rows.append(("exists (floor)", floor, floor, path.is_file, False))
+        # pathlib starting from the same key string a Store call gets (``root / key``), which
+        # is what code holding keys writes. Information only; the gated rows use a Path built
+        # once outside the timing.
+        root_path = Path(root)
+
+        def key_info() -> tuple[int, datetime, str]:
+            st = (root_path / key).stat()
+            return st.st_size, datetime.fromtimestamp(st.st_mtime, UTC), f"{st.st_mtime_ns:x}-{st.st_size:x}"
+
+        rows.append(
+            (
+                "exists (key)",
+                lambda: store.exists(key),
+                lambda: backend.exists(key),
+                lambda: (root_path / key).is_file(),
+                False,
+            )
+        )
+        rows.append(
+            ("get_file_info (key)", lambda: store.get_file_info(key), lambda: backend.stat(key), key_info, False)
+        )
         if "/" in key:
             # A store rooted at the key's first folder: its keys resolve beneath that folder
             # (Backend.scoped), one extra openat2/walk of the root path per call. Information only.
@@ -147,6 +188,8 @@ def run_key(key: str, resolver: str, target: float, number: int, repeat: int) ->
                 f" {ratio:>6.2f}x {shown:>8}  {ok}"
             )
         store.close()
+        if resolver == "openat2":
+            os.close(root_fd)
         return worst
     finally:
         shutil.rmtree(root, ignore_errors=True)
