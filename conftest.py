@@ -1,9 +1,13 @@
 """Root conftest: loads every server-fixture module in ``testing/servers`` as a plugin, and
 prepares the run for pytest-xdist workers (``scripts/test.sh`` runs ``-n 2 --dist loadgroup``).
 
-- Tests that share one expensive, non-reentrant resource are kept on one worker with an
-  ``xdist_group``: the docs site (one ``mkdocs build`` into ``site/`` per module) and the
-  workspace wheels (the session fixture ``workspace_wheels`` builds every member).
+- Tests that share one expensive, non-reentrant resource stay on one worker: the docs site
+  (one ``mkdocs build`` into ``site/`` per module) and the workspace wheels (the session
+  fixture ``workspace_wheels`` builds every member, once per worker that uses it). Their
+  modules are work units of the ``loadgroup`` scheduler below (`_GROUPS`). pytest-xdist's own
+  ``xdist_group`` mark does not work with pytest 9 (xdist 3.8 renames ``item._nodeid``, which
+  pytest 9 no longer reads), so the scheduler groups by module path itself; a ``@group``
+  suffix, should a fixed xdist add one, is honoured too.
 - The slowest tests (the hostile-path fuzz per backend, the stress run per backend) are moved
   to the front of the collection, so the scheduler hands them out first and the two workers
   end together instead of one finishing a 3-minute fuzz alone at the end.
@@ -26,10 +30,13 @@ pytest_plugins = [
     if not m.name.startswith("_")
 ]
 
-#: Module path (relative to the repo root) -> xdist group for all its tests.
-_MODULE_GROUPS = {"tests/test_docs_site.py": "docs-site"}
-#: Fixture -> xdist group for every test that uses it.
-_FIXTURE_GROUPS = {"workspace_wheels": "wheels"}
+#: Test module -> work unit: every test of these modules runs on the same worker.
+_GROUPS = {
+    "tests/test_docs_site.py": "docs-site",
+    "tests/test_wheel_installs.py": "wheels",
+    "conformance/tests/test_example_from_wheels.py": "wheels",
+    "packages/remote-store-ext/tests/test_datastore_wheel.py": "wheels",
+}
 
 #: Seconds a slow test took serially (issue 16's figures for 2,000 fuzz examples): run first, slowest first.
 _FUZZ_SECONDS = {
@@ -63,21 +70,30 @@ def _cost(item: pytest.Item) -> float:
     return 0.0
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups into the node ids
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Add the xdist groups and move the slow tests first (a stable sort: the rest keep their order)."""
-    root = Path(str(config.rootpath))
-    for item in items:
-        try:
-            rel = Path(str(item.path)).resolve().relative_to(root).as_posix()
-        except ValueError:
-            rel = ""
-        group = _MODULE_GROUPS.get(rel) or next(
-            (g for f, g in _FIXTURE_GROUPS.items() if f in getattr(item, "fixturenames", ())), None
-        )
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the slow tests first (a stable sort: the rest keep their order)."""
     items.sort(key=lambda item: -_cost(item))
+
+
+def _group(nodeid: str) -> str | None:
+    module = nodeid.split("::", 1)[0]
+    return _GROUPS.get(module)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``--dist loadgroup``: one test per work unit, except the `_GROUPS` modules (one unit each)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleGroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.rfind("@") > nodeid.rfind("]"):
+                return nodeid.split("@")[-1]
+            return _group(nodeid) or nodeid
+
+    return ModuleGroupScheduling(config, log)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
