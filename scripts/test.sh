@@ -2,8 +2,8 @@
 # The test command: set up everything (uv, packages, test servers) and run the whole suite.
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh packages/remote-store-s3 -x`.
 # The suite runs on REMOTE_STORE_TEST_WORKERS pytest-xdist workers (default 2; 0 = one process),
-# `--dist loadgroup`: tests are handed out one at a time, except those sharing an xdist_group
-# (the docs site build, the workspace wheels; see conftest.py), which stay on one worker.
+# `--dist loadgroup`: tests are handed out one at a time, slowest first, except the modules that
+# share one build (the docs site, the workspace wheels; see conftest.py), which stay on one worker.
 # This is the command CI (.ci/run) runs: same sample sizes (fuzz 2,000 examples per backend,
 # the full async-adapter conformance runs, stress capped at REMOTE_STORE_STRESS_SECONDS per backend).
 set -euo pipefail
