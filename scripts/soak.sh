@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Soak: the crash, stress and hostile-path fuzz suites at full scale against the real test servers.
-#   fuzz:   REMOTE_STORE_FUZZ_EXAMPLES hostile paths per operation and backend (default here 2,000; CI 500)
+#   fuzz:   REMOTE_STORE_FUZZ_EXAMPLES hostile paths per operation and backend (default 2,000, as in CI)
 #   crash:  REMOTE_STORE_CRASH_TRIALS trials per backend and operation (default here 1,000; CI 100)
 #   stress: 16 threads x REMOTE_STORE_STRESS_OPS operations per backend (default 1,000), no time
-#           budget (REMOTE_STORE_STRESS_SECONDS=0; CI stops each backend after 10 s)
+#           budget (REMOTE_STORE_STRESS_SECONDS=0; CI stops each backend after 30 s)
 # Replay a run with REMOTE_STORE_CRASH_SEED / REMOTE_STORE_STRESS_SEED (each run prints its seeds).
 # Extra arguments go to pytest, e.g. `bash scripts/soak.sh -k sftp` or `bash scripts/soak.sh tests/crash`.
 set -euo pipefail

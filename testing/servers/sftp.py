@@ -170,8 +170,23 @@ def _start_sshd(config: str, port: int, state_dir: str) -> subprocess.Popen[byte
     return proc
 
 
+@contextlib.contextmanager
+def _user_lock() -> Iterator[None]:
+    """Serialise changes to the shared test user across processes (pytest-xdist workers, other
+    sessions, a benchmark): two ``useradd`` at once fail, and the authorized_keys rewrite in
+    `_forget_key` must not drop a key another process appends meanwhile."""
+    import fcntl
+
+    with open(os.path.join(tempfile.gettempdir(), f"{TEST_USER}.lock"), "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def _ensure_user(state: Path) -> tuple[str, str]:
-    """Create (or reuse) the test user; return (home, data_root)."""
+    """Create (or reuse) the test user; return (home, data_root). Call under `_user_lock`."""
     try:
         pw = pwd.getpwnam(TEST_USER)
     except KeyError:
@@ -188,12 +203,13 @@ def _ensure_user(state: Path) -> tuple[str, str]:
 
 def _forget_key(line: str) -> None:
     """Remove this session's client key from the test user's authorized_keys (other sessions keep theirs)."""
-    try:
-        auth = Path(pwd.getpwnam(TEST_USER).pw_dir) / ".ssh" / "authorized_keys"
-        kept = [x for x in auth.read_text().splitlines() if x.strip() and x != line]
-        auth.write_text("".join(k + "\n" for k in kept))
-    except (KeyError, OSError):
-        pass
+    with _user_lock():
+        try:
+            auth = Path(pwd.getpwnam(TEST_USER).pw_dir) / ".ssh" / "authorized_keys"
+            kept = [x for x in auth.read_text().splitlines() if x.strip() and x != line]
+            auth.write_text("".join(k + "\n" for k in kept))
+        except (KeyError, OSError):
+            pass
 
 
 @contextlib.contextmanager
@@ -219,20 +235,21 @@ def openssh_server(state_dir: str | None = None) -> Iterator[SFTPServer]:
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privilege-separation dir
         host_line = _keypair(state / "host_ed25519", "rs-test-host")
         client_line = _keypair(state / "client_ed25519", "rs-test-client")
-        home, data_root = _ensure_user(state)
-        pw = pwd.getpwnam(TEST_USER)
-        ssh_dir = Path(home) / ".ssh"
-        ssh_dir.mkdir(mode=0o700, exist_ok=True)
-        os.chown(ssh_dir, pw.pw_uid, pw.pw_gid)
-        os.chmod(ssh_dir, 0o700)
-        auth = ssh_dir / "authorized_keys"
-        existing = auth.read_text().splitlines() if auth.exists() else []
-        if client_line not in existing:
-            # several sessions (tests, benchmark) may run at once: append, never replace
-            with open(auth, "a") as f:
-                f.write(client_line + "\n")
-        os.chown(auth, pw.pw_uid, pw.pw_gid)
-        os.chmod(auth, 0o600)
+        with _user_lock():
+            home, data_root = _ensure_user(state)
+            pw = pwd.getpwnam(TEST_USER)
+            ssh_dir = Path(home) / ".ssh"
+            ssh_dir.mkdir(mode=0o700, exist_ok=True)
+            os.chown(ssh_dir, pw.pw_uid, pw.pw_gid)
+            os.chmod(ssh_dir, 0o700)
+            auth = ssh_dir / "authorized_keys"
+            existing = auth.read_text().splitlines() if auth.exists() else []
+            if client_line not in existing:
+                # several sessions (tests, benchmark) may run at once: append, never replace
+                with open(auth, "a") as f:
+                    f.write(client_line + "\n")
+            os.chown(auth, pw.pw_uid, pw.pw_gid)
+            os.chmod(auth, 0o600)
         os.makedirs(data_root)
         os.chown(data_root, pw.pw_uid, pw.pw_gid)
         port = free_port()

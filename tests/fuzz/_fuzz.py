@@ -35,11 +35,11 @@ from remote_store.errors import RemoteStoreError
 from ._targets import CANARY, Target
 
 #: Examples per backend and operation in CI.
-DEFAULT_EXAMPLES = 500
+DEFAULT_EXAMPLES = 2000
 
 
 def fuzz_examples() -> int:
-    """Examples per backend (and so per operation) from ``REMOTE_STORE_FUZZ_EXAMPLES`` (default 500; `scripts/soak.sh` runs 2,000)."""
+    """Examples per backend (and so per operation) from ``REMOTE_STORE_FUZZ_EXAMPLES`` (default 2,000, as in CI and `scripts/soak.sh`)."""
     return int(os.environ.get("REMOTE_STORE_FUZZ_EXAMPLES", "") or DEFAULT_EXAMPLES)
 
 

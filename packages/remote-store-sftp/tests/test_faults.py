@@ -191,7 +191,9 @@ def test_one_reset_mid_request_is_survived(
     TALLY.record("sftp", cuts, survived=True)
 
 
-@pytest.mark.parametrize("op", [o for o in OPS if o.name in ("read-whole", "write-large", "list", "move")], ids=str)
+@pytest.mark.parametrize(
+    "op", [o for o in OPS if o.name in ("read-whole", "write-large", "list", "move")], ids=lambda o: o.name
+)
 def test_stall_shorter_than_the_budget_is_survived(
     make: Callable[..., SFTPBackend], sftp_fault_proxy: FaultProxy, op: Op
 ) -> None:

@@ -193,7 +193,9 @@ def test_one_reset_mid_operation_is_survived(make: Callable[..., SQLBlobBackend]
     TALLY.record(db.name, 1, survived=True)
 
 
-@pytest.mark.parametrize("op", [o for o in OPS if o.name in ("read-whole", "write-large", "list")], ids=str)
+@pytest.mark.parametrize(
+    "op", [o for o in OPS if o.name in ("read-whole", "write-large", "list")], ids=lambda o: o.name
+)
 def test_stall_shorter_than_the_budget_is_survived(
     make: Callable[..., SQLBlobBackend], db: ProxiedDatabase, op: Op
 ) -> None:
