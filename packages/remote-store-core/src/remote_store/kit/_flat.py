@@ -379,8 +379,8 @@ class FlatKeyBackend(FlatMaintenance, Backend):
     def _get(self, key: str) -> FetchResult:
         try:
             return self.get_object(self.object_key(self._checked(key)))
-        except NotFound:
-            raise self._missing(key) from None
+        except NotFound as exc:
+            raise self._missing(key) from exc.__cause__
 
     def open_read(self, key: str) -> IO[bytes]:
         """One streaming GET; sequential reads use its body, a seek opens a ranged GET pinned to its etag.
