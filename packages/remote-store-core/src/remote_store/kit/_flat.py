@@ -207,7 +207,8 @@ class FlatKeyBackend(FlatMaintenance, Backend):
             key: Destination backend key (for messages and results).
 
         Raises:
-            NotFound: ``src`` vanished. AlreadyExists: ``dst`` exists and not ``overwrite``.
+            NotFound: ``src`` vanished.
+            AlreadyExists: ``dst`` exists and not ``overwrite``.
         """
         result = self.get_object(src, if_match=source.etag)
         body = result.body
