@@ -341,6 +341,42 @@ def bench_transfer(server: Any, files: int, workers: int) -> None:
         server.delete_bucket(bucket)
 
 
+def _delete_table(
+    title: str,
+    unit: str,
+    store: Store,
+    paths: list[str],
+    seed: Callable[[], None],
+    batched: dict[str, Callable[[], Any]],
+) -> None:
+    """Print the best of 2 runs of deleting ``paths`` per key (a loop, 8 threads) and in each
+    ``batched`` way, vs the loop; ``seed`` recreates the objects before every run."""
+
+    def timed(fn: Callable[[], Any]) -> float:
+        seed()
+        t = time.perf_counter()
+        fn()
+        elapsed = time.perf_counter() - t
+        assert not any(True for _ in store.list_files("del"))
+        return elapsed
+
+    def loop() -> None:
+        for p in paths:
+            store.delete(p, missing_ok=True)
+
+    def threaded() -> None:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda p: store.delete(p, missing_ok=True), paths))
+
+    ways = {f"per-{unit} Store.delete loop": loop, f"per-{unit} Store.delete, 8 threads": threaded, **batched}
+    seconds = {name: min(timed(fn) for _ in range(2)) for name, fn in ways.items()}
+    loop_s = seconds[f"per-{unit} Store.delete loop"]
+    print(title)
+    print(f"{'method':<40}{'seconds':>9}{'vs loop':>9}")
+    for name, elapsed in seconds.items():
+        print(f"{name:<40}{elapsed:>9.2f}{loop_s / elapsed:>8.2f}x")
+
+
 def bench_batch_delete(server: Any, files: int) -> None:
     from remote_store.ext.batch import batch_delete
     from remote_store_s3 import S3Backend
@@ -356,32 +392,17 @@ def bench_batch_delete(server: Any, files: int) -> None:
             with ThreadPoolExecutor(16) as pool:
                 list(pool.map(lambda p: client.put_object(Bucket=bucket, Key=p, Body=b"x"), paths))
 
-        def timed(fn: Callable[[], Any]) -> float:
-            seed()
-            t = time.perf_counter()
-            fn()
-            elapsed = time.perf_counter() - t
-            assert not any(True for _ in store.list_files("del"))
-            return elapsed
-
-        def loop() -> None:
-            for p in paths:
-                store.delete(p, missing_ok=True)
-
-        def threaded() -> None:
-            with ThreadPoolExecutor(8) as pool:
-                list(pool.map(lambda p: store.delete(p, missing_ok=True), paths))
-
-        loop_s = min(timed(loop) for _ in range(2))
-        thr_s = min(timed(threaded) for _ in range(2))
-        bulk_s = min(timed(lambda: batch_delete(store, paths)) for _ in range(2))
-        strict_s = min(timed(lambda: batch_delete(store, paths, missing_ok=False)) for _ in range(2))
-        print(f"\n## batch_delete: {files} S3 objects (moto), DeleteObjects vs per-key DeleteObject")
-        print(f"{'method':<40}{'seconds':>9}{'vs loop':>9}")
-        print(f"{'per-key Store.delete loop':<40}{loop_s:>9.2f}{1.0:>8.2f}x")
-        print(f"{'per-key Store.delete, 8 threads':<40}{thr_s:>9.2f}{loop_s / thr_s:>8.2f}x")
-        print(f"{'batch_delete (DeleteObjects)':<40}{bulk_s:>9.2f}{loop_s / bulk_s:>8.2f}x")
-        print(f"{'batch_delete(missing_ok=False) (+HEADs)':<40}{strict_s:>9.2f}{loop_s / strict_s:>8.2f}x")
+        _delete_table(
+            f"\n## batch_delete: {files} S3 objects (moto), DeleteObjects vs per-key DeleteObject",
+            "key",
+            store,
+            paths,
+            seed,
+            {
+                "batch_delete (DeleteObjects)": lambda: batch_delete(store, paths),
+                "batch_delete(missing_ok=False) (+HEADs)": lambda: batch_delete(store, paths, missing_ok=False),
+            },
+        )
         backend.close()
     finally:
         server.delete_bucket(bucket)
@@ -402,31 +423,18 @@ def bench_azure_batch_delete(files: int) -> None:
         store = Store(backend)
         paths = [f"del/{i:05}.bin" for i in range(files)]
 
-        def timed(fn: Callable[[], Any]) -> float:
+        def seed() -> None:
             with ThreadPoolExecutor(16) as pool:
                 list(pool.map(lambda p: container.upload_blob(p, b"x", overwrite=True), paths))
-            t = time.perf_counter()
-            fn()
-            elapsed = time.perf_counter() - t
-            assert not any(True for _ in store.list_files("del"))
-            return elapsed
 
-        def loop() -> None:
-            for p in paths:
-                store.delete(p, missing_ok=True)
-
-        def threaded() -> None:
-            with ThreadPoolExecutor(8) as pool:
-                list(pool.map(lambda p: store.delete(p, missing_ok=True), paths))
-
-        loop_s = min(timed(loop) for _ in range(2))
-        thr_s = min(timed(threaded) for _ in range(2))
-        bulk_s = min(timed(lambda: batch_delete(store, paths)) for _ in range(2))
-        print(f"\n## batch_delete: {files} Azure blobs (Azurite), Blob Batch vs per-blob Delete Blob")
-        print(f"{'method':<40}{'seconds':>9}{'vs loop':>9}")
-        print(f"{'per-blob Store.delete loop':<40}{loop_s:>9.2f}{1.0:>8.2f}x")
-        print(f"{'per-blob Store.delete, 8 threads':<40}{thr_s:>9.2f}{loop_s / thr_s:>8.2f}x")
-        print(f"{'batch_delete (Blob Batch, 256 a request)':<40}{bulk_s:>9.2f}{loop_s / bulk_s:>8.2f}x")
+        _delete_table(
+            f"\n## batch_delete: {files} Azure blobs (Azurite), Blob Batch vs per-blob Delete Blob",
+            "blob",
+            store,
+            paths,
+            seed,
+            {"batch_delete (Blob Batch, 256 a request)": lambda: batch_delete(store, paths)},
+        )
         backend.close()
         service.close()
 

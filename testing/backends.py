@@ -93,14 +93,17 @@ def _memory(request: pytest.FixtureRequest, options: dict[str, Any]) -> Backend:
 def _local(request: pytest.FixtureRequest, options: dict[str, Any]) -> Backend:
     from remote_store.backends import LocalBackend
 
-    base = request.getfixturevalue("tmp_path")
-    return _closing(request, LocalBackend(root=os.path.join(base, _unique("local")), **options))
+    if "root" not in options:
+        options = {"root": os.path.join(request.getfixturevalue("tmp_path"), _unique("local")), **options}
+    return _closing(request, LocalBackend(**options))
 
 
 def _s3(request: pytest.FixtureRequest, options: dict[str, Any]) -> Backend:
     from remote_store_s3 import S3Backend
 
     server = request.getfixturevalue("s3_server")
+    if "bucket" in options:  # the caller's bucket: not created, not removed here
+        return _closing(request, S3Backend(**server.backend_options(**options)))
     bucket = server.create_bucket()
     backend = S3Backend(**server.backend_options(bucket, **options))
     return _closing(request, backend, lambda: server.delete_bucket(bucket))
@@ -110,16 +113,16 @@ def _sftp(request: pytest.FixtureRequest, options: dict[str, Any]) -> Backend:
     from remote_store_sftp import SFTPBackend
 
     srv = request.getfixturevalue("sftp_server_session")
-    backend = SFTPBackend(
-        host=srv.host,
-        port=srv.port,
-        username=srv.username,
-        private_key=srv.client_key,
-        known_hosts=srv.known_hosts,
-        base_path=srv.unique_base("any"),
-        **options,
-    )
-    return _closing(request, backend)
+    defaults: dict[str, Any] = {
+        "host": srv.host,
+        "port": srv.port,
+        "username": srv.username,
+        "private_key": srv.client_key,
+        "known_hosts": srv.known_hosts,
+    }
+    if "base_path" not in options:
+        defaults["base_path"] = srv.unique_base("any")
+    return _closing(request, SFTPBackend(**{**defaults, **options}))
 
 
 def _azure(request: pytest.FixtureRequest, options: dict[str, Any]) -> Backend:
@@ -128,6 +131,9 @@ def _azure(request: pytest.FixtureRequest, options: dict[str, Any]) -> Backend:
     from remote_store_azure import AzureBackend
 
     server = request.getfixturevalue("azurite")
+    defaults = {"account_url": server.account_url, "account_key": server.account_key}
+    if "container" in options:  # the caller's container: not created, not removed here
+        return _closing(request, AzureBackend(**{**defaults, **options}))
     container = f"t{uuid.uuid4().hex[:20]}"
     with BlobServiceClient.from_connection_string(server.connection_string) as service:
         service.create_container(container)
@@ -139,7 +145,7 @@ def _azure(request: pytest.FixtureRequest, options: dict[str, Any]) -> Backend:
         ):
             service.delete_container(container)
 
-    backend = AzureBackend(container, account_url=server.account_url, account_key=server.account_key, **options)
+    backend = AzureBackend(**{**defaults, "container": container, **options})
     return _closing(request, backend, drop)
 
 
@@ -147,6 +153,8 @@ def _gcs(request: pytest.FixtureRequest, options: dict[str, Any]) -> Backend:
     from remote_store_gcs import GCSBackend
 
     server = request.getfixturevalue("gcs_server")
+    if "bucket" in options:  # the caller's bucket: not created, not removed here
+        return _closing(request, GCSBackend(**server.backend_options(**options)))
     bucket = server.create_bucket()
     backend = GCSBackend(**server.backend_options(bucket, **options))
     return _closing(request, backend, lambda: server.delete_bucket(bucket))
@@ -184,8 +192,10 @@ def _mysql(request: pytest.FixtureRequest, options: dict[str, Any]) -> Backend:
 def _fsspec_memory(request: pytest.FixtureRequest, options: dict[str, Any]) -> Backend:
     from remote_store_ext.fsspec_backend import FsspecBackend
 
+    if "root" in options:  # the caller's folder: not removed here
+        return _closing(request, FsspecBackend(**{"protocol": "memory", **options}))
     root = "/" + _unique("any")
-    backend = FsspecBackend("memory", root, **options)
+    backend = FsspecBackend(**{"protocol": "memory", "root": root, **options})
 
     def drop() -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -217,8 +227,13 @@ def open_backend(kind: str, request: pytest.FixtureRequest, **options: Any) -> B
         kind: One of `STORE_KINDS`.
         request: The pytest ``request`` of the test or fixture (its finalizers do the cleanup,
             its ``getfixturevalue`` starts the server).
-        **options: Extra keyword arguments for the backend's constructor (e.g. ``chunk_size``
-            for ``sql-blob``, ``fsync`` for local); they override the defaults used here.
+        **options: Keyword arguments for the backend's constructor (e.g. ``chunk_size`` for
+            ``sql-blob``, ``fsync`` for local). Any of them overrides the value picked here,
+            the namespace included: ``root`` (local, fsspec-memory), ``base_path`` (sftp),
+            ``bucket`` (s3, gcs), ``container`` (azure), ``table_prefix`` (sql kinds),
+            ``name`` (memory), and the connection options (``endpoint_url``, ``host`` …). A
+            namespace the caller names is the caller's: it is neither created nor removed
+            here (the backend is still closed when the test ends).
 
     Returns:
         The backend, rooted in a namespace no other call uses.

@@ -180,7 +180,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._simple(rec, 400, b"bad path\n")
             return
         fs_path = owner.root.joinpath(*parts)
-        if fs_path.is_dir():
+        # os.path.isdir, not Path.is_dir: it is False on any OSError (ENAMETOOLONG too), so an
+        # over-long name ends in the quiet 404 of the open() below, like ``python -m http.server``.
+        if os.path.isdir(fs_path):
             if not url_path.endswith("/"):
                 self._simple(rec, 301, b"", {"Location": urllib.parse.quote(url_path) + "/"})
                 return

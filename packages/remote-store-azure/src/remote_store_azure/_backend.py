@@ -304,9 +304,9 @@ class AzureBackend(FlatKeyBackend):
         except ResourceNotFoundError as exc:
             if error_code(exc) == "ContainerNotFound":
                 raise
-            raise NotFound("file not found", path=name, backend=BACKEND) from None
-        except ResourceModifiedError:
-            raise ContentChanged("blob was replaced", path=name, backend=BACKEND) from None
+            raise NotFound("file not found", path=name, backend=BACKEND) from exc
+        except ResourceModifiedError as exc:
+            raise ContentChanged("blob was replaced", path=name, backend=BACKEND) from exc
         if is_folder_blob(props.metadata):
             raise NotFound("is a folder blob", path=name, backend=BACKEND)
         etag = props.etag
@@ -340,9 +340,9 @@ class AzureBackend(FlatKeyBackend):
         except ResourceNotFoundError as exc:
             if error_code(exc) == "ContainerNotFound":
                 raise
-            raise NotFound("file not found", path=name, backend=BACKEND) from None
-        except ResourceModifiedError:
-            raise ContentChanged("blob was replaced", path=name, backend=BACKEND) from None
+            raise NotFound("file not found", path=name, backend=BACKEND) from exc
+        except ResourceModifiedError as exc:
+            raise ContentChanged("blob was replaced", path=name, backend=BACKEND) from exc
         except HttpResponseError as exc:
             if exc.status_code == 416:  # a range at or past the end
                 return None
@@ -401,10 +401,10 @@ class AzureBackend(FlatKeyBackend):
             try:
                 data: bytes = self._download(name, 0, None, None, concurrency=self._opts.max_concurrency).readall()
                 return data
-            except NotFound:
+            except NotFound as exc:
                 if self.is_folder(key):
                     raise InvalidPath("is a folder, not a file", path=key) from None
-                raise NotFound("file not found", path=key) from None
+                raise NotFound("file not found", path=key) from exc.__cause__
             except ResourceModifiedError:
                 continue
         raise ContentChanged("the file was replaced during every download attempt; retry", path=key, backend=BACKEND)
@@ -549,7 +549,7 @@ class AzureBackend(FlatKeyBackend):
                 return
             if super().is_folder(key):  # a folder blob would have been deleted: a listing tells
                 raise InvalidPath("is a folder, not a file", path=key) from None
-            raise NotFound("file not found", path=key) from None
+            raise NotFound("file not found", path=key) from exc
 
     def delete_folder(self, key: str, *, recursive: bool) -> None:
         """The kit's `delete_folder` (batched), then the ADLS folder blobs below ``key``

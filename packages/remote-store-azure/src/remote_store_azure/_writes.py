@@ -159,8 +159,8 @@ def copy_blob(source: BlobClient, target: BlobClient, *, key: str, source_key: s
     result: dict[str, Any]
     try:
         result = target.start_copy_from_url(source.url, retry_hook=attempts, **kwargs)
-    except ResourceNotFoundError:
-        raise NotFound("file not found", path=source_key, backend=BACKEND) from None
+    except ResourceNotFoundError as exc:
+        raise NotFound("file not found", path=source_key, backend=BACKEND) from exc
     except (ResourceExistsError, ResourceModifiedError):
         if not (attempts.retried and not overwrite and copied_from(target, source, source.url)):
             raise AlreadyExists("destination exists", path=key, backend=BACKEND) from None

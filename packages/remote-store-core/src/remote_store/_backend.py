@@ -39,8 +39,8 @@ from remote_store.errors import (
     RemoteStoreError,
 )
 
-#: Bytes kept in memory by the default spooled helpers before they spill to a temp file.
 SPOOL_MAX_MEMORY = 8 * 1024 * 1024
+"""Bytes kept in memory by the default spooled helpers before they spill to a temp file."""
 
 
 class AtomicWriter(abc.ABC):

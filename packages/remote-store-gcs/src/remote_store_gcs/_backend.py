@@ -566,10 +566,10 @@ class GCSBackend(FlatKeyBackend):
                 )
                 if token is None:
                     return
-        except gex.NotFound:
+        except gex.NotFound as exc:
             if generation is not None and self.head_object(src) is not None:
                 raise ContentChanged("source was replaced during the copy", path=source.path) from None
-            raise NotFound("source not found", path=source.path) from None
+            raise NotFound("source not found", path=source.path) from exc
         except gex.PreconditionFailed:
             if not overwrite and self.head_object(dst) is not None:
                 raise AlreadyExists("destination exists", path=key) from None

@@ -96,10 +96,11 @@ def download(
     resp = retry(send)() if retry is not None else send()
     status = resp.status_code
     if status == 404:
+        native = _errors.from_response(resp)  # the SDK's NotFound, kept as the cause
         resp.close()
         if generation:
-            raise ContentChanged("object was replaced or deleted (generation gone)", path=name)
-        raise NotFound("file not found", path=name)
+            raise ContentChanged("object was replaced or deleted (generation gone)", path=name) from native
+        raise NotFound("file not found", path=name) from native
     if status == 416:
         gen = resp.headers.get("X-Goog-Generation") or generation
         resp.close()

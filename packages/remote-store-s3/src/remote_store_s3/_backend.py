@@ -315,9 +315,9 @@ class S3Backend(FlatKeyBackend):
             resp = self._client().get_object(Bucket=self._bucket, Key=name, **args)
         except ClientError as exc:
             if _errors.is_not_found(exc):
-                raise NotFound("file not found", path=name) from None
+                raise NotFound("file not found", path=name) from exc
             if if_match and _errors.is_precondition_failed(exc):
-                raise ContentChanged("object was replaced", path=name) from None
+                raise ContentChanged("object was replaced", path=name) from exc
             if _errors.error_code(exc) == "InvalidRange":
                 return FetchResult(_Empty(), start, _etag(if_match))
             raise
@@ -379,7 +379,7 @@ class S3Backend(FlatKeyBackend):
                     exc, name, '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
                 )
                 if resp is None:
-                    raise AlreadyExists("file exists", path=key) from None
+                    raise AlreadyExists("file exists", path=key) from exc
             else:
                 raise
         digest = None
@@ -467,7 +467,7 @@ class S3Backend(FlatKeyBackend):
             if _errors.is_precondition_failed(exc) and not overwrite:
                 resp = self._ours_after_resend(exc, name, _multipart_etag(parts))
                 if resp is None:
-                    raise AlreadyExists("file exists", path=key) from None
+                    raise AlreadyExists("file exists", path=key) from exc
             else:
                 raise
         return _result(key, size, resp, metadata, None)
@@ -544,9 +544,9 @@ class S3Backend(FlatKeyBackend):
             )
         except ClientError as exc:
             if _errors.is_not_found(exc):
-                raise NotFound("source not found", path=source.path) from None
+                raise NotFound("source not found", path=source.path) from exc
             if _errors.is_precondition_failed(exc) and not overwrite:
-                raise AlreadyExists("destination exists", path=key) from None
+                raise AlreadyExists("destination exists", path=key) from exc
             raise
 
     def _multipart_copy(self, src: str, dst: str, source: FileInfo, overwrite: bool) -> None:

@@ -231,8 +231,8 @@ class S3PyArrowBackend(FlatKeyBackend):
                 meta = _metadata(stream)
                 return FetchResult(stream, int(meta.get("Content-Length", "0")), _etag(meta))
             handle = fs.open_input_file(self._path(name))
-        except (FileNotFoundError, IsADirectoryError):
-            raise NotFound("no such object", path=name) from None
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            raise NotFound("no such object", path=name) from exc
         meta = _metadata(handle)
         etag = _etag(meta)
         if if_match is not None and etag != if_match:
@@ -319,8 +319,8 @@ class S3PyArrowBackend(FlatKeyBackend):
                 if self.head_object(dst) is not None:
                     raise AlreadyExists("file exists", path=key)
                 fs.copy_file(self._path(src), self._path(dst))
-        except FileNotFoundError:
-            raise NotFound("no such object", path=src) from None
+        except FileNotFoundError as exc:
+            raise NotFound("no such object", path=src) from exc
 
     def list_objects(self, prefix: str, *, delimiter: bool, max_keys: int | None = None) -> Iterator[ListPage]:
         """One PyArrow listing (``ListObjectsV2`` pages inside PyArrow) of the folder holding ``prefix``.

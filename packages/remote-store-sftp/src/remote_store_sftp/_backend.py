@@ -601,7 +601,7 @@ class SFTPBackend(Backend):
                     if enoent(exc2):
                         if removing and sent_before:
                             return  # our earlier REMOVE did it; its answer was lost
-                        raise NotFound("file not found", path=key) from None
+                        raise NotFound("file not found", path=key) from exc2
                     raise
                 if stat_mod.S_ISDIR(st.st_mode or 0):
                     raise InvalidPath("is a folder, not a file", path=key) from None
@@ -646,7 +646,7 @@ class SFTPBackend(Backend):
                 st = c.lstat(path)
             except OSError as exc:
                 if enoent(exc):
-                    raise NotFound("folder not found", path=key) from None
+                    raise NotFound("folder not found", path=key) from exc
                 raise
             if not stat_mod.S_ISDIR(st.st_mode or 0):
                 raise InvalidPath("not a folder", path=key)
@@ -716,8 +716,8 @@ class SFTPBackend(Backend):
             progress.publishing = False
             try:
                 rf, size, _ = _reads.open_checked(c, s.base, src)
-            except InvalidPath:
-                raise NotFound("source not found", path=src) from None
+            except InvalidPath as exc:
+                raise NotFound("source not found", path=src) from exc.__cause__
             copied = size
             try:
 

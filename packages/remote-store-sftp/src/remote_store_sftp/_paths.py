@@ -90,7 +90,7 @@ def resolve(c: _wire.Client, base: str, key: str) -> tuple[str, paramiko.SFTPAtt
         st = c.lstat(path)
     except OSError as exc:
         if enoent(exc):
-            raise NotFound("file not found", path=key) from None
+            raise NotFound("file not found", path=key) from exc
         raise
     if stat_mod.S_ISLNK(st.st_mode or 0):
         return _resolve_checked(c, base, path, key)
@@ -110,7 +110,7 @@ def _resolve_checked(c: _wire.Client, base: str, path: str, key: str) -> tuple[s
 def _unwrap(reply: _wire.Reply, key: str) -> paramiko.SFTPAttributes | str | None:
     if isinstance(reply, BaseException):
         if enoent(reply):
-            raise NotFound("file not found", path=key) from None
+            raise NotFound("file not found", path=key) from reply
         raise reply
     return reply
 

@@ -247,7 +247,7 @@ def publish(c: _wire.Client, base: str, src: str, key: str, overwrite: bool, *, 
         # someone else moved or deleted the source meanwhile: their move wins, undo ours
         with contextlib.suppress(OSError):
             c.remove(path)
-        raise NotFound("source was moved or deleted meanwhile", path=key) from None
+        raise NotFound("source was moved or deleted meanwhile", path=key) from exc
 
 
 def finish(
@@ -362,8 +362,8 @@ def move(c: _wire.Client, base: str, src: str, dst: str, overwrite: bool, progre
 def _source(c: _wire.Client, base: str, src: str, progress: Progress | None = None) -> str:
     try:
         _real, st, _ = _paths.resolve(c, base, src)
-    except (InvalidPath, NotFound):
-        raise NotFound("source not found", path=src) from None
+    except (InvalidPath, NotFound) as exc:
+        raise NotFound("source not found", path=src) from exc.__cause__
     if not stat_mod.S_ISREG(st.st_mode or 0):
         raise NotFound("source is not a file", path=src)
     if progress is not None and progress.source is None:

@@ -293,10 +293,10 @@ class LocalBackend(LocalListing, Backend):
             return root, False
         try:
             return self._res.open(root, parent, encode_key(parent), DIR_PATH_FLAGS, create_dirs=create), True
-        except FileNotFoundError:
-            raise NotFound("folder not found", path=key) from None
-        except NotADirectoryError:
-            raise InvalidPath("a parent of the path is a file", path=key) from None
+        except FileNotFoundError as exc:
+            raise NotFound("folder not found", path=key) from exc
+        except NotADirectoryError as exc:
+            raise InvalidPath("a parent of the path is a file", path=key) from exc
 
     def _stat(self, key: str) -> os.stat_result:
         """``stat`` of ``key`` beneath the root, a final symlink followed when allowed (the hot path).
@@ -375,8 +375,8 @@ class LocalBackend(LocalListing, Backend):
     def stat(self, key: str) -> FileInfo:
         try:
             st = self._stat(key)
-        except (FileNotFoundError, NotADirectoryError):
-            raise NotFound("file not found", path=key) from None
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise NotFound("file not found", path=key) from exc
         if stat_mod.S_ISDIR(st.st_mode):
             raise InvalidPath("is a folder, not a file", path=key)
         if not stat_mod.S_ISREG(st.st_mode):
@@ -397,17 +397,17 @@ class LocalBackend(LocalListing, Backend):
                     if exc.errno != errno.ELOOP:
                         raise
             return self._open(key, os.O_RDONLY)
-        except (FileNotFoundError, NotADirectoryError):
-            raise NotFound("file not found", path=key) from None
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise NotFound("file not found", path=key) from exc
 
     def open_read(self, key: str) -> IO[bytes]:
         fd = self._open_read_fd(key)
         try:
             # FileIO fstat()s the fd and refuses folders with EISDIR (leaving the fd open).
             return open(fd, "rb")
-        except IsADirectoryError:
+        except IsADirectoryError as exc:
             os.close(fd)
-            raise InvalidPath("is a folder, not a file", path=key) from None
+            raise InvalidPath("is a folder, not a file", path=key) from exc
         except BaseException:
             os.close(fd)
             raise
@@ -511,14 +511,14 @@ class LocalBackend(LocalListing, Backend):
         parent, _, name = key.rpartition("/")
         try:
             d, owned = self._parent(key, parent, create=False)
-        except (InvalidPath, NotFound):
-            raise NotFound("file not found", path=key) from None
+        except (InvalidPath, NotFound) as exc:
+            raise NotFound("file not found", path=key) from exc.__cause__
         try:
             os.unlink(name, dir_fd=d)
-        except FileNotFoundError:
-            raise NotFound("file not found", path=key) from None
-        except IsADirectoryError:
-            raise InvalidPath("is a folder, not a file", path=key) from None
+        except FileNotFoundError as exc:
+            raise NotFound("file not found", path=key) from exc
+        except IsADirectoryError as exc:
+            raise InvalidPath("is a folder, not a file", path=key) from exc
         except PermissionError:
             st = os.stat(name, dir_fd=d, follow_symlinks=False)
             if stat_mod.S_ISDIR(st.st_mode):  # EPERM for folders on some systems
@@ -533,13 +533,13 @@ class LocalBackend(LocalListing, Backend):
         parent, _, name = key.rpartition("/")
         try:
             d, owned = self._parent(key, parent, create=False)
-        except (InvalidPath, NotFound):
-            raise NotFound("folder not found", path=key) from None
+        except (InvalidPath, NotFound) as exc:
+            raise NotFound("folder not found", path=key) from exc.__cause__
         try:
             try:
                 st = os.stat(name, dir_fd=d, follow_symlinks=False)
-            except FileNotFoundError:
-                raise NotFound("folder not found", path=key) from None
+            except FileNotFoundError as exc:
+                raise NotFound("folder not found", path=key) from exc
             if not stat_mod.S_ISDIR(st.st_mode):
                 raise InvalidPath("not a folder", path=key)
             if recursive:
@@ -573,20 +573,20 @@ class LocalBackend(LocalListing, Backend):
         dp, _, dn = dst.rpartition("/")
         try:
             sd, s_owned = self._parent(src, sp, create=False)
-        except (InvalidPath, NotFound):
-            raise NotFound("source not found", path=src) from None
+        except (InvalidPath, NotFound) as exc:
+            raise NotFound("source not found", path=src) from exc.__cause__
         try:
             try:
                 st = os.stat(sn, dir_fd=sd, follow_symlinks=False)
-            except FileNotFoundError:
-                raise NotFound("source not found", path=src) from None
+            except FileNotFoundError as exc:
+                raise NotFound("source not found", path=src) from exc
             if stat_mod.S_ISDIR(st.st_mode):
                 raise InvalidPath("source is a folder; move moves files", path=src)
             if stat_mod.S_ISLNK(st.st_mode):
                 try:
                     st = self._stat(src)
-                except _NOT_THERE:
-                    raise NotFound("source not found", path=src) from None
+                except _NOT_THERE as exc:
+                    raise NotFound("source not found", path=src) from exc
             if not stat_mod.S_ISREG(st.st_mode):
                 raise InvalidPath("source is a folder; move moves files", path=src)
             dd, d_owned = self._parent(dst, dp, create=True)
@@ -622,8 +622,8 @@ class LocalBackend(LocalListing, Backend):
                 raise
             os.unlink(sn, dir_fd=sd)
             return True
-        except IsADirectoryError:
-            raise InvalidPath("destination is a folder", path=dst) from None
+        except IsADirectoryError as exc:
+            raise InvalidPath("destination is a folder", path=dst) from exc
         except OSError as exc:
             if exc.errno == errno.EXDEV:
                 return False

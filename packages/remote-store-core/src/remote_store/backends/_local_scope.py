@@ -150,8 +150,8 @@ class ScopedLocalBackend(LocalBackend):
             return self._base._open_read_fd(key)
         try:
             return self._open(key, os.O_RDONLY)
-        except (FileNotFoundError, NotADirectoryError):
-            raise NotFound("file not found", path=key) from None
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise NotFound("file not found", path=key) from exc
 
     def _parent(self, key: str, parent: str, *, create: bool) -> tuple[int, bool]:
         rel = "" if parent == self._scope else self._inner(parent)
@@ -167,10 +167,10 @@ class ScopedLocalBackend(LocalBackend):
                 return self._sres.open(a, rel, encode_key(rel), DIR_PATH_FLAGS, create_dirs=create), True
             finally:
                 os.close(a)
-        except FileNotFoundError:
-            raise NotFound("folder not found", path=key) from None
-        except NotADirectoryError:
-            raise InvalidPath("a parent of the path is a file", path=key) from None
+        except FileNotFoundError as exc:
+            raise NotFound("folder not found", path=key) from exc
+        except NotADirectoryError as exc:
+            raise InvalidPath("a parent of the path is a file", path=key) from exc
         except SymlinkRefused as exc:
             exc.path = key
             raise

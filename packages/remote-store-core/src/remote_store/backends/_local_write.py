@@ -60,8 +60,8 @@ def publish(d: int, tmp: str, name: str, key: str, overwrite: bool) -> None:
     if overwrite:
         try:
             os.rename(tmp, name, src_dir_fd=d, dst_dir_fd=d)
-        except IsADirectoryError:
-            raise InvalidPath("is a folder, not a file", path=key) from None
+        except IsADirectoryError as exc:
+            raise InvalidPath("is a folder, not a file", path=key) from exc
         except OSError as exc:
             if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
                 raise InvalidPath("is a folder, not a file", path=key) from None

@@ -4,33 +4,26 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any, ClassVar
 
 from remote_store import _path
-from remote_store._backend import AtomicWriter, Backend, compile_glob
+from remote_store._backend import AtomicWriter, Backend
 from remote_store._capabilities import Capability, CapabilitySet
 from remote_store._models import FileInfo, WriteResult
-from remote_store.errors import (
-    AlreadyExists,
-    DirectoryNotEmpty,
-    InvalidPath,
-    NotFound,
-    RemoteStoreError,
-)
+from remote_store.errors import AlreadyExists, InvalidPath, NotFound, RemoteStoreError
+from remote_store.kit import _flat_folders, _flat_listing, _flat_placement, _flat_reads
+from remote_store.kit._flat_writes import ObjectTarget, open_writer
 from remote_store.kit._keys import UnreachableKeys, unreachable_reason
 from remote_store.kit._maintenance import FlatMaintenance, PendingUpload
-from remote_store.kit._multipart import MultipartPolicy, MultipartWriter
-from remote_store.kit._ranged import Fetch, FetchResult, PinnedRangeReader, open_pinned_reader
+from remote_store.kit._multipart import MultipartPolicy
+from remote_store.kit._ranged import FetchResult
 
 __all__ = ["FlatKeyBackend", "ListPage", "ObjectTarget"]
-
-log = logging.getLogger("remote_store.kit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,12 +207,13 @@ class FlatKeyBackend(FlatMaintenance, Backend):
             key: Destination backend key (for messages and results).
 
         Raises:
-            NotFound: ``src`` vanished. AlreadyExists: ``dst`` exists and not ``overwrite``.
+            NotFound: ``src`` vanished.
+            AlreadyExists: ``dst`` exists and not ``overwrite``.
         """
         result = self.get_object(src, if_match=source.etag)
         body = result.body
         try:
-            writer = self._writer(dst, key, overwrite=overwrite, metadata=dict(source.metadata))
+            writer = open_writer(self, dst, key, overwrite=overwrite, metadata=dict(source.metadata))
             writer.write_from(body)
             writer.commit()
         finally:
@@ -293,10 +287,7 @@ class FlatKeyBackend(FlatMaintenance, Backend):
 
     def close(self) -> None:
         """Stop the placement-check threads (recreated on demand). Subclasses call ``super().close()``."""
-        with self._kit_lock:
-            pool, self._check_pool = self._check_pool, None
-        if pool is not None and self._check_pid == os.getpid():
-            pool.shutdown(wait=False)
+        _flat_placement.close_checks(self)
 
     # ================================================================== keys
     def object_key(self, key: str) -> str:
@@ -379,8 +370,8 @@ class FlatKeyBackend(FlatMaintenance, Backend):
     def _get(self, key: str) -> FetchResult:
         try:
             return self.get_object(self.object_key(self._checked(key)))
-        except NotFound:
-            raise self._missing(key) from None
+        except NotFound as exc:
+            raise self._missing(key) from exc.__cause__
 
     def open_read(self, key: str) -> IO[bytes]:
         """One streaming GET; sequential reads use its body, a seek opens a ranged GET pinned to its etag.
@@ -390,7 +381,7 @@ class FlatKeyBackend(FlatMaintenance, Backend):
             InvalidPath: ``key`` is a folder.
             ContentChanged: (while reading) the object was replaced after bytes were delivered.
         """
-        return self._pinned(key, self._get(key))
+        return _flat_reads.open_pinned(self, key, self._get(key))
 
     def open_read_seekable(self, key: str) -> IO[bytes]:
         """One ``head``, then bounded ranged GETs as the caller reads (`PinnedRangeReader`):
@@ -405,14 +396,7 @@ class FlatKeyBackend(FlatMaintenance, Backend):
         info = self._head(key)
         if info is None:
             raise self._missing(key)
-        # Unbuffered: a random-access caller's read(n) becomes one GET of exactly n bytes
-        # (at least read_block_size), not a buffer-sized GET plus a second one for the tail.
-        return PinnedRangeReader(  # type: ignore[return-value]
-            self._fetcher(key),
-            FetchResult(None, info.size, self.pin_token(info)),
-            key=key,
-            read_ahead=self._read_block_size,
-        )
+        return _flat_reads.open_seekable(self, key, info)
 
     def pin_token(self, info: FileInfo) -> str | None:
         """The version token ranged reads of a HEAD-opened object are pinned to: what the
@@ -424,18 +408,6 @@ class FlatKeyBackend(FlatMaintenance, Backend):
             info: What `head_object` returned for the object.
         """
         return info.etag
-
-    def _fetcher(self, key: str) -> Fetch:
-        name = self.object_key(key)
-
-        def fetch(start: int, end: int | None, etag: str | None) -> FetchResult:
-            return self.get_object(name, start, end, if_match=etag)
-
-        return fetch
-
-    def _pinned(self, key: str, first: FetchResult) -> IO[bytes]:
-        block = self._read_block_size
-        return open_pinned_reader(self._fetcher(key), first, key=key, block_size=block, read_ahead=block)
 
     def read_bytes(self, key: str) -> bytes:
         """One GET read to the end.
@@ -461,32 +433,7 @@ class FlatKeyBackend(FlatMaintenance, Backend):
         Raises:
             InvalidPath: ``key`` is a folder, or a parent of ``key`` is a file.
         """
-        if not self._hierarchical:
-            return
-        parents: list[str] = []
-        parent = _path.parent(key)
-        while parent:
-            parents.append(parent)
-            parent = _path.parent(parent)
-        checks: list[Callable[[], bool]] = [lambda: self.is_folder(key)]
-        checks += [lambda p=p: self._head(p) is not None for p in parents]  # type: ignore[misc]
-        results = [checks[0]()] if len(checks) == 1 else list(self._checker().map(lambda fn: fn(), checks))
-        if results[0]:
-            raise InvalidPath("is a folder, not a file", path=key)
-        if any(results[1:]):
-            raise InvalidPath("a parent of the path is a file", path=key)
-
-    def _checker(self) -> ThreadPoolExecutor:
-        pool = self._check_pool
-        if pool is not None and self._check_pid == os.getpid():
-            return pool
-        if self._check_pid != os.getpid():
-            self._kit_lock = threading.Lock()  # the parent's lock may be held by a thread that is not here
-        with self._kit_lock:
-            if self._check_pool is None or self._check_pid != os.getpid():
-                self._check_pool = ThreadPoolExecutor(4, thread_name_prefix="rs-kit-check")
-                self._check_pid = os.getpid()
-            return self._check_pool
+        _flat_placement.check_placement(self, key)
 
     def before_write(self, key: str, *, overwrite: bool) -> None:
         """Run before anything of a write is sent. Default: `check_placement`.
@@ -494,17 +441,6 @@ class FlatKeyBackend(FlatMaintenance, Backend):
         Subclasses extend it (e.g. a ``head`` check for services without conditional create).
         """
         self.check_placement(key)
-
-    def _writer(self, name: str, key: str, *, overwrite: bool, metadata: Mapping[str, str]) -> MultipartWriter:
-        policy = self._multipart
-        if not self.MULTIPART:
-            policy = MultipartPolicy(policy.part_size, 2**62, 1, 1)
-        return MultipartWriter(
-            ObjectTarget(self, name, key, overwrite=overwrite, metadata=metadata),
-            policy,
-            key=key,
-            on_abandoned=lambda upload_id: self._abandon(name, upload_id),
-        )
 
     def write(self, key: str, stream: IO[bytes], *, overwrite: bool, metadata: Mapping[str, str]) -> WriteResult:
         """One put below the multipart threshold, else a streaming multipart upload; atomic either way.
@@ -514,7 +450,7 @@ class FlatKeyBackend(FlatMaintenance, Backend):
             InvalidPath: With ``hierarchical``: ``key`` is a folder or below a file.
         """
         self.before_write(self._checked(key), overwrite=overwrite)
-        writer = self._writer(self.object_key(key), key, overwrite=overwrite, metadata=metadata)
+        writer = open_writer(self, self.object_key(key), key, overwrite=overwrite, metadata=metadata)
         writer.write_from(stream)
         return writer.commit()
 
@@ -525,7 +461,7 @@ class FlatKeyBackend(FlatMaintenance, Backend):
             InvalidPath: With ``hierarchical``: ``key`` is a folder or below a file.
         """
         self.before_write(self._checked(key), overwrite=overwrite)
-        return self._writer(self.object_key(key), key, overwrite=overwrite, metadata=metadata)
+        return open_writer(self, self.object_key(key), key, overwrite=overwrite, metadata=metadata)
 
     # ================================================================== delete
     def delete(self, key: str, *, missing_ok: bool = False) -> None:
@@ -555,50 +491,7 @@ class FlatKeyBackend(FlatMaintenance, Backend):
             InvalidPath: ``key`` is a file.
             DirectoryNotEmpty: ``recursive`` is False and the folder holds objects.
         """
-        prefix = self.folder_prefix(self._checked(key))
-        if not recursive:
-            found: list[FileInfo] = []
-            for page in self.list_objects(prefix, delimiter=False, max_keys=2):
-                found.extend(page.objects)
-                found.extend(FileInfo(path=p, name="", size=0) for p in page.prefixes)
-            if not found:
-                raise self._not_a_folder(key)
-            if len(found) == 1 and found[0].path == prefix and not found[0].size:
-                self.delete_object(prefix)
-                return
-            raise DirectoryNotEmpty("folder is not empty", path=key)
-        batch: list[str] = []
-        total = unreachable = 0
-        for page in self.list_objects(prefix, delimiter=False):
-            for obj in page.objects:
-                total += 1
-                if obj.path != prefix and self._key_of(obj.path, obj.size) is None:
-                    unreachable += 1
-                batch.append(obj.path)
-                if len(batch) >= self.DELETE_BATCH:
-                    self.delete_objects(batch)
-                    batch = []
-        if batch:
-            self.delete_objects(batch)
-        if not total:
-            raise self._not_a_folder(key)
-        if unreachable:
-            self._unreachable.count_deleted(unreachable)
-            log.warning(
-                "%s: delete_folder(%r) deleted %d objects, %d of them not addressable by the store "
-                "(see backend.unreachable)",
-                self.type_name,
-                key,
-                total,
-                unreachable,
-            )
-        else:
-            log.debug("%s: delete_folder(%r) deleted %d objects", self.type_name, key, total)
-
-    def _not_a_folder(self, key: str) -> RemoteStoreError:
-        if self.exists(key):
-            return InvalidPath("not a folder", path=key)
-        return NotFound("folder not found", path=key)
+        _flat_folders.delete_folder(self, key, recursive=recursive)
 
     # ================================================================== copy / move
     def copy(self, src: str, dst: str, *, overwrite: bool) -> None:
@@ -629,114 +522,19 @@ class FlatKeyBackend(FlatMaintenance, Backend):
         self.delete_object(self.object_key(src))
 
     # ================================================================== listing
-    def _files(self, page: ListPage, listed: str) -> Iterator[FileInfo]:
-        for obj in page.objects:
-            native = obj.path
-            if native == listed:
-                if obj.size:
-                    self._key_of(native, obj.size)  # a non-empty "folder/" object: report it
-                continue  # the folder's own marker
-            key = self._key_of(native, obj.size)
-            if key is None:
-                continue
-            if key.endswith("/"):
-                continue  # zero-byte folder marker
-            yield dataclasses.replace(obj, path=key, name=_path.basename(key))
-
     def iter_files(self, prefix: str, *, recursive: bool, max_depth: int | None = None) -> Iterator[FileInfo]:
         """Stream the listing below ``prefix/`` (with a delimiter unless ``recursive``).
 
         Folder markers are skipped; unaddressable keys are skipped and reported (`unreachable`).
         """
-        listed = self.folder_prefix(prefix)
-        delimiter = not recursive or max_depth == 1
-        for page in self.list_objects(listed, delimiter=delimiter):
-            yield from self._files(page, listed)
+        return _flat_listing.iter_files(self, prefix, recursive=recursive, max_depth=max_depth)
 
     def iter_folders(self, prefix: str) -> Iterator[str]:
         """Stream the common prefixes below ``prefix/``: never ``prefix`` itself, never twice."""
-        listed = self.folder_prefix(prefix)
-        seen: set[str] = set()
-        for page in self.list_objects(listed, delimiter=True):
-            for common in page.prefixes:
-                key = self._key_of(common, None)
-                if key is None:
-                    continue
-                key = key.rstrip("/")
-                if key == prefix or key in seen or not key:
-                    continue
-                seen.add(key)
-                yield key
+        return _flat_listing.iter_folders(self, prefix)
 
     def glob(self, pattern: str) -> Iterator[FileInfo]:
         """List from the pattern's literal leading characters (pushed to the service as the
         prefix, with a delimiter when the wildcards stay in the last segment); match client side.
         A pattern without wildcards is one ``head``."""
-        pattern = pattern.strip("/")
-        regex = compile_glob(pattern)
-        cut = min((i for i, ch in enumerate(pattern) if ch in "*?["), default=len(pattern))
-        literal, rest = pattern[:cut], pattern[cut:]
-        if not rest:
-            if literal and unreachable_reason(literal) is None:
-                info = self._head(literal)
-                if info is not None:
-                    yield info
-            return
-        root = self._root_prefix
-        native = f"{root}/{literal}" if root else literal
-        folder = literal.rpartition("/")[0]
-        listed = self.folder_prefix(folder) if folder else (f"{root}/" if root else "")
-        one_level = "/" not in rest and "**" not in rest
-        for page in self.list_objects(native, delimiter=one_level):
-            for info in self._files(page, listed):
-                if regex.fullmatch(info.path):
-                    yield info
-
-
-class ObjectTarget:
-    """The `MultipartTarget` of one write on a `FlatKeyBackend` (its primitives, bound to one key).
-
-    Args:
-        backend: The backend whose primitives are called.
-        name: Native object key.
-        key: Backend key (for results and messages).
-        overwrite: When False the publishing call is a conditional create.
-        metadata: User metadata of the new object.
-    """
-
-    def __init__(
-        self, backend: FlatKeyBackend, name: str, key: str, *, overwrite: bool, metadata: Mapping[str, str]
-    ) -> None:
-        self._b = backend
-        self._name = name
-        self._key = key
-        self._overwrite = overwrite
-        self._metadata = metadata
-
-    def put(self, data: bytes | bytearray, size: int) -> WriteResult:
-        """`FlatKeyBackend.put_object`."""
-        return self._b.put_object(self._name, data, key=self._key, overwrite=self._overwrite, metadata=self._metadata)
-
-    def create(self) -> str:
-        """`FlatKeyBackend.create_multipart`."""
-        return self._b.create_multipart(self._name, metadata=self._metadata)
-
-    def upload_part(self, upload_id: str, number: int, data: bytes | bytearray) -> Any:
-        """`FlatKeyBackend.upload_part`."""
-        return self._b.upload_part(self._name, upload_id, number, data)
-
-    def complete(self, upload_id: str, parts: Sequence[Any], size: int) -> WriteResult:
-        """`FlatKeyBackend.complete_multipart`."""
-        return self._b.complete_multipart(
-            self._name,
-            upload_id,
-            parts,
-            key=self._key,
-            size=size,
-            overwrite=self._overwrite,
-            metadata=self._metadata,
-        )
-
-    def abort(self, upload_id: str) -> None:
-        """`FlatKeyBackend.abort_multipart`."""
-        self._b.abort_multipart(self._name, upload_id)
+        return _flat_listing.glob(self, pattern)

@@ -49,8 +49,8 @@ __all__ = [
     "to_verify",
 ]
 
-#: ``convert(name, value) -> validated value``; raises `ConfigError` naming ``name``.
 Converter = Callable[[str, Any], Any]
+"""``convert(name, value) -> validated value``; raises `ConfigError` naming ``name``."""
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -64,8 +64,8 @@ class _Required:
         return "REQUIRED"
 
 
-#: Default of an `Option` that must be given.
 REQUIRED: Final[Any] = _Required()
+"""Default of an `Option` that must be given."""
 
 
 def _fail(owner: str, name: str, what: str, value: Any) -> ConfigError:
@@ -363,16 +363,17 @@ def to_mapping(name: str, value: Any) -> Mapping[str, Any]:
 
 
 # ---------------------------------------------------------------------- shared vocabulary
-#: Enforce "a key is a file or a folder, never both" with extra requests (declares
-#: `Capability.HIERARCHICAL`). Off by default on flat object stores: no extra requests.
 HIERARCHICAL: Final = Option("hierarchical", to_bool, False, doc="enforce file/folder placement with extra requests")
-#: Create the backend root (folder, container, schema) on first use when it is missing.
+"""Enforce "a key is a file or a folder, never both" with extra requests (declares
+`Capability.HIERARCHICAL`). Off by default on flat object stores: no extra requests.
+"""
 CREATE_ROOT: Final = Option("create_root", to_bool, False, doc="create the root when it is missing")
-#: Seconds to wait for a connection (TCP + TLS handshake).
+"""Create the backend root (folder, container, schema) on first use when it is missing."""
 CONNECT_TIMEOUT: Final = Option("connect_timeout", to_seconds, 10.0, doc="seconds to wait for a connection")
-#: Seconds to wait for data on an open connection.
+"""Seconds to wait for a connection (TCP + TLS handshake)."""
 READ_TIMEOUT: Final = Option("read_timeout", to_seconds, 60.0, doc="seconds to wait for data")
-#: Retries after the first attempt of a failed request (0 = no retry).
+"""Seconds to wait for data on an open connection."""
 RETRIES: Final = Option("retries", to_int(0, 100), 2, doc="retries after a failed first attempt")
-#: TLS certificate verification: true, false or a CA bundle path.
+"""Retries after the first attempt of a failed request (0 = no retry)."""
 VERIFY: Final = Option("verify", to_verify, True, doc="TLS verification: true, false or a CA bundle path")
+"""TLS certificate verification: true, false or a CA bundle path."""

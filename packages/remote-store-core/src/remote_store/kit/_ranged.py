@@ -42,11 +42,12 @@ class FetchResult:
     etag: str | None
 
 
-#: ``fetch(start, end, if_match) -> FetchResult``: one ranged GET of bytes ``start`` ..
-#: ``end - 1`` (``end`` None = to the end of the object). With ``if_match`` set, the service
-#: must refuse a different version: raise `ContentChanged` (S3/Azure ``If-Match`` → 412).
-#: Raise `NotFound` when the object is gone.
 Fetch = Callable[[int, "int | None", "str | None"], FetchResult]
+"""``fetch(start, end, if_match) -> FetchResult``: one ranged GET of bytes ``start`` ..
+``end - 1`` (``end`` None = to the end of the object). With ``if_match`` set, the service
+must refuse a different version: raise `ContentChanged` (S3/Azure ``If-Match`` → 412).
+Raise `NotFound` when the object is gone.
+"""
 
 
 #: Default read-ahead of a ranged read after a seek (bytes beyond what the caller asked for).

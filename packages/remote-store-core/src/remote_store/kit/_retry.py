@@ -60,8 +60,8 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: The failure categories ``retry_on`` may name, in documentation order.
 RETRY_CATEGORIES: Final[tuple[str, ...]] = ("connection", "timeout", "throttling", "server")
+"""The failure categories ``retry_on`` may name, in documentation order."""
 
 
 def to_delay(name: str, value: Any) -> float:
@@ -106,23 +106,23 @@ def to_retry_on(name: str, value: Any) -> frozenset[str]:
     return frozenset(out)
 
 
-#: Seconds before the first retry; each later delay doubles, up to ``retry_backoff_max``.
 RETRY_BACKOFF: Final = Option("retry_backoff", to_delay, 0.5, doc="seconds before the first retry (doubles)")
-#: Cap on one delay between attempts, in seconds.
+"""Seconds before the first retry; each later delay doubles, up to ``retry_backoff_max``."""
 RETRY_BACKOFF_MAX: Final = Option("retry_backoff_max", to_delay, 10.0, doc="cap on one retry delay, in seconds")
-#: Seconds one call may spend, every attempt and delay included; no retry starts past it.
+"""Cap on one delay between attempts, in seconds."""
 RETRY_BUDGET: Final = Option("retry_budget", to_delay, 120.0, doc="seconds one call may spend, retries included")
-#: Which failures are retried (`RETRY_CATEGORIES`).
+"""Seconds one call may spend, every attempt and delay included; no retry starts past it."""
 RETRY_ON: Final = Option(
     "retry_on",
     to_retry_on,
     frozenset(RETRY_CATEGORIES),
     doc="failures retried: connection, timeout, throttling, server",
 )
-#: The retry rows, for a backend's `OptionTable`.
+"""Which failures are retried (`RETRY_CATEGORIES`)."""
 RETRY_OPTIONS: Final[tuple[Option, ...]] = (RETRIES, RETRY_BACKOFF, RETRY_BACKOFF_MAX, RETRY_BUDGET, RETRY_ON)
-#: The timeout rows, for a backend's `OptionTable`.
+"""The retry rows, for a backend's `OptionTable`."""
 TIMEOUT_OPTIONS: Final[tuple[Option, ...]] = (CONNECT_TIMEOUT, READ_TIMEOUT)
+"""The timeout rows, for a backend's `OptionTable`."""
 
 
 @dataclass(frozen=True, slots=True)
