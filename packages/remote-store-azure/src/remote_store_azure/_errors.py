@@ -94,7 +94,7 @@ def _drop_responses(exc: BaseException | None) -> None:
             continue
         seen.append(e)
         if isinstance(e, AzureError) and getattr(e, "response", None) is not None:
-            e.response = None
+            e.response = None  # type: ignore[attr-defined]
         todo += [e.__cause__, e.__context__]
 
 

@@ -34,6 +34,8 @@ from remote_store.kit import (
     MultipartWriter,
     ObjectTarget,
     RetryPolicy,
+    budget_per_operation,
+    resuming,
     unreachable_reason,
 )
 from remote_store_gcs import _errors, _retry, _transfer
@@ -47,6 +49,7 @@ _GOOGLE = "https://storage.googleapis.com"
 _BATCH = 100
 
 
+@budget_per_operation(lambda backend: backend.gcs_options.retry_budget)
 class GCSBackend(FlatKeyBackend):
     """Files as objects in a Google Cloud Storage bucket, under an optional name prefix.
 
@@ -314,7 +317,7 @@ class GCSBackend(FlatKeyBackend):
         """
         _, session, base = self._client()
         url = _transfer.media_url(base, self._opts.bucket, name, if_match)
-        return _transfer.download(
+        result = _transfer.download(
             session,
             url,
             name=name,
@@ -323,6 +326,15 @@ class GCSBackend(FlatKeyBackend):
             generation=if_match,
             timeout=self._timeout,
             retry=self._retry(),
+        )
+        return resuming(
+            result,
+            lambda s, e, gen: self.get_object(name, s, e, if_match=gen),
+            start=start,
+            end=end,
+            policy=RetryPolicy.from_options(self._opts),
+            classify=_retry.classify,
+            key=name,
         )
 
     # ------------------------------------------------------------------ writes

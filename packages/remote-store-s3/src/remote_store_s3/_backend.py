@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import contextvars
 import email.header
 import email.utils
 import hashlib
@@ -40,6 +41,8 @@ from remote_store.kit import (
     MultipartPolicy,
     PendingUpload,
     RetryPolicy,
+    budget_per_operation,
+    resuming,
     unreachable_reason,
 )
 from remote_store_s3 import _errors, _retries
@@ -76,6 +79,7 @@ def _botocore_session() -> Any:
     return session
 
 
+@budget_per_operation(lambda backend: backend.s3_options.retry_budget)
 class S3Backend(FlatKeyBackend):
     """Files as objects in an S3 bucket (AWS, MinIO, R2, Ceph, moto …), under an optional key prefix.
 
@@ -135,6 +139,7 @@ class S3Backend(FlatKeyBackend):
         self._lock = threading.Lock()
         self._client_obj: Any = None
         self._retry_handler: _retries.BudgetedRetry | None = None
+        self._policy = RetryPolicy.from_options(opts)
         self._pid = os.getpid()
         self._secrets = [
             s.reveal() for s in (opts.access_key_id, opts.secret_access_key, opts.session_token) if s is not None
@@ -327,7 +332,16 @@ class S3Backend(FlatKeyBackend):
             total = content_range.rsplit("/", 1)[1]
             if total.isdigit():
                 size = int(total)
-        return FetchResult(resp["Body"], size, _etag(resp.get("ETag")))
+        result = FetchResult(resp["Body"], size, _etag(resp.get("ETag")))
+        return resuming(
+            result,
+            lambda s, e, tag: self.get_object(name, s, e, if_match=tag),
+            start=start,
+            end=end,
+            policy=self._policy,
+            classify=_retries.classify_exception,
+            key=name,
+        )
 
     def _content_type(self, name: str) -> dict[str, str]:
         if not self._opts.guess_content_type:
@@ -580,7 +594,10 @@ class S3Backend(FlatKeyBackend):
 
         try:
             with ThreadPoolExecutor(self._opts.max_concurrency, thread_name_prefix="rs-s3-copy") as pool:
-                futures = [pool.submit(copy_part, n, start) for n, start in enumerate(range(0, size, part), 1)]
+                futures = [
+                    pool.submit(contextvars.copy_context().run, copy_part, n, start)
+                    for n, start in enumerate(range(0, size, part), 1)
+                ]
                 parts = [f.result() for f in futures]
             complete: dict[str, Any] = {}
             if self._exclusive(overwrite):
