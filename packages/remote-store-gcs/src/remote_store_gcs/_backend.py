@@ -307,7 +307,30 @@ class GCSBackend(FlatKeyBackend):
     def get_object(
         self, name: str, start: int = 0, end: int | None = None, *, if_match: str | None = None
     ) -> FetchResult:
-        """Media GET (``alt=media``; ``Range`` unless the whole object; ``generation=if_match``).
+        """Media GET (``alt=media``; ``Range`` unless the whole object; ``generation=if_match``)
+        whose body resumes after a cut (`remote_store.kit.ResumingBody`: a ranged GET from
+        the byte reached, ``generation`` = the one read so far).
+
+        ``if_match`` is the generation of `FetchResult.etag` (the pin token).
+
+        Raises:
+            NotFound: No object ``name``.
+            ContentChanged: ``if_match`` given and that generation no longer exists.
+        """
+        return resuming(
+            self._get_object(name, start, end, if_match=if_match),
+            lambda s, e, gen: self._get_object(name, s, e, if_match=gen),
+            start=start,
+            end=end,
+            policy=RetryPolicy.from_options(self._opts),
+            classify=_retry.classify,
+            key=name,
+        )
+
+    def _get_object(
+        self, name: str, start: int = 0, end: int | None = None, *, if_match: str | None = None
+    ) -> FetchResult:
+        """One media GET (``alt=media``; ``Range`` unless the whole object; ``generation=if_match``).
 
         ``if_match`` is the generation of `FetchResult.etag` (the pin token).
 
@@ -317,7 +340,7 @@ class GCSBackend(FlatKeyBackend):
         """
         _, session, base = self._client()
         url = _transfer.media_url(base, self._opts.bucket, name, if_match)
-        result = _transfer.download(
+        return _transfer.download(
             session,
             url,
             name=name,
@@ -326,15 +349,6 @@ class GCSBackend(FlatKeyBackend):
             generation=if_match,
             timeout=self._timeout,
             retry=self._retry(),
-        )
-        return resuming(
-            result,
-            lambda s, e, gen: self.get_object(name, s, e, if_match=gen),
-            start=start,
-            end=end,
-            policy=RetryPolicy.from_options(self._opts),
-            classify=_retry.classify,
-            key=name,
         )
 
     # ------------------------------------------------------------------ writes

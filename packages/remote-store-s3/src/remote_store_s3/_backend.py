@@ -305,7 +305,28 @@ class S3Backend(FlatKeyBackend):
     def get_object(
         self, name: str, start: int = 0, end: int | None = None, *, if_match: str | None = None
     ) -> FetchResult:
-        """``GetObject`` (``Range: bytes=start-[end-1]`` unless the whole object; ``IfMatch``).
+        """``GetObject`` (``Range: bytes=start-[end-1]`` unless the whole object; ``IfMatch``)
+        whose body resumes after a cut (`remote_store.kit.ResumingBody`: a ranged
+        ``GetObject`` from the byte reached, ``IfMatch`` the ETag read so far).
+
+        Raises:
+            NotFound: No object ``name`` (404).
+            ContentChanged: ``if_match`` given and the ETag differs (412).
+        """
+        return resuming(
+            self._get_object(name, start, end, if_match=if_match),
+            lambda s, e, tag: self._get_object(name, s, e, if_match=tag),
+            start=start,
+            end=end,
+            policy=self._policy,
+            classify=_retries.classify_exception,
+            key=name,
+        )
+
+    def _get_object(
+        self, name: str, start: int = 0, end: int | None = None, *, if_match: str | None = None
+    ) -> FetchResult:
+        """One ``GetObject`` (``Range: bytes=start-[end-1]`` unless the whole object; ``IfMatch``).
 
         Raises:
             NotFound: No object ``name`` (404).
@@ -332,16 +353,7 @@ class S3Backend(FlatKeyBackend):
             total = content_range.rsplit("/", 1)[1]
             if total.isdigit():
                 size = int(total)
-        result = FetchResult(resp["Body"], size, _etag(resp.get("ETag")))
-        return resuming(
-            result,
-            lambda s, e, tag: self.get_object(name, s, e, if_match=tag),
-            start=start,
-            end=end,
-            policy=self._policy,
-            classify=_retries.classify_exception,
-            key=name,
-        )
+        return FetchResult(resp["Body"], size, _etag(resp.get("ETag")))
 
     def _content_type(self, name: str) -> dict[str, str]:
         if not self._opts.guess_content_type:

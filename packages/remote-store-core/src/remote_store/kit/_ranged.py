@@ -158,7 +158,8 @@ class ResumingBody:
                 with contextlib.suppress(Exception):
                     result.body.close()
                 raise ContentChanged("file changed while being read; retry the whole read", path=self._key)
-            self._body = result.body
+            body = result.body
+            self._body = body._body if isinstance(body, ResumingBody) else body  # one level of resuming
             return
 
     def read(self, n: int | None = -1) -> bytes:
