@@ -8,8 +8,10 @@ user could see or a log could store:
 - ``repr`` / ``str`` of stores, backends, options and config objects (`CanaryScan.add`);
 - errors with their whole chain: every exception reachable through ``__cause__``,
   ``__context__`` and exception groups, each with ``str``, ``repr`` and ``args``, and the full
-  ``traceback.format_exception`` text (`CanaryScan.add_error`). Other attributes of native
-  exceptions are not scanned (psycopg keeps the conninfo, password included, on its errors).
+  ``traceback.format_exception`` text, its ``__notes__``, and the ``repr`` of every attribute
+  in its ``vars()`` (psycopg kept the conninfo, password included, on its errors), descending
+  into attribute values that are plain objects or containers (`CanaryScan.add_error`,
+  `attribute_texts`).
 - every log record of every logger while `capture_all_logs` is active (root and every known
   logger at DEBUG, non-propagating loggers included), formatted with its traceback and args
   (`CanaryScan.add_records`).
@@ -24,11 +26,20 @@ import base64
 import contextlib
 import logging
 import traceback
+import types
 import urllib.parse
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-__all__ = ["CanaryScan", "LogCapture", "basic_auth_forms", "capture_all_logs", "error_chain", "pem_fragments"]
+__all__ = [
+    "CanaryScan",
+    "LogCapture",
+    "attribute_texts",
+    "basic_auth_forms",
+    "capture_all_logs",
+    "error_chain",
+    "pem_fragments",
+]
 
 
 class LogCapture(logging.Handler):
@@ -98,6 +109,57 @@ def _safe_repr(value: Any) -> str:
         return f"<repr failed: {type(exc).__name__}>"
 
 
+def _attributes(obj: Any) -> dict[str, Any]:
+    """``vars(obj)`` plus ``__slots__`` values; {} for objects without either."""
+    out: dict[str, Any] = {}
+    try:
+        out.update(vars(obj))
+    except TypeError:
+        pass
+    for klass in type(obj).__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name not in out and name not in ("__dict__", "__weakref__"):
+                with contextlib.suppress(Exception):
+                    out[name] = getattr(obj, name)
+    return out
+
+
+_LEAF_TYPES = (str, bytes, bytearray, int, float, complex, bool, type(None))
+
+
+def attribute_texts(obj: Any, *, depth: int = 3, limit: int = 2000) -> list[tuple[str, str]]:
+    """``(attribute path, repr)`` of every attribute of ``obj``, recursively.
+
+    Walks ``vars()`` / ``__slots__`` of ``obj`` and, up to ``depth`` levels below it, of every
+    attribute value that is a plain object, and the items of lists, tuples, sets and dicts;
+    modules, classes and functions are not entered (their globals are not the error's data).
+    At most ``limit`` values are visited (object graphs such as SDK clients can be huge);
+    each object is visited once.
+    """
+    out: list[tuple[str, str]] = []
+    seen: set[int] = {id(obj)}
+    todo: list[tuple[str, Any, int]] = [(f".{name}", value, 1) for name, value in _attributes(obj).items()]
+    while todo and len(out) < limit:
+        where, value, level = todo.pop(0)
+        if id(value) in seen and not isinstance(value, _LEAF_TYPES):
+            continue
+        seen.add(id(value))
+        out.append((where, _safe_repr(value)))
+        if level >= depth or isinstance(value, (*_LEAF_TYPES, BaseException)):
+            continue  # exceptions are scanned on their own through the chain
+        if isinstance(value, (type, types.ModuleType, types.FunctionType, types.MethodType, types.BuiltinFunctionType)):
+            continue
+        if isinstance(value, dict):
+            todo += [(f"{where}[{k!r}]", v, level + 1) for k, v in list(value.items())[:200]]
+            todo += [(f"{where}.<key>", k, level + 1) for k in list(value)[:200] if not isinstance(k, str)]
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            todo += [(f"{where}[{i}]", v, level + 1) for i, v in enumerate(list(value)[:200])]
+        else:
+            todo += [(f"{where}.{name}", v, level + 1) for name, v in _attributes(value).items()]
+    return out
+
+
 def pem_fragments(pem: str) -> list[str]:
     """The body lines of a PEM block (each alone would leak part of the key)."""
     return [line for line in pem.splitlines() if line.strip() and "-----" not in line]
@@ -132,13 +194,21 @@ class CanaryScan:
             self.texts.append((where, text))
 
     def add_error(self, where: str, exc: BaseException) -> None:
-        """Scan the error, its whole cause/context chain and its formatted traceback."""
+        """Scan the error, its whole cause/context chain and its formatted traceback.
+
+        Each exception of the chain contributes ``str``, ``repr``, ``args``, ``__notes__`` and
+        the reprs of its attributes (`attribute_texts`: ``vars()`` and slots, recursively).
+        """
         self.texts.append((f"{where}: traceback", "".join(traceback.format_exception(exc))))
         for e in error_chain(exc):
             name = f"{where}: {type(e).__module__}.{type(e).__name__}"
             self.texts.append((name, f"{e}\n{_safe_repr(e)}\n{_safe_repr(e.args)}"))
             for arg in e.args:
                 self.texts.append((f"{name}.args", str(arg)))
+            for note in getattr(e, "__notes__", None) or ():
+                self.texts.append((f"{name}.__notes__", str(note)))
+            for attr, text in attribute_texts(e):
+                self.texts.append((f"{name}{attr}", text))
 
     def add_records(self, where: str, records: Iterable[logging.LogRecord]) -> None:
         """Scan log records as a handler would print them (message, args and traceback)."""

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from remote_store import Store
-from remote_store.errors import AlreadyExists, BackendUnavailable, ConfigError
+from remote_store.errors import AlreadyExists, BackendUnavailable, ConfigError, ContentChanged
 from remote_store_gcs import GCSBackend
 from testing.faults import FaultProxy, FaultTally, fault_tally
 from testing.servers.gcs import FakeGCSServer
@@ -91,18 +91,65 @@ def test_read_whole_survives_a_transient_fault(
     fault_tally.survived_call(NAME, proxy)
 
 
-def test_body_cut_mid_stream_raises_and_never_returns_short_data(
+def _read(store: Store, key: str, how: str) -> bytes:
+    if how == "read_bytes":
+        return store.read_bytes(key)
+    with store.read(key) as f:
+        return b"".join(iter(lambda: f.read(64 * KiB), b""))
+
+
+@pytest.mark.parametrize("how", ["read_bytes", "stream"])
+def test_body_cut_mid_stream_resumes_pinned_to_the_generation(
+    gcs_server: FakeGCSServer, gcs_bucket: str, proxy: FaultProxy, raw: Any, fault_tally: FaultTally, how: str
+) -> None:
+    """A reset after part of the body: the read resumes with a ranged GET of the same
+    generation from the byte reached, and returns every byte once."""
+    data = bytes(range(256)) * 4096 + b"tail"  # 1 MiB + 4
+    raw.blob("cut.bin").upload_from_string(data)
+    path = "^/download/storage/v1" + _obj(gcs_bucket, "cut.bin")
+    proxy.cut("GET", path, after_bytes=100_000, times=2)
+    with _backend(gcs_server, proxy, gcs_bucket) as b:
+        assert _read(Store(b), "cut.bin", how) == data
+    assert len(proxy.injected) == 2
+    assert proxy.count("GET", path) == 3
+    assert proxy.count("GET", path, "generation=") == 2  # both resumes were pinned
+    fault_tally.survived_call(NAME, proxy)
+
+
+def test_object_replaced_between_cut_and_resume_is_content_changed(
     gcs_server: FakeGCSServer, gcs_bucket: str, proxy: FaultProxy, raw: Any, fault_tally: FaultTally
 ) -> None:
-    data = bytes(range(256)) * 4096  # 1 MiB
-    raw.blob("cut.bin").upload_from_string(data)
-    proxy.cut("GET", "^/download/storage/v1" + _obj(gcs_bucket, "cut.bin"), after_bytes=100_000)
-    with _backend(gcs_server, proxy, gcs_bucket) as b:
-        store = Store(b)
+    data = bytes(range(256)) * 4096
+    raw.blob("swap.bin").upload_from_string(data)
+    proxy.cut("GET", "^/download/storage/v1" + _obj(gcs_bucket, "swap.bin"), after_bytes=200_000)
+    with _backend(gcs_server, proxy, gcs_bucket, read_block_size=16 * KiB) as b:
+        with Store(b).read("swap.bin") as f:
+            assert f.read(50_000) == data[:50_000]
+            raw.blob("swap.bin").upload_from_string(data[::-1])
+            with pytest.raises(ContentChanged):
+                while f.read(64 * KiB):
+                    pass
+    assert len(proxy.injected) == 1
+    fault_tally.failed_call(NAME, proxy)
+
+
+@pytest.mark.parametrize("how", ["read_bytes", "stream"])
+def test_cut_persisting_past_the_budget_is_backend_unavailable(
+    gcs_server: FakeGCSServer, gcs_bucket: str, proxy: FaultProxy, raw: Any, fault_tally: FaultTally, how: str
+) -> None:
+    raw.blob("cut.bin").upload_from_string(bytes(range(256)) * 4096)
+    proxy.cut("GET", "^/download/storage/v1" + _obj(gcs_bucket, "cut.bin"), after_bytes=1_000, times=1000)
+    budget = 1.0
+    tuning = {"retries": 100, "retry_backoff": 0.2, "retry_backoff_max": 0.2, "retry_budget": budget}
+    with _backend(gcs_server, proxy, gcs_bucket, **tuning) as b:
+        start = time.monotonic()
         with pytest.raises(BackendUnavailable):
-            store.read_bytes("cut.bin")
-        fault_tally.failed_call(NAME, proxy)
-        assert store.read_bytes("cut.bin") == data
+            _read(Store(b), "cut.bin", how)
+        took = time.monotonic() - start
+    fault_tally.failed_call(NAME, proxy)
+    fault_tally.budget_used(NAME, took, budget)
+    assert took <= budget + SLACK, took
+    assert 3 <= len(proxy.injected) < 100  # it resumed, then the budget (not ``retries``) stopped it
 
 
 def test_small_write_survives_busy_and_reset(

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from remote_store import Store
-from remote_store.errors import AlreadyExists, BackendUnavailable, ConfigError
+from remote_store.errors import AlreadyExists, BackendUnavailable, ConfigError, ContentChanged
 from remote_store_s3 import S3Backend
 from testing.faults import S3_INTERNAL_ERROR, S3_SLOW_DOWN, FaultProxy, FaultTally, fault_tally
 from testing.servers.s3 import MotoS3Server
@@ -94,23 +94,29 @@ def test_read_whole_survives_a_transient_fault(
     fault_tally.survived_call(NAME, proxy)
 
 
-def test_body_cut_mid_stream_raises_and_never_returns_short_data(
-    s3_server: MotoS3Server, s3_bucket: str, proxy: FaultProxy, raw: Any, fault_tally: FaultTally
+@pytest.mark.parametrize("how", ["read_bytes", "stream"])
+def test_body_cut_mid_stream_resumes_with_a_pinned_ranged_get(
+    s3_server: MotoS3Server, s3_bucket: str, proxy: FaultProxy, raw: Any, fault_tally: FaultTally, how: str
 ) -> None:
-    """A reset after part of the body: the SDK does not resend a body being read, so the read
-    raises `BackendUnavailable` (never short bytes); the next read gets everything."""
-    data = _payload(2 * MiB)
+    """A reset after part of the body: the read resumes from the byte reached (``Range`` +
+    ``If-Match``) and returns every byte, once."""
+    data = _payload(2 * MiB + 123)
     raw.put_object(Bucket=s3_bucket, Key="cut.bin", Body=data)
-    proxy.cut("GET", rf"^/{s3_bucket}/cut\.bin$", after_bytes=100_000)
+    proxy.cut("GET", rf"^/{s3_bucket}/cut\.bin$", after_bytes=100_000, times=2)
     with _backend(s3_server, proxy, s3_bucket) as b:
         store = Store(b)
-        with pytest.raises(BackendUnavailable):
-            store.read_bytes("cut.bin")
-        fault_tally.failed_call(NAME, proxy)
-        assert store.read_bytes("cut.bin") == data
+        if how == "read_bytes":
+            got = store.read_bytes("cut.bin")
+        else:
+            with store.read("cut.bin") as f:
+                got = b"".join(iter(lambda: f.read(64 * 1024), b""))
+    assert got == data
+    assert len(proxy.injected) == 2
+    assert proxy.count("GET", rf"^/{s3_bucket}/cut\.bin$") == 3  # the first GET and two resumes
+    fault_tally.survived_call(NAME, proxy)
 
 
-def test_ranged_stream_cut_mid_block_raises_not_short(
+def test_ranged_stream_cut_mid_block_resumes(
     s3_server: MotoS3Server, s3_bucket: str, proxy: FaultProxy, raw: Any, fault_tally: FaultTally
 ) -> None:
     data = _payload(1 * MiB)
@@ -119,12 +125,97 @@ def test_ranged_stream_cut_mid_block_raises_not_short(
         with Store(b).read_seekable("seek.bin") as f:
             f.seek(500_000)
             proxy.cut("GET", rf"^/{s3_bucket}/seek\.bin$", after_bytes=10_000)
-            got = b""
-            with pytest.raises(BackendUnavailable):
-                while chunk := f.read(64 * 1024):
-                    got += chunk
-            assert data[500_000:].startswith(got)
+            got = b"".join(iter(lambda: f.read(64 * 1024), b""))
+    assert got == data[500_000:]
+    assert len(proxy.injected) == 1
+    fault_tally.survived_call(NAME, proxy)
+
+
+def test_object_replaced_between_cut_and_resume_is_content_changed(
+    s3_server: MotoS3Server, s3_bucket: str, proxy: FaultProxy, raw: Any, fault_tally: FaultTally
+) -> None:
+    data = _payload(1 * MiB)
+    raw.put_object(Bucket=s3_bucket, Key="swap.bin", Body=data)
+    proxy.cut("GET", rf"^/{s3_bucket}/swap\.bin$", after_bytes=200_000)
+    with _backend(s3_server, proxy, s3_bucket, read_block_size=16 * 1024) as b:
+        with Store(b).read("swap.bin") as f:
+            head = f.read(50_000)
+            assert head == data[:50_000]
+            raw.put_object(Bucket=s3_bucket, Key="swap.bin", Body=_payload(1 * MiB)[::-1])
+            with pytest.raises(ContentChanged):
+                while f.read(64 * 1024):
+                    pass
+    assert len(proxy.injected) == 1
     fault_tally.failed_call(NAME, proxy)
+
+
+@pytest.mark.parametrize("how", ["read_bytes", "stream"])
+def test_cut_persisting_past_the_budget_is_backend_unavailable(
+    s3_server: MotoS3Server, s3_bucket: str, proxy: FaultProxy, raw: Any, fault_tally: FaultTally, how: str
+) -> None:
+    data = _payload(1 * MiB)
+    raw.put_object(Bucket=s3_bucket, Key="cut.bin", Body=data)
+    proxy.cut("GET", rf"^/{s3_bucket}/cut\.bin$", after_bytes=1_000, times=1000)
+    budget = 1.0
+    tuning = {"retries": 100, "retry_backoff": 0.2, "retry_backoff_max": 0.2, "retry_budget": budget}
+    with _backend(s3_server, proxy, s3_bucket, **tuning) as b:
+        store = Store(b)
+        start = time.monotonic()
+        with pytest.raises(BackendUnavailable):
+            if how == "read_bytes":
+                store.read_bytes("cut.bin")
+            else:
+                with store.read("cut.bin") as f:
+                    while f.read(64 * 1024):
+                        pass
+        took = time.monotonic() - start
+    fault_tally.failed_call(NAME, proxy)
+    fault_tally.budget_used(NAME, took, budget)
+    assert took <= budget + SLACK, took
+    assert 3 <= len(proxy.injected) < 100  # it resumed, then the budget (not ``retries``) stopped it
+
+
+def test_retry_budget_is_per_store_call_across_multipart_parts(
+    s3_server: MotoS3Server, s3_bucket: str, proxy: FaultProxy, raw: Any, fault_tally: FaultTally
+) -> None:
+    """Every part meets one transient fault. Each alone is well within ``retry_budget`` (a
+    retry costs ~1 s of 2.5), but the upload as a whole is not (4 parts x >= 0.8 s): it stops
+    with `BackendUnavailable` and aborts the upload. With a per-request budget every part
+    would have been retried and the upload would have succeeded."""
+    raw.put_object(Bucket=s3_bucket, Key="mpb.bin", Body=b"previous")
+    parts = 4
+    for number in range(1, parts + 1):
+        proxy.reset("PUT", rf"^/{s3_bucket}/mpb\.bin$", query=rf"partNumber={number}(&|$)")
+    budget = 2.5
+    tuning = {"retries": 5, "retry_backoff": 1.0, "retry_backoff_max": 1.0, "retry_budget": budget}
+    with _backend(s3_server, proxy, s3_bucket, max_concurrency=1, **tuning) as b:
+        start = time.monotonic()
+        with pytest.raises(BackendUnavailable):
+            Store(b).write("mpb.bin", _payload(parts * 5 * MiB), overwrite=True)
+        took = time.monotonic() - start
+        assert list(b.list_multipart_uploads("")) == [] and not b.abandoned_uploads
+    fault_tally.failed_call(NAME, proxy)
+    fault_tally.budget_used(NAME, took, budget)
+    # slack: the budget, plus the parts' own transfers (4 x 5 MiB through the proxy)
+    assert took <= budget + SLACK + 2.0, took
+    assert 2 <= len(proxy.injected) <= parts  # some parts were retried, then one was refused
+    assert proxy.count("DELETE", rf"^/{s3_bucket}/mpb\.bin$", "uploadId=") >= 1  # AbortMultipartUpload
+    assert _get(raw, s3_bucket, "mpb.bin") == b"previous"
+
+
+def test_separate_store_calls_each_get_the_whole_budget(
+    s3_server: MotoS3Server, s3_bucket: str, proxy: FaultProxy, raw: Any, fault_tally: FaultTally
+) -> None:
+    """The budget is per call: two calls that each spend most of it both succeed."""
+    tuning = {"retries": 5, "retry_backoff": 0.6, "retry_backoff_max": 0.6, "retry_budget": 1.0}
+    with _backend(s3_server, proxy, s3_bucket, **tuning) as b:
+        store = Store(b)
+        for name in ("one.txt", "two.txt"):
+            before = len(proxy.injected)
+            proxy.reset("PUT", rf"^/{s3_bucket}/{name.replace('.', '[.]')}$")
+            store.write(name, b"x", overwrite=True)
+            fault_tally.survived_call(NAME, proxy, before)
+    assert len(proxy.injected) == 2
 
 
 @pytest.mark.parametrize("fault", ["slow_down", "internal_error", "reset"])

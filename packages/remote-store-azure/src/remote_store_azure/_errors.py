@@ -81,6 +81,23 @@ def _summary(exc: AzureError) -> str:
     return redact(f"{label}: {first}"[:300])
 
 
+def _drop_responses(exc: BaseException | None) -> None:
+    """Drop ``response`` from every azure error of the chain (it keeps the signed request URL).
+
+    Status, error code and message stay on the exception, so it is still useful to debug.
+    """
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or any(e is s for s in seen):
+            continue
+        seen.append(e)
+        if isinstance(e, AzureError) and getattr(e, "response", None) is not None:
+            e.response = None  # type: ignore[attr-defined]
+        todo += [e.__cause__, e.__context__]
+
+
 def translate(exc: BaseException, key: str | None, *, container: str | None = None) -> RemoteStoreError | None:
     """Map an azure-core / azure-storage-blob exception to a `remote_store.errors` class.
 
@@ -100,6 +117,7 @@ def translate(exc: BaseException, key: str | None, *, container: str | None = No
     Returns:
         The translated error, or None when ``exc`` is not an azure exception.
     """
+    _drop_responses(exc)
     if isinstance(exc, RemoteStoreError):
         return exc
     if not isinstance(exc, AzureError):

@@ -535,6 +535,8 @@ class Store(_policy.PolicyStore):
             NotFound: ``src`` does not exist.
             AlreadyExists: ``dst`` exists and ``overwrite`` is False.
             InvalidPath: A path is malformed or the root, or ``src`` is a folder.
+            ContentChanged: ``src`` was replaced during the move (backends that pin the source
+                version, e.g. GCS); ``dst`` is not written and ``src`` is kept.
         """
         self._require(Capability.MOVE, src)
         s, d = self._key(src), self._key(dst)
@@ -555,6 +557,8 @@ class Store(_policy.PolicyStore):
             NotFound: ``src`` does not exist.
             AlreadyExists: ``dst`` exists and ``overwrite`` is False.
             InvalidPath: A path is malformed or the root, or ``src`` is a folder.
+            ContentChanged: ``src`` was replaced during the copy (backends that pin the source
+                version, e.g. GCS); ``dst`` is not written.
         """
         self._require(Capability.COPY, src)
         s, d = self._key(src), self._key(dst)

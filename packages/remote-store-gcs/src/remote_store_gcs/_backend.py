@@ -34,6 +34,8 @@ from remote_store.kit import (
     MultipartWriter,
     ObjectTarget,
     RetryPolicy,
+    budget_per_operation,
+    resuming,
     unreachable_reason,
 )
 from remote_store_gcs import _errors, _retry, _transfer
@@ -47,6 +49,7 @@ _GOOGLE = "https://storage.googleapis.com"
 _BATCH = 100
 
 
+@budget_per_operation(lambda backend: backend.gcs_options.retry_budget)
 class GCSBackend(FlatKeyBackend):
     """Files as objects in a Google Cloud Storage bucket, under an optional name prefix.
 
@@ -304,7 +307,30 @@ class GCSBackend(FlatKeyBackend):
     def get_object(
         self, name: str, start: int = 0, end: int | None = None, *, if_match: str | None = None
     ) -> FetchResult:
-        """Media GET (``alt=media``; ``Range`` unless the whole object; ``generation=if_match``).
+        """Media GET (``alt=media``; ``Range`` unless the whole object; ``generation=if_match``)
+        whose body resumes after a cut (`remote_store.kit.ResumingBody`: a ranged GET from
+        the byte reached, ``generation`` = the one read so far).
+
+        ``if_match`` is the generation of `FetchResult.etag` (the pin token).
+
+        Raises:
+            NotFound: No object ``name``.
+            ContentChanged: ``if_match`` given and that generation no longer exists.
+        """
+        return resuming(
+            self._get_object(name, start, end, if_match=if_match),
+            lambda s, e, gen: self._get_object(name, s, e, if_match=gen),
+            start=start,
+            end=end,
+            policy=RetryPolicy.from_options(self._opts),
+            classify=_retry.classify,
+            key=name,
+        )
+
+    def _get_object(
+        self, name: str, start: int = 0, end: int | None = None, *, if_match: str | None = None
+    ) -> FetchResult:
+        """One media GET (``alt=media``; ``Range`` unless the whole object; ``generation=if_match``).
 
         ``if_match`` is the generation of `FetchResult.etag` (the pin token).
 

@@ -86,9 +86,10 @@ class GCSOptions:
         retry_backoff: Seconds before the first retry (≥ 0; default 0.5; ``Retry(initial=...)``),
             doubling (``multiplier=2``) each retry.
         retry_backoff_max: Longest wait between attempts (≥ 0; default 10; ``Retry(maximum=...)``).
-        retry_budget: Seconds one request may spend, every attempt and wait included
-            (``Retry(timeout=...)``; ≥ 0; default 120). The former name ``retry_deadline``
-            is an alias.
+        retry_budget: Seconds one Store operation may spend retrying (≥ 0; default 120):
+            failed attempts and waits, summed over every request the operation makes
+            (resumable-upload chunks, listing pages, resumes of a cut read;
+            `remote_store.kit.RetryBudget`). The former name ``retry_deadline`` is an alias.
         retry_on: Failure categories that are retried: ``connection``, ``timeout``,
             ``throttling`` (429, 503), ``server`` (other 5xx); a set or a comma-separated
             string, ``"all"`` (default) or ``"none"``.

@@ -4,13 +4,17 @@
 timeout=retry_budget)``; the predicate retries what google-cloud-storage's own default
 predicate calls transient (408, 429, 5xx but 501, connection errors, timeouts, truncated
 bodies) when its category (`classify`) is in ``retry_on``, at most ``retries`` times.
-google-api-core starts no retry whose wait would end past the budget (it raises
-``RetryError``, which the error boundary maps to `BackendUnavailable`).
+The budget is the Store operation's (`remote_store.kit.RetryBudget`, shared by all its
+requests): ``Retry(timeout=...)`` is what is left of it when the request starts, and each
+retry the predicate grants charges the failed attempt and the nominal wait to it; past it
+google-api-core starts no retry (it raises ``RetryError``, which the error boundary maps to
+`BackendUnavailable`) or the predicate refuses.
 """
 
 from __future__ import annotations
 
 import http.client
+import time
 from typing import Final
 
 import requests
@@ -68,11 +72,18 @@ def build(policy: RetryPolicy, granted: list[int] | None = None) -> Retry | None
     if not policy.retries:
         return None
     granted = granted if granted is not None else [0]
+    budget = policy.budget_now()
+    mark = [time.monotonic()]
 
     def predicate(exc: Exception) -> bool:
         category = classify(exc)
         if category is None or category not in policy.retry_on or granted[0] >= policy.retries:
             return False
+        now = time.monotonic()
+        wait = policy.delay(granted[0] + 1)
+        if not budget.charge(now - mark[0] + wait):
+            return False
+        mark[0] = now + wait
         granted[0] += 1
         return True
 
@@ -81,5 +92,5 @@ def build(policy: RetryPolicy, granted: list[int] | None = None) -> Retry | None
         initial=policy.backoff,
         maximum=max(policy.backoff_max, policy.backoff),
         multiplier=2.0,
-        timeout=policy.budget,
+        timeout=budget.remaining,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import contextvars
 import email.header
 import email.utils
 import hashlib
@@ -40,6 +41,8 @@ from remote_store.kit import (
     MultipartPolicy,
     PendingUpload,
     RetryPolicy,
+    budget_per_operation,
+    resuming,
     unreachable_reason,
 )
 from remote_store_s3 import _errors, _retries
@@ -76,6 +79,7 @@ def _botocore_session() -> Any:
     return session
 
 
+@budget_per_operation(lambda backend: backend.s3_options.retry_budget)
 class S3Backend(FlatKeyBackend):
     """Files as objects in an S3 bucket (AWS, MinIO, R2, Ceph, moto …), under an optional key prefix.
 
@@ -135,6 +139,7 @@ class S3Backend(FlatKeyBackend):
         self._lock = threading.Lock()
         self._client_obj: Any = None
         self._retry_handler: _retries.BudgetedRetry | None = None
+        self._policy = RetryPolicy.from_options(opts)
         self._pid = os.getpid()
         self._secrets = [
             s.reveal() for s in (opts.access_key_id, opts.secret_access_key, opts.session_token) if s is not None
@@ -300,7 +305,28 @@ class S3Backend(FlatKeyBackend):
     def get_object(
         self, name: str, start: int = 0, end: int | None = None, *, if_match: str | None = None
     ) -> FetchResult:
-        """``GetObject`` (``Range: bytes=start-[end-1]`` unless the whole object; ``IfMatch``).
+        """``GetObject`` (``Range: bytes=start-[end-1]`` unless the whole object; ``IfMatch``)
+        whose body resumes after a cut (`remote_store.kit.ResumingBody`: a ranged
+        ``GetObject`` from the byte reached, ``IfMatch`` the ETag read so far).
+
+        Raises:
+            NotFound: No object ``name`` (404).
+            ContentChanged: ``if_match`` given and the ETag differs (412).
+        """
+        return resuming(
+            self._get_object(name, start, end, if_match=if_match),
+            lambda s, e, tag: self._get_object(name, s, e, if_match=tag),
+            start=start,
+            end=end,
+            policy=self._policy,
+            classify=_retries.classify_exception,
+            key=name,
+        )
+
+    def _get_object(
+        self, name: str, start: int = 0, end: int | None = None, *, if_match: str | None = None
+    ) -> FetchResult:
+        """One ``GetObject`` (``Range: bytes=start-[end-1]`` unless the whole object; ``IfMatch``).
 
         Raises:
             NotFound: No object ``name`` (404).
@@ -580,7 +606,10 @@ class S3Backend(FlatKeyBackend):
 
         try:
             with ThreadPoolExecutor(self._opts.max_concurrency, thread_name_prefix="rs-s3-copy") as pool:
-                futures = [pool.submit(copy_part, n, start) for n, start in enumerate(range(0, size, part), 1)]
+                futures = [
+                    pool.submit(contextvars.copy_context().run, copy_part, n, start)
+                    for n, start in enumerate(range(0, size, part), 1)
+                ]
                 parts = [f.result() for f in futures]
             complete: dict[str, Any] = {}
             if self._exclusive(overwrite):

@@ -88,9 +88,10 @@ class S3Options:
         retry_backoff: Seconds before the first retry (≥ 0; default 0.5); doubles each retry
             (±20 % jitter), replacing botocore's own exponential backoff.
         retry_backoff_max: Longest wait between two attempts in seconds (≥ 0; default 10).
-        retry_budget: Seconds one S3 request may spend, all attempts and waits included
-            (≥ 0; default 120): no retry starts whose wait would end past it. A call made of
-            several requests (a multipart upload) has this budget per request.
+        retry_budget: Seconds one Store operation may spend retrying (≥ 0; default 120):
+            failed attempts and waits, summed over every request the operation makes
+            (multipart parts, listing pages, resumes of a cut read); no retry starts that
+            would pass it (`remote_store.kit.RetryBudget`).
         retry_on: Failure categories that are retried (``connection``, ``timeout``,
             ``throttling`` = 429/503/``SlowDown``, ``server`` = other 5xx); a set or a
             comma-separated string, ``"all"`` (default) or ``"none"``.

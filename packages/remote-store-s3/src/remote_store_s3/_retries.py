@@ -8,8 +8,14 @@ that handler with `BudgetedRetry`, which keeps botocore's decision and adds ours
 
 * the failure's category (`classify`) must be in ``retry_on``;
 * the wait is ``retry_backoff`` doubling up to ``retry_backoff_max`` (±20 % jitter);
-* no retry starts whose wait would end past ``retry_budget`` seconds after the request
-  began (a ``before-call`` handler stamps the start into botocore's request context).
+* every retry charges its cost (the failed attempt plus the wait) to the `RetryBudget` of
+  the Store operation running (``retry_budget`` seconds for all its requests: multipart
+  parts, listing pages, stream resumes), or of the request outside one; no retry starts
+  that would pass it (a ``before-call`` handler stamps the start and the budget into
+  botocore's request context).
+
+`classify_exception` sorts what a response body's ``read`` raises, for the resume of a body
+cut mid-stream (`remote_store.kit.ResumingBody`).
 
 ``legacy`` mode is left to botocore (only ``retries`` applies there).
 """
@@ -21,13 +27,16 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
+import urllib3.exceptions
 from botocore import exceptions as bce
 from botocore.retries import standard
 
-from remote_store.kit import RetryPolicy
+from remote_store.kit import RetryBudget, RetryPolicy, current_budget
 
-#: Key of the request-start timestamp in botocore's per-call request context.
+#: Key of the current attempt's start in botocore's per-call request context.
 _STARTED: Final = "remote_store_started"
+#: Key of the `RetryBudget` the request charges, in the same context.
+_BUDGET: Final = "remote_store_budget"
 #: Error codes that are throttling, whatever their HTTP status.
 THROTTLING_CODES: Final = frozenset(
     {
@@ -74,6 +83,29 @@ def classify(context: standard.RetryContext) -> str:
     return "server"
 
 
+_STREAM_TIMEOUTS: Final = (bce.ReadTimeoutError, urllib3.exceptions.ReadTimeoutError, TimeoutError)
+_STREAM_CONNECTION: Final = (
+    bce.ResponseStreamingError,
+    bce.IncompleteReadError,
+    bce.ConnectionError,
+    urllib3.exceptions.ProtocolError,
+    urllib3.exceptions.HTTPError,
+    ConnectionError,
+)
+
+
+def classify_exception(exc: BaseException) -> str | None:
+    """The category of a failure while reading a ``GetObject`` body (None: not transient).
+
+    ``"timeout"`` for read timeouts, ``"connection"`` for resets and truncated bodies.
+    """
+    if isinstance(exc, _STREAM_TIMEOUTS):
+        return "timeout"
+    if isinstance(exc, _STREAM_CONNECTION):
+        return "connection"
+    return None
+
+
 class BudgetedRetry:
     """A botocore ``needs-retry`` handler: botocore's retry conditions, our policy.
 
@@ -93,9 +125,11 @@ class BudgetedRetry:
         self.retried = 0
 
     def stamp(self, context: dict[str, Any], **_: Any) -> None:
-        """``before-call`` handler: remember when the request began (returns None, so the
-        call goes on)."""
+        """``before-call`` handler: remember when the request began and which budget it
+        charges (returns None, so the call goes on)."""
         context.setdefault(_STARTED, self._clock())
+        if _BUDGET not in context:
+            context[_BUDGET] = current_budget() or RetryBudget(self.policy.budget)
 
     def needs_retry(self, **kwargs: Any) -> float | None:
         """``needs-retry`` handler: seconds to wait before the next attempt, or None for none."""
@@ -107,10 +141,15 @@ class BudgetedRetry:
         wait = self.policy.delay(context.attempt_number)
         if self.policy.jitter and wait:
             wait *= 1.0 + random.uniform(-self.policy.jitter, self.policy.jitter)
-        request_context = (kwargs.get("request_dict") or {}).get("context") or {}
-        started = request_context.get(_STARTED)
-        if started is not None and self._clock() - started + wait > self.policy.budget:
+        request_context = (kwargs.get("request_dict") or {}).get("context")
+        if request_context is None:
+            request_context = {}
+        now = self._clock()
+        started = request_context.get(_STARTED, now)
+        budget = request_context.get(_BUDGET) or current_budget() or RetryBudget(self.policy.budget)
+        if not budget.charge(now - started + wait):
             return None
+        request_context[_STARTED] = now + wait  # the next attempt starts after the wait
         self.retried += 1
         return wait
 

@@ -287,7 +287,7 @@ class SQLBlobBackend(Backend):
         return native
 
     def translate_error(self, exc: Exception, key: str | None) -> RemoteStoreError | None:
-        return _errors.translate(exc, key)
+        return _errors.translate(exc, key, _errors.url_secrets(self._holder.url))
 
     # ------------------------------------------------------------------ schema
     def create_tables(self) -> None:

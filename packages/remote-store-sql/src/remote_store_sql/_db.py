@@ -243,6 +243,23 @@ class Db:
         can_retry: Callable[[], bool] = lambda: True,
         resolve: Callable[[], tuple[bool, T]] | None = None,
     ) -> T:
+        """`_retrying`, with every failure scrubbed of the URL's secrets (`_errors.scrub`).
+
+        Typed errors raised here (outcome unknown, contention) keep the driver error as their
+        cause and do not pass through ``translate_error``, so they are cleaned here.
+        """
+        try:
+            return self._retrying(fn, can_retry, resolve)
+        except Exception as exc:
+            _errors.scrub(exc, _errors.url_secrets(self.holder.url))
+            raise
+
+    def _retrying(
+        self,
+        fn: Callable[[], T],
+        can_retry: Callable[[], bool] = lambda: True,
+        resolve: Callable[[], tuple[bool, T]] | None = None,
+    ) -> T:
         """Run ``fn`` (one whole write transaction), again after a conflict or a lost connection.
 
         A deadlock, serialization failure or `Retry` reruns it after a random, growing pause
@@ -315,8 +332,15 @@ class Db:
             time.sleep(random.uniform(0, pause))
 
     def query(self, fn: Callable[[], T]) -> T:
-        """Run the idempotent read ``fn`` through `policy` (retried after a lost connection)."""
-        return self.policy.call(fn, classify=_retry.classify, idempotent=True, on_retry=_log_retry)
+        """Run the idempotent read ``fn`` through `policy` (retried after a lost connection).
+
+        A failure is scrubbed of the URL's secrets (`_errors.scrub`) before it propagates.
+        """
+        try:
+            return self.policy.call(fn, classify=_retry.classify, idempotent=True, on_retry=_log_retry)
+        except Exception as exc:
+            _errors.scrub(exc, _errors.url_secrets(self.holder.url))
+            raise
 
 
 def _log_retry(number: int, exc: BaseException) -> None:

@@ -1,13 +1,20 @@
 """The one place SQLAlchemy / DBAPI exceptions become `remote_store.errors` classes.
 
-Messages carry the exception class and the driver's first message line, never the SQL
-parameters (which hold file content) and never the URL's password.
+Messages carry the exception class, the SQLSTATE / MySQL error number and the driver's first
+message line, never the SQL parameters (which hold file content) and never the URL's password.
+
+Drivers keep connection details on their exceptions: psycopg stores the finished connection
+(``_pgconn``, whose ``info`` lists every conninfo option, password included) on each error.
+`scrub` removes that and masks the configured secrets everywhere in an exception's
+cause/context chain, so the typed error a caller gets (and logs) holds no password.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from remote_store.errors import (
@@ -49,13 +56,107 @@ def _mysql_code(orig: Any) -> int | None:
 
 
 def describe(exc: BaseException) -> str:
-    """``"ClassName: first line of the driver message"`` (at most 300 characters, no parameters)."""
+    """``"ClassName [code]: first line of the driver message"`` (≤ 300 characters, no parameters).
+
+    ``code`` is the SQLSTATE (PostgreSQL) or the MySQL error number, when the driver gives one.
+    """
     orig = getattr(exc, "orig", None) or exc
     text = str(orig).strip().splitlines()
     first = text[0] if text else ""
     if isinstance(orig, sa_exc.StatementError):
         first = first.split("[SQL:", 1)[0].strip()
-    return f"{type(orig).__name__}: {first[:300]}"
+    code = _sqlstate(orig) or _mysql_code(orig)
+    tag = f" [{code}]" if code else ""
+    return f"{type(orig).__name__}{tag}: {first[:300]}"
+
+
+#: Attributes drivers use to keep the connection (and its conninfo) on an error: dropped.
+_CONNECTION_ATTRS = ("_pgconn", "pgconn")
+#: Query parameters of a URL whose values are secrets too (``?sslpassword=…``).
+_SECRET_QUERY_WORDS = ("password", "passwd", "secret", "token")
+MASK = "***"
+
+
+def url_secrets(url: sa.URL | None) -> tuple[str, ...]:
+    """The secrets a database URL carries: its password and secret-named query values."""
+    if url is None:
+        return ()
+    out = [url.password] if url.password else []
+    for name, value in url.query.items():
+        if any(word in name.lower() for word in _SECRET_QUERY_WORDS):
+            out += [value] if isinstance(value, str) else list(value)
+    return tuple(str(s) for s in out if s)
+
+
+def _mask(value: Any, secrets: tuple[str, ...]) -> Any:
+    """``value`` with each secret replaced by `MASK` (str/bytes), None if it is another type holding one."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        for secret in secrets:
+            value = value.replace(secret.encode(), MASK.encode())
+        return bytes(value)
+    return None
+
+
+def _holds(value: Any, secrets: tuple[str, ...]) -> bool:
+    try:
+        text = repr(value)
+    except Exception:
+        return True  # cannot tell: treat as holding one
+    return any(s in text for s in secrets)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo:
+        e = todo.pop()
+        if any(e is s for s in seen):
+            continue
+        seen.append(e)
+        todo += [x for x in (e.__cause__, e.__context__, getattr(e, "orig", None)) if isinstance(x, BaseException)]
+        todo += [x for x in getattr(e, "exceptions", ()) or () if isinstance(x, BaseException)]
+    return seen
+
+
+def scrub(exc: BaseException, secrets: Iterable[str] = ()) -> None:
+    """Make ``exc`` and every exception of its cause/context chain safe to show, in place.
+
+    Driver connection objects kept on errors (psycopg's ``_pgconn``) are dropped; each of
+    ``secrets`` is masked as ``***`` in ``args``, ``__notes__`` and str/bytes attributes, and any
+    other attribute whose ``repr`` holds one is set to None. Class, SQLSTATE / error number
+    and the (masked) message stay, so the error is still useful to debug.
+
+    Args:
+        exc: The exception to clean (a SQLAlchemy error, a driver error or a typed error
+            whose cause is one).
+        secrets: Values that must not appear (`url_secrets` of the backend's URL).
+    """
+    values = tuple(s for s in secrets if s)
+    for e in _chain(exc):
+        try:
+            attrs = vars(e)
+        except TypeError:
+            attrs = {}
+        for name in _CONNECTION_ATTRS:
+            if attrs.get(name) is not None:
+                attrs[name] = None
+        if not values:
+            continue
+        for name, value in list(attrs.items()):
+            if isinstance(value, BaseException) or not _holds(value, values):
+                continue
+            attrs[name] = _mask(value, values)
+        if _holds(e.args, values):
+            e.args = tuple(_mask(a, values) if isinstance(a, (str, bytes)) else a for a in e.args)
+            if _holds(e.args, values):
+                e.args = (MASK,)
+        notes = getattr(e, "__notes__", None)
+        if isinstance(notes, list) and _holds(notes, values):
+            e.__notes__ = [_mask(str(n), values) for n in notes]
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -81,8 +182,11 @@ def contention(what: str, key: str | None = None) -> BackendUnavailable:
     return BackendUnavailable(f"gave up after repeated concurrent changes: {what}", path=key)
 
 
-def translate(exc: BaseException, key: str | None) -> RemoteStoreError | None:
+def translate(exc: BaseException, key: str | None, secrets: Iterable[str] = ()) -> RemoteStoreError | None:
     """Map a SQLAlchemy / DBAPI exception to a `remote_store.errors` class, or None if foreign.
+
+    ``exc`` and its whole chain are first cleaned by `scrub` (``secrets``: the URL's
+    password …), since the typed error keeps ``exc`` as its cause.
 
     * ``IntegrityError`` (primary-key conflict on the file key) → `AlreadyExists`.
     * Authentication refused, connection refused/lost, pool timeout, "database is locked",
@@ -97,6 +201,7 @@ def translate(exc: BaseException, key: str | None) -> RemoteStoreError | None:
     * A bad URL or missing driver → `ConfigError`; anything else from SQLAlchemy → `RemoteStoreError`.
     * ``UnicodeEncodeError`` (a key that is not valid UTF-8 text) → `InvalidPath`.
     """
+    scrub(exc, secrets)
     if isinstance(exc, RemoteStoreError):
         return exc
     if isinstance(exc, UnicodeEncodeError):

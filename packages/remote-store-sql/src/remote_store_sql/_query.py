@@ -242,7 +242,7 @@ class SQLQueryBackend(Backend):
         return f"{self._safe_url}#query:{key}"
 
     def translate_error(self, exc: Exception, key: str | None) -> RemoteStoreError | None:
-        return _errors.translate(exc, key)
+        return _errors.translate(exc, key, _errors.url_secrets(self._holder.url))
 
     def close(self) -> None:
         """Dispose the connection pool of an engine the backend created."""

@@ -284,13 +284,21 @@ class AsyncStore(ListingOps):
             NotFound: ``src`` does not exist.
             AlreadyExists: ``dst`` exists and ``overwrite`` is False.
             InvalidPath: A path is malformed or the root, or ``src`` is a folder.
+            ContentChanged: ``src`` was replaced during the move (backends that pin the source
+                version, e.g. GCS); ``dst`` is not written and ``src`` is kept.
         """
         await self._transfer(Capability.MOVE, self._backend.move, src, dst, overwrite)
 
     async def copy(self, src: str, dst: str, *, overwrite: bool = False) -> None:
         """Copy a file within this store (server-side where the backend can); onto itself is a no-op.
 
-        Raises as `move`, with COPY as the capability gate (see `Store.copy`).
+        Raises:
+            CapabilityNotSupported: No COPY.
+            NotFound: ``src`` does not exist.
+            AlreadyExists: ``dst`` exists and ``overwrite`` is False.
+            InvalidPath: A path is malformed or the root, or ``src`` is a folder.
+            ContentChanged: ``src`` was replaced during the copy (backends that pin the source
+                version, e.g. GCS); ``dst`` is not written.
         """
         await self._transfer(Capability.COPY, self._backend.copy, src, dst, overwrite)
 

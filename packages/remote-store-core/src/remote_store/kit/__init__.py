@@ -62,7 +62,7 @@ from remote_store.kit._options import (
     to_url,
     to_verify,
 )
-from remote_store.kit._ranged import Fetch, FetchResult, PinnedRangeReader, open_pinned_reader
+from remote_store.kit._ranged import Fetch, FetchResult, PinnedRangeReader, ResumingBody, open_pinned_reader, resuming
 from remote_store.kit._retry import (
     RETRY_BACKOFF,
     RETRY_BACKOFF_MAX,
@@ -71,7 +71,11 @@ from remote_store.kit._retry import (
     RETRY_ON,
     RETRY_OPTIONS,
     TIMEOUT_OPTIONS,
+    RetryBudget,
     RetryPolicy,
+    budget_per_operation,
+    current_budget,
+    retry_operation,
     to_delay,
     to_retry_on,
 )
@@ -105,6 +109,8 @@ __all__ = [
     "RETRY_ON",
     "RETRY_OPTIONS",
     "RangeReader",
+    "ResumingBody",
+    "RetryBudget",
     "RetryPolicy",
     "SPOOL_MAX_MEMORY",
     "SeekableReader",
@@ -112,11 +118,15 @@ __all__ = [
     "UnreachableKeys",
     "UnreachableSnapshot",
     "VERIFY",
+    "budget_per_operation",
     "compile_glob",
+    "current_budget",
     "glob_base",
     "is_secret_header",
     "open_pinned_reader",
     "open_range_reader",
+    "resuming",
+    "retry_operation",
     "to_bool",
     "to_choice",
     "to_delay",

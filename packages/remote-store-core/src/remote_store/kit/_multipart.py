@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import io
 import logging
 import time
@@ -258,7 +259,8 @@ class MultipartWriter(AtomicWriter):
         while len(self._inflight) >= self._p.concurrency:
             self._reap(FIRST_COMPLETED)
         assert self._pool is not None
-        self._inflight.append(self._pool.submit(self._send, self._next, data))
+        # copy_context: the part runs in the caller's Store operation (its retry budget)
+        self._inflight.append(self._pool.submit(contextvars.copy_context().run, self._send, self._next, data))
         self._next += 1
 
     def _reap(self, mode: str) -> None:

@@ -1,18 +1,22 @@
-"""One read-ahead ranged reader for every service with ranged GETs, pinned to the first version."""
+"""One read-ahead ranged reader for every service with ranged GETs, pinned to the first version,
+and the one resume hook for bodies cut mid-stream (`ResumingBody`)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import logging
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
 from remote_store._streams import SeekableReader
 from remote_store.errors import ContentChanged, NotFound
+from remote_store.kit._retry import RetryBudget, RetryPolicy, current_budget
 
-__all__ = ["Fetch", "FetchResult", "PinnedRangeReader", "open_pinned_reader"]
+__all__ = ["Fetch", "FetchResult", "PinnedRangeReader", "ResumingBody", "open_pinned_reader", "resuming"]
 
 log = logging.getLogger("remote_store.kit")
 
@@ -48,6 +52,184 @@ Fetch = Callable[[int, "int | None", "str | None"], FetchResult]
 must refuse a different version: raise `ContentChanged` (S3/Azure ``If-Match`` → 412).
 Raise `NotFound` when the object is gone.
 """
+
+
+#: Largest piece a `ResumingBody` asks its body for at once (so a cut loses at most this).
+RESUME_CHUNK = 1024 * 1024
+
+
+class ResumingBody:
+    """A response body that survives being cut mid-stream: it resumes with a ranged GET.
+
+    Reads pass through to ``body``. When a read fails with a failure ``classify`` puts in a
+    category of ``policy.retry_on`` (``connection``: reset, truncated body; ``timeout``: read
+    timeout), the body is reopened with ``fetch(offset, end, etag)`` — the bytes not yet
+    delivered, pinned to the version read so far (S3 ``If-Match`` + ``Range``; GCS
+    ``generation`` + ``Range``) — after the policy's backoff, at most ``policy.retries``
+    times per body and within the retry budget (`RetryBudget`: the Store operation's when
+    one is running as the body is made, else ``policy.budget`` for this body). A failing
+    resume request counts as one more retry. Bytes before the cut are never read twice and
+    the caller never sees short data.
+
+    Args:
+        body: The open body (``read(n)``, ``close()``) of bytes ``start`` .. ``end - 1``.
+        fetch: The ranged GET that reopens it (see `Fetch`); it must raise `ContentChanged`
+            (or `NotFound`) when ``etag`` no longer names the object.
+        start: Offset of the body's first byte in the object.
+        end: Exclusive end of the body's range, None = the end of the object.
+        size: Size of the whole object in bytes.
+        etag: The version token the resume is pinned to; None = cannot pin: a cut is raised.
+        policy: Retries, backoff, budget and ``retry_on``.
+        classify: Maps a read failure to a `RETRY_CATEGORIES` name, or None (not retried).
+        key: Key named in errors.
+        sleep: Waits that many seconds (tests pass a fake).
+
+    Raises:
+        ContentChanged: (from ``read``) the object was replaced or deleted before the resume.
+        Exception: The read failure itself when it is not retried (category, ``retries`` or
+            budget); the backend's error boundary maps it (`BackendUnavailable`).
+    """
+
+    def __init__(
+        self,
+        body: Any,
+        fetch: Fetch,
+        *,
+        start: int,
+        end: int | None,
+        size: int,
+        etag: str | None,
+        policy: RetryPolicy,
+        classify: Callable[[BaseException], str | None],
+        key: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._body = body
+        self._fetch = fetch
+        self._pos = start
+        self._end = size if end is None else min(end, size)
+        self._etag = etag
+        self._policy = policy
+        self._classify = classify
+        self._key = key
+        self._sleep = sleep
+        self._budget: RetryBudget = current_budget() or RetryBudget(policy.budget)
+        self._retries = 0
+        #: Resumes made (ranged GETs after a cut).
+        self.resumes = 0
+
+    def _resume(self, exc: BaseException, started: float) -> None:
+        """Reopen after ``exc``, or raise it when the policy says no."""
+        category = self._classify(exc)
+        policy = self._policy
+        while True:
+            if self._etag is None or category is None or category not in policy.retry_on:
+                raise exc
+            if self._retries >= policy.retries:
+                raise exc
+            self._retries += 1
+            wait = policy.delay(self._retries)
+            if policy.jitter and wait:
+                wait *= 1.0 + random.uniform(-policy.jitter, policy.jitter)
+            if not self._budget.charge(time.monotonic() - started + wait):
+                raise exc
+            with contextlib.suppress(Exception):
+                self._body.close()
+            log.info(
+                "%r: body cut at byte %d (%s); resuming (retry %d)",
+                self._key,
+                self._pos,
+                type(exc).__name__,
+                self._retries,
+            )
+            if wait:
+                self._sleep(wait)
+            started = time.monotonic()
+            self.resumes += 1
+            try:
+                result = self._fetch(self._pos, None if self._end is None else self._end, self._etag)
+            except (ContentChanged, NotFound) as changed:
+                raise ContentChanged(
+                    f"file changed while being read ({type(changed).__name__}); retry the whole read", path=self._key
+                ) from changed
+            except Exception as again:
+                exc, category = again, self._classify(again)
+                continue
+            if result.etag is not None and result.etag != self._etag:
+                with contextlib.suppress(Exception):
+                    result.body.close()
+                raise ContentChanged("file changed while being read; retry the whole read", path=self._key)
+            body = result.body
+            self._body = body._body if isinstance(body, ResumingBody) else body  # one level of resuming
+            return
+
+    def read(self, n: int | None = -1) -> bytes:
+        """Up to ``n`` bytes (all that is left when negative or None); b"" at the end."""
+        if n is None or n < 0:
+            chunks: list[bytes] = []
+            while True:
+                chunk = self.read(RESUME_CHUNK)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+        n = min(n, max(0, self._end - self._pos))
+        if n == 0:
+            return b""
+        started = time.monotonic()
+        while True:
+            try:
+                data: bytes = self._body.read(n)
+            except Exception as exc:
+                self._resume(exc, started)
+                started = time.monotonic()
+                continue
+            self._pos += len(data)
+            return data
+
+    def close(self) -> None:
+        """Close the current body."""
+        with contextlib.suppress(Exception):
+            self._body.close()
+
+
+def resuming(
+    result: FetchResult,
+    fetch: Fetch,
+    *,
+    start: int,
+    end: int | None,
+    policy: RetryPolicy,
+    classify: Callable[[BaseException], str | None],
+    key: str | None = None,
+) -> FetchResult:
+    """``result`` with its body wrapped in a `ResumingBody` (a backend's ``get_object`` returns this).
+
+    Nothing is wrapped when ``policy.retries`` is 0, the result has no body or no version
+    token to pin a resume to.
+
+    Args:
+        result: What the GET of bytes ``start`` .. ``end - 1`` returned.
+        fetch: The ranged GET a resume sends (pinned by its third argument).
+        start: First byte of the GET.
+        end: Exclusive end of the GET's range, None = to the end.
+        policy: The backend's retry policy.
+        classify: The backend's failure classifier for body reads.
+        key: Key named in errors.
+    """
+    if result.body is None or result.etag is None or policy.retries == 0 or start >= result.size:
+        return result
+    body = ResumingBody(
+        result.body,
+        fetch,
+        start=start,
+        end=end,
+        size=result.size,
+        etag=result.etag,
+        policy=policy,
+        classify=classify,
+        key=key,
+    )
+    return FetchResult(body, result.size, result.etag)
 
 
 #: Default read-ahead of a ranged read after a seek (bytes beyond what the caller asked for).

@@ -9,7 +9,10 @@ option                 default  meaning
 ``retries``            2        retries after a failed first attempt (0 = never retry)
 ``retry_backoff``      0.5      seconds before the first retry; doubles each retry
 ``retry_backoff_max``  10.0     cap on one delay, in seconds
-``retry_budget``       120.0    seconds one call may spend, all attempts and delays included
+``retry_budget``       120.0    seconds one Store operation may spend retrying: failed
+                                attempts and delays, summed over every service request
+                                the operation makes (multipart parts, stream resumes,
+                                listing pages)
 ``retry_on``           all      which failures are retried: ``connection`` (refused, reset,
                                 dropped), ``timeout`` (connect or read timeout),
                                 ``throttling`` (HTTP 429, S3 ``SlowDown``, HTTP 503),
@@ -24,6 +27,15 @@ has none (SFTP over paramiko, SQL connection checkout). Only idempotent calls ar
 blindly; a non-idempotent call whose outcome is unknown (an exclusive create or a move whose
 answer was lost) is checked after the failure or reported as unknown, never repeated.
 
+**The budget is per Store operation.** A backend marks its operations with
+`budget_per_operation` (or enters ``policy.operation()`` itself); every retry decision inside
+(`RetryPolicy.call`, botocore's handler, the GCS ``Retry``, a resumed stream) charges the
+`RetryBudget` of the operation found in a context variable, and none starts once the charge
+would pass ``retry_budget``. Outside an operation each request gets its own budget. Worker
+threads see the operation's budget when they are started with ``contextvars.copy_context()``
+(the kit's multipart writer does). Backends that never retry (local, memory) never enter one,
+so their calls pay nothing for it.
+
 Example::
 
     from remote_store.kit import RETRY_OPTIONS, OptionTable, RetryPolicy
@@ -35,10 +47,14 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import math
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
@@ -53,7 +69,11 @@ __all__ = [
     "RETRY_ON",
     "RETRY_OPTIONS",
     "TIMEOUT_OPTIONS",
+    "RetryBudget",
     "RetryPolicy",
+    "budget_per_operation",
+    "current_budget",
+    "retry_operation",
     "to_delay",
     "to_retry_on",
 ]
@@ -110,8 +130,11 @@ RETRY_BACKOFF: Final = Option("retry_backoff", to_delay, 0.5, doc="seconds befor
 """Seconds before the first retry; each later delay doubles, up to ``retry_backoff_max``."""
 RETRY_BACKOFF_MAX: Final = Option("retry_backoff_max", to_delay, 10.0, doc="cap on one retry delay, in seconds")
 """Cap on one delay between attempts, in seconds."""
-RETRY_BUDGET: Final = Option("retry_budget", to_delay, 120.0, doc="seconds one call may spend, retries included")
-"""Seconds one call may spend, every attempt and delay included; no retry starts past it."""
+RETRY_BUDGET: Final = Option(
+    "retry_budget", to_delay, 120.0, doc="seconds one Store operation may spend retrying (all its requests)"
+)
+"""Seconds one Store operation may spend retrying (failed attempts and delays, summed over
+every service request of the operation); no retry starts past it."""
 RETRY_ON: Final = Option(
     "retry_on",
     to_retry_on,
@@ -125,6 +148,155 @@ TIMEOUT_OPTIONS: Final[tuple[Option, ...]] = (CONNECT_TIMEOUT, READ_TIMEOUT)
 """The timeout rows, for a backend's `OptionTable`."""
 
 
+class RetryBudget:
+    """Seconds of retrying one Store operation may still spend, shared by all its requests.
+
+    A retry *charges* what the failure cost: the seconds from the start of the failed
+    attempt to the start of the next one (the attempt itself plus the delay). Charges from
+    several threads (parallel multipart parts) add up; the object is thread-safe.
+
+    Args:
+        seconds: The budget (the ``retry_budget`` option), ≥ 0.
+    """
+
+    __slots__ = ("_lock", "_spent", "seconds")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = float(seconds)
+        self._spent = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def spent(self) -> float:
+        """Seconds charged so far."""
+        return self._spent
+
+    @property
+    def remaining(self) -> float:
+        """Seconds left (≥ 0)."""
+        return max(0.0, self.seconds - self._spent)
+
+    def charge(self, seconds: float) -> bool:
+        """Charge ``seconds`` for one retry; False (nothing charged) when that would pass the budget."""
+        with self._lock:
+            if self._spent + seconds > self.seconds:
+                return False
+            self._spent += seconds
+            return True
+
+    def __repr__(self) -> str:
+        return f"RetryBudget(seconds={self.seconds}, spent={self._spent:.3f})"
+
+
+_CURRENT: Final[contextvars.ContextVar[RetryBudget | None]] = contextvars.ContextVar(
+    "remote_store_retry_budget", default=None
+)
+
+
+def current_budget() -> RetryBudget | None:
+    """The `RetryBudget` of the Store operation running in this context, or None outside one."""
+    return _CURRENT.get()
+
+
+@contextlib.contextmanager
+def retry_operation(seconds: float) -> Iterator[RetryBudget]:
+    """Run the block as one Store operation with a ``seconds`` retry budget.
+
+    Nested operations (a ``copy`` that reads then writes) share the outermost budget.
+
+    Args:
+        seconds: The operation's budget (the ``retry_budget`` option).
+
+    Yields:
+        The `RetryBudget` retries inside the block charge (also `current_budget`).
+    """
+    outer = _CURRENT.get()
+    if outer is not None:
+        yield outer
+        return
+    budget = RetryBudget(seconds)
+    token = _CURRENT.set(budget)
+    try:
+        yield budget
+    finally:
+        _CURRENT.reset(token)
+
+
+def _iterate_in(budget: RetryBudget, it: Iterator[Any]) -> Iterator[Any]:
+    """Advance ``it`` with ``budget`` as the current budget (a lazy listing's pages)."""
+    while True:
+        token = _CURRENT.set(budget)
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        finally:
+            _CURRENT.reset(token)
+        yield item
+
+
+#: `Backend` methods `budget_per_operation` wraps by default (those a backend defines).
+OPERATIONS: Final[tuple[str, ...]] = (
+    "write",
+    "open_atomic",
+    "read_bytes",
+    "open_read",
+    "open_read_seekable",
+    "exists",
+    "is_folder",
+    "stat",
+    "delete",
+    "delete_folder",
+    "copy",
+    "move",
+    "iter_files",
+    "iter_folders",
+    "glob",
+)
+
+C = TypeVar("C", bound=type)
+
+
+def budget_per_operation(seconds: Callable[[Any], float], names: Iterable[str] = OPERATIONS) -> Callable[[C], C]:
+    """Class decorator: each named method of a backend runs as one `retry_operation`.
+
+    ``seconds(self)`` gives the budget (the backend's ``retry_budget``). A method returning
+    an iterator (a listing) has each step of the iterator run in the same operation, so its
+    pages share one budget. Streams opened by a wrapped method (`open_read`) keep the budget
+    for their resumes (`ResumingBody` takes `current_budget` when it is made).
+
+    Args:
+        seconds: ``seconds(backend) -> float``.
+        names: Methods to wrap; names the class does not have are skipped.
+    """
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def operation(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if _CURRENT.get() is not None:
+                return method(self, *args, **kwargs)
+            budget = RetryBudget(seconds(self))
+            token = _CURRENT.set(budget)
+            try:
+                result = method(self, *args, **kwargs)
+            finally:
+                _CURRENT.reset(token)
+            if isinstance(result, Iterator) and not hasattr(result, "read"):
+                return _iterate_in(budget, result)
+            return result
+
+        return operation
+
+    def decorate(cls: C) -> C:
+        for name in names:
+            method = getattr(cls, name, None)
+            if callable(method):
+                setattr(cls, name, wrap(method))
+        return cls
+
+    return decorate
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """When and how often to retry one call; built from the shared options.
@@ -133,8 +305,9 @@ class RetryPolicy:
         retries: Retries after the first attempt (0 = none).
         backoff: Seconds before the first retry; the n-th retry waits ``backoff * 2**(n-1)``.
         backoff_max: Cap on one delay, in seconds.
-        budget: Seconds one call may spend in total; a retry whose delay would end past it
-            is not started and the last failure is raised.
+        budget: Seconds of retrying one Store operation may spend (`RetryBudget`): a retry
+            whose cost (failed attempt + delay) would pass what is left is not started and
+            the last failure is raised. Outside an operation, per `call`.
         retry_on: Failure categories that are retried (`RETRY_CATEGORIES`).
         jitter: Fraction of each delay added or removed at random (0 = exact delays), so
             many clients do not retry in step.
@@ -167,6 +340,15 @@ class RetryPolicy:
             retry_on=frozenset(get("retry_on", RETRY_ON.default)),
             jitter=jitter,
         )
+
+    def operation(self) -> contextlib.AbstractContextManager[RetryBudget]:
+        """``retry_operation(self.budget)``: enter one Store operation's budget."""
+        return retry_operation(self.budget)
+
+    def budget_now(self) -> RetryBudget:
+        """The current operation's `RetryBudget`, or a fresh one of `budget` seconds outside one."""
+        current = _CURRENT.get()
+        return current if current is not None else RetryBudget(self.budget)
 
     def delay(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1 = the first retry), before jitter."""
@@ -204,6 +386,7 @@ class RetryPolicy:
             BaseException: The last failure, unchanged, once it is not retried (category,
                 ``idempotent``, ``retries`` or ``budget``); the backend's error boundary maps it.
         """
+        budget = self.budget_now()
         start = clock()
         retry = 0
         while True:
@@ -217,9 +400,10 @@ class RetryPolicy:
                 wait = self.delay(retry)
                 if self.jitter and wait:
                     wait *= 1.0 + random.uniform(-self.jitter, self.jitter)
-                if clock() - start + wait > self.budget:
+                if not budget.charge(clock() - start + wait):
                     raise
                 if wait:
                     sleep(wait)
+                start = clock()
                 if on_retry is not None:
                     on_retry(retry, exc)
