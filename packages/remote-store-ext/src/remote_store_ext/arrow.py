@@ -239,10 +239,12 @@ class StoreFileSystemHandler(pafs.FileSystemHandler):  # type: ignore[misc]
             if out or not base:
                 return out
             if self._store.is_file(base):
-                raise NotADirectoryError(errno.ENOTDIR, "not a directory", base)
+                raise NotADirectoryError(errno.ENOTDIR, "not a directory", base) from InvalidPath(
+                    "is a file, not a folder", path=base
+                )
             if selector.allow_not_found or self._store.is_folder(base):
                 return out
-        raise FileNotFoundError(errno.ENOENT, "no such folder", base)
+        raise FileNotFoundError(errno.ENOENT, "no such folder", base) from NotFound("folder not found", path=base)
 
     # ------------------------------------------------------------------ folders
     def create_dir(self, path: str, recursive: bool) -> None:
@@ -269,7 +271,7 @@ class StoreFileSystemHandler(pafs.FileSystemHandler):  # type: ignore[misc]
         with _mapped(p):
             children = list(self._store.iter_children(p))
             if not children and p and not missing_dir_ok and not self._store.is_folder(p):
-                raise FileNotFoundError(errno.ENOENT, "no such folder", p)
+                raise FileNotFoundError(errno.ENOENT, "no such folder", p) from NotFound("folder not found", path=p)
             for entry in children:
                 if isinstance(entry, FolderEntry):
                     self._store.delete_folder(entry.path, recursive=True, missing_ok=True)
@@ -311,12 +313,14 @@ class StoreFileSystemHandler(pafs.FileSystemHandler):  # type: ignore[misc]
         """
         s, d = _norm(src), _norm(dest)
         with _mapped(s):
-            if self._store.exists(s):
+            try:
                 self._store.move(s, d, overwrite=True)
                 return
+            except (NotFound, InvalidPath) as exc:
+                missing: NotFound | InvalidPath = exc
             files = list(self._store.list_files(s, recursive=True))
             if not files:
-                raise FileNotFoundError(errno.ENOENT, "no such file or folder", s)
+                raise FileNotFoundError(errno.ENOENT, "no such file or folder", s) from missing
             for info in files:
                 self._store.move(info.path, d + info.path[len(s) :], overwrite=True)
 
