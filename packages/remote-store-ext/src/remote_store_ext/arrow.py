@@ -21,7 +21,12 @@ while a file exists below it. Errors are mapped to the exceptions PyArrow expect
 `PermissionDenied` → ``PermissionError``, `DirectoryNotEmpty` → ``OSError(ENOTEMPTY)``,
 `CapabilityNotSupported` → ``NotImplementedError``, a file operation on a folder →
 ``IsADirectoryError``, listing a file → ``NotADirectoryError``; the original
-`remote_store.errors` error is the ``__cause__``.
+`remote_store.errors` error is the ``__cause__`` (a `NotFound` / `InvalidPath` made by the
+handler where the store answered with an empty listing rather than an error). One exception:
+``pq.read_table`` / ``ds.dataset`` on a missing path raise PyArrow's own
+``FileNotFoundError(path)`` after ``get_file_info`` reported ``FileType.NotFound`` (as the
+``FileSystem`` contract requires), and that one has no cause; ``pq.ParquetFile`` and
+``open_input_file`` raise the handler's, chained.
 
 Needs the ``arrow`` extra: ``pip install "remote-store-ext[arrow]"``.
 """
