@@ -1,35 +1,43 @@
-"""Benchmark: the data stack (PyArrow / pandas over remote-store) against PyArrow's and fsspec's own S3 clients, on moto.
+"""Benchmark: the data stack (PyArrow / pandas over remote-store) against PyArrow's and s3fs's own S3 clients, on moto.
 
 Starts its own moto S3 server (``testing.servers.s3.moto_s3_server``), uploads one ~64 MiB
-Parquet file (8 float64 columns, uncompressed, 8 row groups) and prints, in the same run,
-median times and the ratio remote-store / baseline:
+Parquet file (8 float64 columns, uncompressed, 8 row groups) and times, in the same run and
+in interleaved rounds (the order of the sides rotates each round, so machine noise hits all
+of them alike):
 
-* one column (1/8 of the file) with ``pyarrow.parquet.read_table(columns=[...])`` through
-  ``pyarrow_fs(store)`` vs ``pyarrow.fs.S3FileSystem`` (target <= 1.1x) and vs s3fs when
-  importable;
-* the whole file with ``pandas.read_parquet("rs://STORE/key")`` vs
-  ``pandas.read_parquet("s3://bucket/key")`` through s3fs (target <= 1.1x); without s3fs the
-  baseline is ``pandas.read_parquet(..., filesystem=pyarrow.fs.S3FileSystem)``.
+* **one column** (1/8 of the file), ``pyarrow.parquet.read_table(columns=["c3"])``: through
+  ``pyarrow_fs(store)`` vs ``pyarrow.fs.S3FileSystem`` (target <= 1.1x) and vs s3fs
+  (target <= 1.0x);
+* **the whole file**, ``pandas.read_parquet``: ``"rs://STORE/key"`` vs ``"s3://bucket/key"``
+  through s3fs (target <= 1.1x); also ``filesystem=pyarrow_fs(store)`` vs
+  ``filesystem=pyarrow.fs.S3FileSystem``.
 
-Bytes read from GetObject bodies by the remote-store client are printed as well.
+s3fs cannot be installed beside the workspace's pinned botocore, so its side runs in a
+throwaway environment (``uv run --isolated --no-project --with s3fs --with pandas==<ours>
+--with pyarrow==<ours>``) as a subprocess against the same moto server; it times each call
+itself and reports the seconds over a pipe, one command per round. ``--no-s3fs`` skips it.
 
-Usage: ``uv run --all-packages python benchmarks/bench_data.py [--mib 64] [--repeat 5]``
-(s3fs cannot share the workspace's pinned botocore; when it can be installed, add
-``--with s3fs``).
+Before timing, every side reads once through a counting HTTP proxy (``testing.faults.FaultProxy``)
+and the HEAD/GET requests of that one read are printed: request counts do not depend on
+the machine load, times do. Median and best of ``--repeat`` rounds and the load average
+are printed.
+
+Usage: ``uv run --all-packages python benchmarks/bench_data.py [--mib 64] [--repeat 7] [--no-s3fs]``
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import io
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -42,10 +50,34 @@ import pyarrow.parquet as pq  # noqa: E402
 from remote_store import Store  # noqa: E402
 from remote_store_ext.arrow import pyarrow_fs  # noqa: E402
 from remote_store_s3 import S3Backend  # noqa: E402
+from testing.faults import FaultProxy  # noqa: E402
 from testing.servers.s3 import MotoS3Server, moto_s3_server  # noqa: E402
 
 MiB = 1024 * 1024
 COLUMNS = 8
+
+#: The s3fs side, run in its own environment. argv: endpoint proxy_endpoint bucket key
+#: access_key secret region. Reads commands from stdin ("one", "full", "count-one",
+#: "count-full", "version"), answers each with one line: the seconds the call took.
+S3FS_WORKER = r"""
+import sys, time
+import pandas as pd, pyarrow.parquet as pq, s3fs
+endpoint, proxy, bucket, key, key_id, secret, region = sys.argv[1:8]
+def opts(ep):
+    return {"key": key_id, "secret": secret, "endpoint_url": ep, "client_kwargs": {"region_name": region}}
+fs = {endpoint: s3fs.S3FileSystem(**opts(endpoint)), proxy: s3fs.S3FileSystem(**opts(proxy))}
+def one(ep):
+    pq.read_table(f"{bucket}/{key}", filesystem=fs[ep], columns=["c3"])
+def full(ep):
+    pd.read_parquet(f"s3://{bucket}/{key}", storage_options=opts(ep))
+print("ready", s3fs.__version__, flush=True)
+for line in sys.stdin:
+    cmd = line.strip()
+    ep = proxy if cmd.startswith("count-") else endpoint
+    t0 = time.perf_counter()
+    (one if cmd.endswith("one") else full)(ep)
+    print(time.perf_counter() - t0, flush=True)
+"""
 
 
 def make_parquet(mib: int) -> bytes:
@@ -59,142 +91,179 @@ def make_parquet(mib: int) -> bytes:
     return buf.getvalue()
 
 
-def median_time(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm-up (connections, metadata caches of the client under test)
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def arrow_s3(server: MotoS3Server) -> pafs.S3FileSystem:
+def arrow_s3(server: MotoS3Server, endpoint: str) -> pafs.S3FileSystem:
     return pafs.S3FileSystem(
         access_key=server.access_key_id,
         secret_key=server.secret_access_key,
         region=server.region,
-        endpoint_override=server.endpoint_url,
+        endpoint_override=endpoint.split("://", 1)[1],
         scheme="http",
     )
 
 
-def s3fs_fs(server: MotoS3Server) -> Any | None:
-    try:
-        import s3fs
-    except ImportError:
-        return None
-    return s3fs.S3FileSystem(
-        key=server.access_key_id,
-        secret=server.secret_access_key,
-        endpoint_url=server.endpoint_url,
-        client_kwargs={"region_name": server.region},
+class S3fsSide:
+    """The s3fs worker subprocess (see `S3FS_WORKER`)."""
+
+    def __init__(self, server: MotoS3Server, proxy_url: str, bucket: str, key: str) -> None:
+        versions = [f"pandas=={pd.__version__}", f"pyarrow=={pa.__version__}"]
+        cmd = ["uv", "run", "--isolated", "--no-project", "--quiet", "--with", "s3fs"]
+        for v in versions:
+            cmd += ["--with", v]
+        cmd += ["python", "-c", S3FS_WORKER, server.endpoint_url, proxy_url, bucket, key]
+        cmd += [server.access_key_id, server.secret_access_key, server.region]
+        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+        self._proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=tempfile.gettempdir()
+        )
+        assert self._proc.stdout is not None
+        ready = self._proc.stdout.readline().split()
+        if not ready or ready[0] != "ready":
+            raise RuntimeError("the s3fs worker did not start (see its stderr above)")
+        self.version = ready[1]
+
+    def call(self, command: str) -> float:
+        """Run ``command`` in the worker; return the seconds it measured."""
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(command + "\n")
+        self._proc.stdin.flush()
+        line = self._proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the s3fs worker died during {command!r}")
+        return float(line)
+
+    def close(self) -> None:
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
+        self._proc.wait(timeout=60)
+
+
+def timed(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def requests_of(proxy: FaultProxy, fn: Callable[[], object]) -> str:
+    """``"3 HEAD + 9 GET"``: the requests one call of ``fn`` sent through ``proxy``."""
+    proxy.requests.clear()
+    fn()
+    counts = collections.Counter(method for method, _ in proxy.requests)
+    proxy.requests.clear()
+    return " + ".join(f"{n} {m}" for m, n in sorted(counts.items(), reverse=True)) or "none"
+
+
+def named_store_config(tmp: str, bucket: str, server: MotoS3Server, endpoint: str, name: str) -> str:
+    return (
+        f'[backends.{name}]\ntype = "s3"\noptions.bucket = "{bucket}"\n'
+        f'options.endpoint_url = "{endpoint}"\noptions.region = "{server.region}"\n'
+        f'options.access_key_id = "{server.access_key_id}"\n'
+        f'options.secret_access_key = "{server.secret_access_key}"\n'
+        f'[stores.{name}]\nbackend = "{name}"\n'
     )
 
 
-class GetBytes:
-    """Bytes the boto3 client reads from GetObject bodies (botocore event hook)."""
-
-    def __init__(self, client: Any) -> None:
-        self.bytes = 0
-        client.meta.events.register("after-call.s3.GetObject", self._after)
-
-    def _after(self, parsed: Any, **_: Any) -> None:
-        body = parsed.get("Body")
-        if body is None:
-            return
-        original = body.read
-
-        def read(amt: int | None = None) -> bytes:
-            data: bytes = original(amt)
-            self.bytes += len(data)
-            return data
-
-        body.read = read
-
-
-def row(label: str, ours: float, base: float, target: float | None) -> None:
-    ratio = ours / base
-    verdict = "" if target is None else ("  ok" if ratio <= target else f"  ABOVE target {target}x")
-    print(f"{label:<58} {ours * 1000:9.1f} ms {base * 1000:9.1f} ms {ratio:7.2f}x{verdict}")
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mib", type=int, default=64)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=7, help="interleaved timing rounds (default 7)")
+    ap.add_argument("--no-s3fs", action="store_true", help="skip the s3fs subprocess")
     args = ap.parse_args()
 
     data = make_parquet(args.mib)
-    with moto_s3_server() as server:
+    key = "bench/wide.parquet"
+    with moto_s3_server() as server, tempfile.TemporaryDirectory() as tmp:
         bucket = server.create_bucket()
-        key = "bench/wide.parquet"
         server.client().put_object(Bucket=bucket, Key=key, Body=data)
-        backend = S3Backend(**server.backend_options(bucket))
-        store = Store(backend)
-        counter = GetBytes(backend._client())
-        ours_fs = pyarrow_fs(store)
-        their_fs = arrow_s3(server)
-        sfs = s3fs_fs(server)
-        print(
-            f"file: {len(data) / MiB:.1f} MiB, {COLUMNS} columns; median of {args.repeat}; moto {server.endpoint_url}"
+        proxy = FaultProxy(int(server.endpoint_url.rsplit(":", 1)[1]))
+        cfg = Path(tmp) / "remote-store.toml"
+        cfg.write_text(
+            named_store_config(tmp, bucket, server, server.endpoint_url, "bench")
+            + named_store_config(tmp, bucket, server, proxy.url, "counted")
         )
-        print(f"{'case':<58} {'remote-store':>12} {'baseline':>12} {'ratio':>8}")
+        os.environ["REMOTE_STORE_CONFIG"] = str(cfg)
 
-        one = median_time(lambda: pq.read_table(key, filesystem=ours_fs, columns=["c3"]), args.repeat)
-        counter.bytes = 0
-        pq.read_table(key, filesystem=ours_fs, columns=["c3"])
-        one_bytes = counter.bytes
-        base = median_time(lambda: pq.read_table(f"{bucket}/{key}", filesystem=their_fs, columns=["c3"]), args.repeat)
-        row("one column: pyarrow_fs(store) vs pyarrow.fs.S3FileSystem", one, base, 1.1)
+        def store_at(endpoint: str) -> Store:
+            return Store(S3Backend(**{**server.backend_options(bucket), "endpoint_url": endpoint}))
+
+        ours, ours_c = store_at(server.endpoint_url), store_at(proxy.url)
+        ours_fs, ours_fs_c = pyarrow_fs(ours), pyarrow_fs(ours_c)
+        arrow_fs, arrow_fs_c = arrow_s3(server, server.endpoint_url), arrow_s3(server, proxy.url)
+        path = f"{bucket}/{key}"
+
+        sfs: S3fsSide | None = None
+        if not args.no_s3fs:
+            try:
+                sfs = S3fsSide(server, proxy.url, bucket, key)
+            except (OSError, RuntimeError) as exc:
+                print(f"s3fs side unavailable: {exc}")
+
+        one: dict[str, Callable[[], float]] = {
+            "pyarrow_fs(store)": lambda: timed(lambda: pq.read_table(key, filesystem=ours_fs, columns=["c3"])),
+            "pyarrow S3FileSystem": lambda: timed(lambda: pq.read_table(path, filesystem=arrow_fs, columns=["c3"])),
+        }
+        full: dict[str, Callable[[], float]] = {
+            "rs:// (fsspec bridge)": lambda: timed(lambda: pd.read_parquet(f"rs://bench/{key}")),
+            "pyarrow_fs(store)": lambda: timed(lambda: pd.read_parquet(key, filesystem=ours_fs)),
+            "pyarrow S3FileSystem": lambda: timed(lambda: pd.read_parquet(path, filesystem=arrow_fs)),
+        }
+        counted = {
+            ("one", "pyarrow_fs(store)"): lambda: pq.read_table(key, filesystem=ours_fs_c, columns=["c3"]),
+            ("one", "pyarrow S3FileSystem"): lambda: pq.read_table(path, filesystem=arrow_fs_c, columns=["c3"]),
+            ("full", "rs:// (fsspec bridge)"): lambda: pd.read_parquet(f"rs://counted/{key}"),
+            ("full", "pyarrow_fs(store)"): lambda: pd.read_parquet(key, filesystem=ours_fs_c),
+            ("full", "pyarrow S3FileSystem"): lambda: pd.read_parquet(path, filesystem=arrow_fs_c),
+        }
         if sfs is not None:
-            b2 = median_time(lambda: pq.read_table(f"{bucket}/{key}", filesystem=sfs, columns=["c3"]), args.repeat)
-            row("one column: pyarrow_fs(store) vs s3fs", one, b2, 1.1)
-        else:
-            print("one column vs s3fs: skipped (s3fs not importable)")
-        print(f"  bytes read for one column: {one_bytes / MiB:.1f} MiB of {len(data) / MiB:.1f} MiB")
-        # The same with a 64 KiB read-ahead on the S3 stream (default 1 MiB): each ranged read
-        # then stops close to the bytes PyArrow asked for.
-        small = S3Backend(**server.backend_options(bucket, read_block_size=64 * 1024))
-        small_fs = pyarrow_fs(Store(small))
-        one_small = median_time(lambda: pq.read_table(key, filesystem=small_fs, columns=["c3"]), args.repeat)
-        row("one column, S3 read_block_size=64KiB vs pyarrow S3", one_small, base, 1.1)
-        small.close()
+            side = sfs
+            one["s3fs"] = lambda: side.call("one")
+            full["s3:// (s3fs)"] = lambda: side.call("full")
+            counted["one", "s3fs"] = lambda: side.call("count-one")
+            counted["full", "s3:// (s3fs)"] = lambda: side.call("count-full")
 
-        with tempfile.TemporaryDirectory() as tmp:
-            cfg = Path(tmp) / "remote-store.toml"
-            cfg.write_text(
-                f'[backends.b]\ntype = "s3"\noptions.bucket = "{bucket}"\n'
-                f'options.endpoint_url = "{server.endpoint_url}"\noptions.region = "{server.region}"\n'
-                f'options.access_key_id = "{server.access_key_id}"\n'
-                f'options.secret_access_key = "{server.secret_access_key}"\n'
-                '[stores.bench]\nbackend = "b"\n'
-            )
-            os.environ["REMOTE_STORE_CONFIG"] = str(cfg)
-            full = median_time(lambda: pd.read_parquet(f"rs://bench/{key}"), args.repeat)
-            if sfs is not None:
-                opts = {
-                    "key": server.access_key_id,
-                    "secret": server.secret_access_key,
-                    "endpoint_url": server.endpoint_url,
-                    "client_kwargs": {"region_name": server.region},
-                }
-                b3 = median_time(lambda: pd.read_parquet(f"s3://{bucket}/{key}", storage_options=opts), args.repeat)
-                row("full file: pd.read_parquet rs:// vs s3:// (s3fs)", full, b3, 1.1)
-            else:
-                b3 = median_time(lambda: pd.read_parquet(f"{bucket}/{key}", filesystem=their_fs), args.repeat)
-                row("full file: pd.read_parquet rs:// vs pyarrow S3FileSystem", full, b3, 1.1)
-                print("  (s3fs not importable: baseline is PyArrow's own S3 client)")
-            full_ours = median_time(lambda: pd.read_parquet(key, filesystem=ours_fs), args.repeat)
-            row(
-                "full file: pd.read_parquet pyarrow_fs(store) vs pyarrow S3",
-                full_ours,
-                b3
-                if sfs is None
-                else median_time(lambda: pd.read_parquet(f"{bucket}/{key}", filesystem=their_fs), args.repeat),
-                1.1,
-            )
-        backend.close()
+        # Warm-up (connections, the named store, the worker's imports), then one counted read per side.
+        for fn in [*one.values(), *full.values()]:
+            fn()
+        for warm in counted.values():
+            warm()
+        counts = {case: requests_of(proxy, fn) for case, fn in counted.items()}
+
+        times: dict[tuple[str, str], list[float]] = collections.defaultdict(list)
+        for i in range(args.repeat):
+            for case, sides in (("one", one), ("full", full)):
+                order = list(sides.items())
+                shift = i % len(order)
+                for name, fn in order[shift:] + order[:shift]:
+                    times[case, name].append(fn())
+        load = os.getloadavg()
+        if sfs is not None:
+            sfs.close()
+        for s in (ours, ours_c):
+            s.close()
+        proxy.close()
+
+    print(
+        f"file: {len(data) / MiB:.1f} MiB, {COLUMNS} columns; {args.repeat} interleaved rounds;"
+        f" load {load[0]:.1f} / {load[1]:.1f}; s3fs {sfs.version if sfs else 'not run'}"
+    )
+    print(f"{'case':<34} {'median ms':>10} {'best ms':>9}  requests of one read")
+    for (case, name), values in times.items():
+        label = f"{'one column' if case == 'one' else 'full file'}: {name}"
+        print(f"{label:<34} {statistics.median(values) * 1000:10.1f} {min(values) * 1000:9.1f}  {counts[case, name]}")
+
+    def ratio(case: str, a: str, b: str, target: float) -> None:
+        if (case, a) not in times or (case, b) not in times:
+            return
+        med = statistics.median(times[case, a]) / statistics.median(times[case, b])
+        best = min(times[case, a]) / min(times[case, b])
+        verdict = "ok" if med <= target else f"ABOVE target {target}x"
+        print(f"  {case:<4} {a} / {b}: median {med:.2f}x, best {best:.2f}x (target <= {target}x: {verdict})")
+
+    print("ratios:")
+    ratio("one", "pyarrow_fs(store)", "pyarrow S3FileSystem", 1.1)
+    ratio("one", "pyarrow_fs(store)", "s3fs", 1.0)
+    ratio("full", "rs:// (fsspec bridge)", "s3:// (s3fs)", 1.1)
+    ratio("full", "rs:// (fsspec bridge)", "pyarrow S3FileSystem", 1.1)
+    ratio("full", "pyarrow_fs(store)", "pyarrow S3FileSystem", 1.1)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import io
 import os
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -236,3 +237,53 @@ def test_racing_replacements_never_mix_versions() -> None:
         t.join()
     assert whole + changed > 0
     assert changed > 0, "the race never happened: the test did not exercise anything"
+
+
+class _CountingBody:
+    """A body that hands out one prepared bytes object per read and records readinto calls."""
+
+    def __init__(self, data: bytes, *, with_readinto: bool) -> None:
+        self._data = data
+        self._pos = 0
+        self.readintos = 0
+        self.reads: list[bytes] = []
+        if with_readinto:
+            self.readinto = self._readinto
+
+    def read(self, n: int = -1, /) -> bytes:
+        end = len(self._data) if n < 0 else self._pos + n
+        chunk = self._data[self._pos : end]
+        self._pos += len(chunk)
+        self.reads.append(chunk)
+        return chunk
+
+    def _readinto(self, b: Any) -> int:
+        self.readintos += 1
+        chunk = self._data[self._pos : self._pos + len(b)]
+        b[: len(chunk)] = chunk
+        self._pos += len(chunk)
+        return len(chunk)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_whole_body_read_is_handed_over_without_a_copy() -> None:
+    data = bytes(range(256)) * 64
+    body = _CountingBody(data, with_readinto=False)
+    r = PinnedRangeReader(lambda s, e, t: FetchResult(None, 0, None), FetchResult(body, len(data), "v0"))
+    got = r.read(1000)
+    assert got == data[:1000]
+    assert got is body.reads[-1]  # the body's own bytes object, not a copy
+    assert r.read(len(data)) == data[1000:]  # short at the end only
+
+
+def test_buffered_reads_fill_the_callers_buffer_through_readinto() -> None:
+    data = bytes(range(256)) * 64
+    body = _CountingBody(data, with_readinto=True)
+    f = open_pinned_reader(
+        lambda s, e, t: FetchResult(None, 0, None), FetchResult(body, len(data), "v0"), block_size=1024
+    )
+    assert f.read(8192) == data[:8192]
+    assert f.read(len(data)) == data[8192:]
+    assert body.readintos >= 2 and not body.reads  # never read() and then copied

@@ -284,3 +284,27 @@ def test_paths_cannot_escape_the_store(tmp_path: Path) -> None:
         with pytest.raises(OSError):
             fs.open_output_stream(bad)
     assert (tmp_path / "secret.txt").read_text() == "outside"
+
+
+def test_errors_chain_the_typed_error(any_store: Store) -> None:
+    from remote_store.errors import InvalidPath, NotFound
+
+    fs = pyarrow_fs(any_store)
+    any_store.write("d/f.bin", b"x")
+    cases: list[tuple[Any, type[BaseException], tuple[type[BaseException], ...]]] = [
+        (lambda: fs.open_input_file("missing.bin"), FileNotFoundError, (NotFound,)),
+        (lambda: fs.open_input_stream("missing.bin"), FileNotFoundError, (NotFound,)),
+        (lambda: pq.ParquetFile("missing.parquet", filesystem=fs), FileNotFoundError, (NotFound,)),
+        (lambda: fs.delete_file("d/none"), FileNotFoundError, (NotFound,)),
+        (lambda: fs.delete_file("d"), IsADirectoryError, (NotFound, InvalidPath)),
+        (lambda: fs.open_input_file("d"), IsADirectoryError, (NotFound, InvalidPath)),
+        (lambda: fs.get_file_info(pafs.FileSelector("nowhere")), FileNotFoundError, (NotFound,)),
+        (lambda: fs.get_file_info(pafs.FileSelector("d/f.bin")), NotADirectoryError, (InvalidPath,)),
+        (lambda: fs.delete_dir_contents("nowhere"), FileNotFoundError, (NotFound,)),
+        (lambda: fs.move("nowhere", "x"), FileNotFoundError, (NotFound, InvalidPath)),
+        (lambda: fs.copy_file("missing.bin", "x"), FileNotFoundError, (NotFound,)),
+    ]
+    for call, native, typed in cases:
+        with pytest.raises(native) as info:
+            call()
+        assert isinstance(info.value.__cause__, typed), (call, info.value, info.value.__cause__)

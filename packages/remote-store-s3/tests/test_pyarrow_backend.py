@@ -4,6 +4,7 @@ bucket, and its error mapping (moto's S3 server)."""
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import pytest
 
@@ -89,3 +90,47 @@ def test_unreachable_endpoint_is_backend_unavailable() -> None:
         store.read_bytes("x")
     with pytest.raises(BackendUnavailable):
         store.exists("x")
+
+
+def test_read_sends_the_requests_pyarrow_sends_alone(s3_server: MotoS3Server, s3_bucket: str) -> None:
+    """``Store.read`` on s3-pyarrow: the HEAD and the GETs PyArrow's own stream sends, nothing
+    more (counted by an HTTP proxy in front of moto; PyArrow's C++ client bypasses botocore)."""
+    import collections
+
+    import pyarrow.fs as pafs
+
+    from testing.faults import FaultProxy
+
+    size, chunk = 5 * 1024 * 1024 + 123, 2 * 1024 * 1024
+    payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    s3_server.client().put_object(Bucket=s3_bucket, Key="big.bin", Body=payload)
+    with FaultProxy(int(s3_server.endpoint_url.rsplit(":", 1)[1])) as proxy:
+        store = Store(S3PyArrowBackend(**{**pyarrow_options(s3_server, s3_bucket), "endpoint_url": proxy.url}))
+        fs = pafs.S3FileSystem(
+            access_key=s3_server.access_key_id,
+            secret_key=s3_server.secret_access_key,
+            region=s3_server.region,
+            endpoint_override=proxy.url.split("://", 1)[1],
+            scheme="http",
+        )
+
+        def counted(read: Any) -> dict[str, int]:
+            proxy.requests.clear()
+            stream = read()
+            got = b""
+            while part := stream.read(chunk):
+                got += part
+            stream.close()
+            assert got == payload
+            return dict(collections.Counter(m for m, _ in proxy.requests))
+
+        ours = counted(lambda: store.read("big.bin"))
+        alone = counted(lambda: fs.open_input_stream(f"{s3_bucket}/big.bin"))
+        assert ours == alone, (ours, alone)
+        assert ours == {"HEAD": 1, "GET": 3}, ours  # one HEAD, one GET per 2 MiB read
+        proxy.requests.clear()
+        with store.read_seekable("big.bin") as f:
+            f.seek(size - 10)
+            assert f.read(10) == payload[-10:]
+        assert collections.Counter(m for m, _ in proxy.requests) == {"HEAD": 1, "GET": 1}
+        store.close()

@@ -21,7 +21,12 @@ while a file exists below it. Errors are mapped to the exceptions PyArrow expect
 `PermissionDenied` → ``PermissionError``, `DirectoryNotEmpty` → ``OSError(ENOTEMPTY)``,
 `CapabilityNotSupported` → ``NotImplementedError``, a file operation on a folder →
 ``IsADirectoryError``, listing a file → ``NotADirectoryError``; the original
-`remote_store.errors` error is the ``__cause__``.
+`remote_store.errors` error is the ``__cause__`` (a `NotFound` / `InvalidPath` made by the
+handler where the store answered with an empty listing rather than an error). One exception:
+``pq.read_table`` / ``ds.dataset`` on a missing path raise PyArrow's own
+``FileNotFoundError(path)`` after ``get_file_info`` reported ``FileType.NotFound`` (as the
+``FileSystem`` contract requires), and that one has no cause; ``pq.ParquetFile`` and
+``open_input_file`` raise the handler's, chained.
 
 Needs the ``arrow`` extra: ``pip install "remote-store-ext[arrow]"``.
 """
@@ -239,10 +244,12 @@ class StoreFileSystemHandler(pafs.FileSystemHandler):  # type: ignore[misc]
             if out or not base:
                 return out
             if self._store.is_file(base):
-                raise NotADirectoryError(errno.ENOTDIR, "not a directory", base)
+                raise NotADirectoryError(errno.ENOTDIR, "not a directory", base) from InvalidPath(
+                    "is a file, not a folder", path=base
+                )
             if selector.allow_not_found or self._store.is_folder(base):
                 return out
-        raise FileNotFoundError(errno.ENOENT, "no such folder", base)
+        raise FileNotFoundError(errno.ENOENT, "no such folder", base) from NotFound("folder not found", path=base)
 
     # ------------------------------------------------------------------ folders
     def create_dir(self, path: str, recursive: bool) -> None:
@@ -269,7 +276,7 @@ class StoreFileSystemHandler(pafs.FileSystemHandler):  # type: ignore[misc]
         with _mapped(p):
             children = list(self._store.iter_children(p))
             if not children and p and not missing_dir_ok and not self._store.is_folder(p):
-                raise FileNotFoundError(errno.ENOENT, "no such folder", p)
+                raise FileNotFoundError(errno.ENOENT, "no such folder", p) from NotFound("folder not found", path=p)
             for entry in children:
                 if isinstance(entry, FolderEntry):
                     self._store.delete_folder(entry.path, recursive=True, missing_ok=True)
@@ -311,12 +318,14 @@ class StoreFileSystemHandler(pafs.FileSystemHandler):  # type: ignore[misc]
         """
         s, d = _norm(src), _norm(dest)
         with _mapped(s):
-            if self._store.exists(s):
+            try:
                 self._store.move(s, d, overwrite=True)
                 return
+            except (NotFound, InvalidPath) as exc:
+                missing: NotFound | InvalidPath = exc
             files = list(self._store.list_files(s, recursive=True))
             if not files:
-                raise FileNotFoundError(errno.ENOENT, "no such file or folder", s)
+                raise FileNotFoundError(errno.ENOENT, "no such file or folder", s) from missing
             for info in files:
                 self._store.move(info.path, d + info.path[len(s) :], overwrite=True)
 

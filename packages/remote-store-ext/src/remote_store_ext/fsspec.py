@@ -42,7 +42,7 @@ from typing import IO, Any
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from remote_store import Capability, FileInfo, FolderEntry, Store
-from remote_store.errors import InvalidPath, NotFound
+from remote_store.errors import AlreadyExists, InvalidPath, NotFound
 from remote_store_ext._fsspec_errors import mapped as _mapped
 
 __all__ = ["RemoteStoreFile", "RemoteStoreFileSystem"]
@@ -147,11 +147,11 @@ class RemoteStoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
         with _mapped(p):
             try:
                 return _file_entry(p, store.get_file_info(key))
-            except (NotFound, InvalidPath):
-                pass
+            except (NotFound, InvalidPath) as exc:
+                missing: NotFound | InvalidPath = exc
             if store.is_folder(key):
                 return _dir_entry(p)
-        raise FileNotFoundError(errno.ENOENT, "no such file or folder", p)
+        raise FileNotFoundError(errno.ENOENT, "no such file or folder", p) from missing
 
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
         """``Store.iter_children``; a file lists as itself.
@@ -247,12 +247,16 @@ class RemoteStoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
             return
         with _mapped(p):
             if store.is_file(key):
-                raise FileExistsError(errno.EEXIST, "a file exists at this path", p)
+                raise FileExistsError(errno.EEXIST, "a file exists at this path", p) from AlreadyExists(
+                    "a file exists at this path", path=p
+                )
             if not store.supports(Capability.HIERARCHICAL) or store.is_folder(key):
                 return
             parent = key.rpartition("/")[0]
             if not create_parents and parent and not store.is_folder(parent):
-                raise FileNotFoundError(errno.ENOENT, "parent folder does not exist", p)
+                raise FileNotFoundError(errno.ENOENT, "parent folder does not exist", p) from NotFound(
+                    "folder not found", path=parent
+                )
             marker = f"{key}/{MKDIR_MARKER}{uuid.uuid4().hex}"
             try:
                 store.write(marker, b"")
@@ -272,7 +276,7 @@ class RemoteStoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if key and not exist_ok and store.supports(Capability.HIERARCHICAL):
             with _mapped(p):
                 if store.is_folder(key):
-                    raise FileExistsError(errno.EEXIST, "folder exists", p)
+                    raise FileExistsError(errno.EEXIST, "folder exists", p) from AlreadyExists("folder exists", path=p)
         self.mkdir(p, create_parents=True)
 
     def rmdir(self, path: str) -> None:
@@ -438,20 +442,35 @@ class RemoteStoreFile(AbstractBufferedFile):  # type: ignore[misc]
         self._handle: Any = None
         self._lock = threading.Lock()
         if mode == "rb":
-            with _mapped(path):
-                try:
-                    info = self._store.get_file_info(self._key)
-                except (NotFound, InvalidPath) as exc:
-                    if self._key and self._store.is_folder(self._key):
-                        raise IsADirectoryError(errno.EISDIR, "is a directory", path) from exc
-                    raise
-            kwargs["size"] = info.size
+            kwargs["size"] = self._open_reader(path)
             kwargs.setdefault("cache_type", "readahead")
         elif mode == "xb" and self._store.exists(self._key):
-            raise FileExistsError(errno.EEXIST, "file exists", path)
+            raise FileExistsError(errno.EEXIST, "file exists", path) from AlreadyExists("file exists", path=path)
         super().__init__(fs, path, mode, block_size, autocommit, cache_options=cache_options, **kwargs)
 
     # reads
+    def _open_reader(self, path: str) -> int:
+        """Open the read stream now and return the file's size in bytes.
+
+        With SEEKABLE_READ the ``Store.read_seekable`` stream is opened here: its one HEAD
+        gives the size, so the file costs no separate ``get_file_info`` request. Without it
+        (a seekable read would spool the whole file) only ``Store.get_file_info`` is asked
+        and the stream opens on the first read.
+        """
+        with _mapped(path):
+            try:
+                if self._store.supports(Capability.SEEKABLE_READ):
+                    reader = self._store.read_seekable(self._key)
+                    size = reader.seek(0, os.SEEK_END)
+                    reader.seek(0)
+                    self._reader = reader
+                    return size
+                return self._store.get_file_info(self._key).size
+            except (NotFound, InvalidPath) as exc:
+                if self._key and self._store.is_folder(self._key):
+                    raise IsADirectoryError(errno.EISDIR, "is a directory", path) from exc
+                raise
+
     def _fetch_range(self, start: int, end: int) -> bytes:
         with self._lock, _mapped(self.path):
             if self._reader is None:

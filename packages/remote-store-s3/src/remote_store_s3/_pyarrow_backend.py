@@ -1,9 +1,12 @@
 """`S3PyArrowBackend`: ``type = "s3-pyarrow"``, S3 through PyArrow's C++ ``S3FileSystem`` (extra ``pyarrow``).
 
-Reads, writes, listings, heads and server-side copies go through `pyarrow.fs.S3FileSystem`
-(the AWS C++ SDK). Deletes go through boto3 (a dependency of this package anyway):
-PyArrow's ``delete_file`` re-creates a zero-byte ``parent/`` marker when it removes the
-last file below a prefix, which a flat key store must not do.
+Whole-object reads, writes, listings, heads and server-side copies go through
+`pyarrow.fs.S3FileSystem` (the AWS C++ SDK). Two things go through boto3 (a dependency of
+this package anyway): ranged and pinned reads (after a seek), one ``GetObject`` with
+``Range`` and ``If-Match`` where PyArrow's random-access file sends a HEAD and then an
+unpinned ranged GET; and deletes, because PyArrow's ``delete_file`` re-creates a zero-byte
+``parent/`` marker when it removes the last file below a prefix, which a flat key store must
+not do.
 
 Differences from `S3Backend`, all declared or documented: no user metadata (PyArrow
 sends only standard headers), every write is spooled (memory, then a temp file) and then
@@ -219,27 +222,48 @@ class S3PyArrowBackend(FlatKeyBackend):
     def get_object(
         self, name: str, start: int = 0, end: int | None = None, *, if_match: str | None = None
     ) -> FetchResult:
-        """One streaming ``GetObject`` for the whole object, else a HEAD and ranged GETs of ``start``..``end``.
+        """The whole object: one PyArrow input stream (its HEAD, then one GET per read).
+        A range or a pinned read: one boto3 ``GetObject`` with ``Range`` and ``If-Match``.
+
+        PyArrow's random-access file would send a HEAD before every ranged GET and cannot send
+        ``If-Match``; the boto3 GET is one request and the service itself refuses another version.
 
         Raises:
-            NotFound: No object. ContentChanged: ``if_match`` differs from the object's etag.
+            NotFound: No object. ContentChanged: ``if_match`` differs from the object's etag (412).
         """
-        fs = self._fs()
+        if start == 0 and end is None and if_match is None:
+            try:
+                stream = self._fs().open_input_stream(self._path(name))
+            except (FileNotFoundError, IsADirectoryError) as exc:
+                raise NotFound("no such object", path=name) from exc
+            meta = _metadata(stream)
+            return FetchResult(stream, int(meta.get("Content-Length", "0")), _etag(meta))
+        return self._ranged_get(name, start, end, if_match)
+
+    def _ranged_get(self, name: str, start: int, end: int | None, if_match: str | None) -> FetchResult:
+        from botocore.exceptions import ClientError
+
+        from remote_store_s3 import _errors
+
+        args: dict[str, Any] = {"Range": f"bytes={start}-" + (str(end - 1) if end is not None else "")}
+        if if_match:
+            args["IfMatch"] = f'"{if_match}"'
         try:
-            if start == 0 and end is None and if_match is None:
-                stream = fs.open_input_stream(self._path(name))
-                meta = _metadata(stream)
-                return FetchResult(stream, int(meta.get("Content-Length", "0")), _etag(meta))
-            handle = fs.open_input_file(self._path(name))
-        except (FileNotFoundError, IsADirectoryError) as exc:
-            raise NotFound("no such object", path=name) from exc
-        meta = _metadata(handle)
-        etag = _etag(meta)
-        if if_match is not None and etag != if_match:
-            handle.close()
-            raise ContentChanged("the object was replaced", path=name)
-        size = int(handle.size())
-        return FetchResult(_Window(handle, start, size if end is None else min(end, size)), size, etag)
+            resp = self._client().get_object(Bucket=self._bucket, Key=name, **args)
+        except ClientError as exc:
+            if _errors.is_not_found(exc):
+                raise NotFound("no such object", path=name) from exc
+            if if_match and _errors.is_precondition_failed(exc):
+                raise ContentChanged("the object was replaced", path=name) from None
+            if _errors.error_code(exc) == "InvalidRange":  # start at or past the end
+                return FetchResult(io.BytesIO(), start, if_match)
+            raise
+        size = int(resp.get("ContentLength", 0))
+        total = (resp.get("ContentRange") or "").rpartition("/")[2]
+        if total.isdigit():
+            size = int(total)
+        tag = resp.get("ETag")
+        return FetchResult(resp["Body"], size, tag.strip('"') if tag else None)
 
     def put_object(
         self, name: str, data: bytes | bytearray, *, key: str, overwrite: bool, metadata: Mapping[str, str]
@@ -385,30 +409,3 @@ def _modified(meta: Mapping[str, str]) -> datetime | None:
 def _etag(meta: Mapping[str, str]) -> str | None:
     tag = meta.get("ETag")
     return tag.strip('"') if tag else None
-
-
-class _Window(io.RawIOBase):
-    """Bytes ``start``..``end - 1`` of a PyArrow random-access file, one ranged GET per read."""
-
-    def __init__(self, handle: Any, start: int, end: int) -> None:
-        self._handle = handle
-        self._pos = start
-        self._end = end
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        want = min(len(buffer), self._end - self._pos)
-        if want <= 0:
-            return 0
-        data = self._handle.read_at(want, self._pos)
-        n = len(data)
-        buffer[:n] = data
-        self._pos += n
-        return n
-
-    def close(self) -> None:
-        if not self.closed:
-            self._handle.close()
-        super().close()

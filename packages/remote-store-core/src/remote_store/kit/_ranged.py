@@ -377,21 +377,35 @@ class PinnedRangeReader(SeekableReader):
             want = min(len(b), self._size - self._pos)
             if self._body_end is not None:
                 want = min(want, self._body_end - self._pos)
-            assert self._body is not None
-            data = self._body.read(want)
-            if data:
+            n = self._fill(b, want)
+            if n:
                 break
             # The body ended early: the object shrank (replaced) under us.
             self._drop()
             if self._delivered or attempt:
                 raise ContentChanged("file changed while being read (it shrank); retry the whole read", path=self._key)
             self._etag = None  # restart on whatever is there now
+        self._advance(n)
+        return n
+
+    def _fill(self, b: Any, want: int) -> int:
+        """Up to ``want`` bytes of the open body into ``b``: straight into it where the body
+        has ``readinto`` (PyArrow's streams, botocore's), else one ``read`` and one copy."""
+        body = self._body
+        assert body is not None
+        readinto = getattr(body, "readinto", None)
+        if readinto is not None:
+            with memoryview(b) as view:
+                return int(readinto(view[:want]) or 0)
+        data = body.read(want)
         n = len(data)
         b[:n] = data
+        return n
+
+    def _advance(self, n: int) -> None:
         self._pos += n
         self._body_pos += n
         self._delivered += n
-        return n
 
     def read(self, size: int | None = -1) -> bytes:
         """Up to ``size`` bytes (all to the end when negative or None); short only at the end.
@@ -401,7 +415,28 @@ class PinnedRangeReader(SeekableReader):
         """
         if size is None or size < 0:
             return self.readall()
-        buf = bytearray(min(size, max(0, self._size - self._pos)))
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        want = min(size, max(0, self._size - self._pos))
+        if not want:
+            return b""
+        # One body read that yields the whole request is handed over as it is (no copy).
+        self._position(want)
+        want = min(want, max(0, self._size - self._pos))
+        if want and self._body is not None:
+            if self._body_end is not None:
+                want = min(want, self._body_end - self._pos)
+            data = self._body.read(want)
+            if data:
+                self._advance(len(data))
+                head = data if type(data) is bytes else bytes(data)
+                rest = min(size - len(head), max(0, self._size - self._pos))
+                return head + self._read_copy(rest) if rest else head
+        return self._read_copy(min(size, max(0, self._size - self._pos)))
+
+    def _read_copy(self, size: int) -> bytes:
+        """``size`` bytes (fewer only at the end) through `readinto`."""
+        buf = bytearray(size)
         view = memoryview(buf)
         got = 0
         while got < len(buf):
