@@ -4,7 +4,8 @@ Per backend kind and operation, on a missing file: the class the cause must be a
 or None where no native exception exists — memory and sql-blob have none (a missing row or
 dict entry), and on the object stores `get_file_info` / `delete` / `copy` / `move` /
 `delete_folder` learn of the missing key from a HEAD (or listing) primitive that answers "none"
-without raising, which keeps `exists()` free of exceptions.
+without raising, which keeps `exists()` free of exceptions — except Azure's `delete`, a single
+Delete Blob whose 404 is the SDK's error.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ EXPECTED: dict[str, dict[str, str | None]] = {
     "local": dict.fromkeys(OPS, _OS),
     "sftp": dict.fromkeys(OPS, _OS),
     "s3": {**_NONE, **dict.fromkeys(_READS, "botocore.exceptions.ClientError")},
-    "azure": {**_NONE, **dict.fromkeys(_READS, "azure.core.exceptions.ResourceNotFoundError")},
+    # Azure's delete is one Delete Blob whose 404 is the SDK error (no HEAD first).
+    "azure": {**_NONE, **dict.fromkeys((*_READS, "delete"), "azure.core.exceptions.ResourceNotFoundError")},
     "gcs": {**_NONE, **dict.fromkeys(_READS, "google.api_core.exceptions.NotFound")},
     "sqlite": _NONE,
     "postgres": _NONE,
