@@ -10,8 +10,8 @@ benchmarks too). The pytest fixtures are:
   with Azure helpers) in front of the session's Azurite: lost answers (the service did the
   work, the client never hears), injected 5xx / ``ServerBusy``, stalls, resets, cut bodies.
 
-Azurite is looked up at ``$REMOTE_STORE_AZURITE`` (path of ``main.js``), then
-``<repo>/.tools/azurite/node_modules/azurite/dist/src/blob/main.js`` and
+Azurite is looked up at ``$REMOTE_STORE_AZURITE`` (path of ``main.js``), then under
+``$REMOTE_STORE_TOOLS`` (as the other tool lookups), then ``<repo>/.tools/azurite/node_modules/azurite/dist/src/blob/main.js`` and
 ``/opt/remote-store-tools/azurite/node_modules/azurite/dist/src/blob/main.js``
 (``npm install --prefix <dir> azurite@3.35.0`` installs it there). Node is started
 directly, never through ``npx``, so stopping the recorded PID stops the server.
@@ -76,6 +76,7 @@ def find_azurite() -> str | None:
     """Path of Azurite's blob ``main.js``, or None when it is not installed."""
     candidates = [
         os.environ.get("REMOTE_STORE_AZURITE", ""),
+        str(Path(os.environ.get("REMOTE_STORE_TOOLS") or _REPO / ".tools") / "azurite" / _MAIN_JS),
         str(_REPO / ".tools" / "azurite" / _MAIN_JS),
         str(Path("/opt/remote-store-tools/azurite") / _MAIN_JS),
     ]
