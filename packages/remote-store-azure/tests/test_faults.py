@@ -22,7 +22,7 @@ KiB = 1024
 NAME = "azure"
 #: Seconds a persistent failure may take beyond ``retry_budget`` (the last attempt's timeouts
 #: plus scheduling noise on a loaded 2-core machine).
-SLACK = 1.5
+SLACK = 2.5  # the last attempt may start just inside the budget; 2 xdist workers on 2 cores slow it
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ MiB = 1024 * 1024
 NAME = "s3"
 #: Seconds a persistent failure may take beyond ``retry_budget`` (the last attempt's own
 #: timeouts plus scheduling noise on a loaded 2-core machine).
-SLACK = 1.5
+SLACK = 2.5  # the last attempt may start just inside the budget; 2 xdist workers on 2 cores slow it
 
 
 @pytest.fixture
